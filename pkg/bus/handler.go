@@ -1,0 +1,192 @@
+package bus
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/ThreeDotsLabs/watermill/message"
+	"github.com/ThreeDotsLabs/watermill/message/router/middleware"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"go.opentelemetry.io/otel"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/propagation"
+	"go.opentelemetry.io/otel/trace"
+
+	"github.com/copnet/copnet/pkg/events"
+	"github.com/copnet/copnet/pkg/httpx"
+	"github.com/copnet/copnet/pkg/postgres"
+)
+
+// PermanentError marks a failure that no retry can mend (a payload that breaks its schema,
+// a forged origin); it goes to the dead-letter stream at once.
+type PermanentError struct{ Err error }
+
+func (e *PermanentError) Error() string { return e.Err.Error() }
+func (e *PermanentError) Unwrap() error { return e.Err }
+
+// Permanent wraps err as a PermanentError.
+func Permanent(err error) error { return &PermanentError{Err: err} }
+
+// IsPermanent reports whether err, or anything it wraps, is permanent.
+func IsPermanent(err error) bool {
+	var p *PermanentError
+	return errors.As(err, &p)
+}
+
+// HandlerFunc applies one event inside tx, the transaction that also records the event as
+// processed (and may carry outbox events the handler publishes).
+type HandlerFunc[E events.Event] func(ctx context.Context, tx pgx.Tx, ev E, env events.Envelope) error
+
+// handler is a registered consumer: what to subscribe to and how to apply a message. Replay
+// of dead letters runs the same apply.
+type handler struct {
+	service string
+	durable string
+	filter  string
+	apply   func(msg *message.Message) error
+}
+
+// Router runs one service's event handlers. Each handler has its own durable consumer.
+type Router struct {
+	bus     *Bus
+	service string
+	pool    *pgxpool.Pool
+	router  *message.Router
+	sub     *Subscriber
+}
+
+// NewRouter returns the router of service, whose handlers record processed events in pool.
+func (b *Bus) NewRouter(service string, pool *pgxpool.Pool) (*Router, error) {
+	r, err := message.NewRouter(message.RouterConfig{CloseTimeout: b.cfg.AckWait}, b.wmLog)
+	if err != nil {
+		return nil, err
+	}
+	rt := &Router{bus: b, service: service, pool: pool, router: r}
+	rt.sub = b.NewSubscriber(b.cfg.Stream, rt.durableFor)
+	// Outermost first: tracing and correlation, then dead-lettering outside retry, and
+	// the recoverer innermost so a panic is an ordinary error to retry and dead-letter.
+	r.AddMiddleware(
+		b.traceMiddleware,
+		b.deadLetterMiddleware,
+		middleware.Retry{
+			MaxRetries:      b.cfg.Retries,
+			InitialInterval: 50 * time.Millisecond,
+			MaxInterval:     time.Second,
+			Multiplier:      2,
+			MaxElapsedTime:  b.cfg.AckWait / 3,
+			ShouldRetry:     func(p middleware.RetryParams) bool { return !IsPermanent(p.Err) },
+			Logger:          b.wmLog,
+		}.Middleware,
+		middleware.Recoverer,
+	)
+	return rt, nil
+}
+
+func (r *Router) durableFor(topic string) string {
+	for _, h := range r.bus.handlersOf(r.service) {
+		if h.filter == topic {
+			return h.durable
+		}
+	}
+	return DurableName(r.service + "_" + topic)
+}
+
+func (b *Bus) handlersOf(service string) []*handler {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	var out []*handler
+	for _, h := range b.handlers {
+		if h.service == service {
+			out = append(out, h)
+		}
+	}
+	return out
+}
+
+// Handle registers fn for events of type E from any node. name is the handler's contract
+// name (its durable consumer is "<service>_<name>"): rename it and the stream replays.
+func Handle[E events.Event](r *Router, name string, fn HandlerFunc[E]) {
+	var zero E
+	evName := zero.EventName()
+	durable := DurableName(r.service + "_" + name)
+	h := &handler{service: r.service, durable: durable, filter: evName.Filter()}
+	h.apply = func(msg *message.Message) error {
+		ctx := msg.Context()
+		env, err := events.ParseEnvelope(msg.Metadata)
+		if err != nil {
+			return Permanent(err)
+		}
+		if origin := events.OriginOf(msg.Metadata.Get(MetaSubject)); origin != env.Source {
+			return Permanent(fmt.Errorf("ce-source %q does not match subject origin %q", env.Source, origin))
+		}
+		if env.Type != evName.Type() {
+			return Permanent(fmt.Errorf("handler %s takes %s, got %s", durable, evName.Type(), env.Type))
+		}
+		if err := r.bus.schemas.Validate(env.Type, msg.Payload); err != nil {
+			return Permanent(err)
+		}
+		var ev E
+		if err := json.Unmarshal(msg.Payload, &ev); err != nil {
+			return Permanent(fmt.Errorf("decode %s: %w", env.Type, err))
+		}
+		return postgres.Tx(ctx, r.pool, func(tx pgx.Tx) error {
+			fresh, err := postgres.MarkProcessed(ctx, tx, durable, env.ID)
+			if err != nil || !fresh {
+				return err // a redelivery of an applied event is normal, not an error
+			}
+			return fn(ctx, tx, ev, env)
+		})
+	}
+	r.bus.mu.Lock()
+	r.bus.handlers[durable] = h
+	r.bus.mu.Unlock()
+	r.router.AddConsumerHandler(durable, h.filter, r.sub, h.apply)
+}
+
+// Run provisions every handler's durable consumer and consumes until ctx ends; in-flight
+// messages finish (or are left unacked for redelivery) before it returns.
+func (r *Router) Run(ctx context.Context) error {
+	for _, h := range r.bus.handlersOf(r.service) {
+		if err := r.sub.SubscribeInitialize(h.filter); err != nil {
+			return err
+		}
+	}
+	go func() {
+		<-ctx.Done()
+		r.router.Close() //nolint:errcheck // shutting down
+	}()
+	return r.router.Run(ctx)
+}
+
+// Running is closed once every handler is subscribed.
+func (r *Router) Running() chan struct{} { return r.router.Running() }
+
+// traceMiddleware continues the producer's trace and carries correlation_id into the
+// handler's context, so events the handler publishes stay on the same trace.
+func (b *Bus) traceMiddleware(h message.HandlerFunc) message.HandlerFunc {
+	tracer := otel.Tracer("github.com/copnet/copnet/pkg/bus")
+	return func(msg *message.Message) ([]*message.Message, error) {
+		ctx := otel.GetTextMapPropagator().Extract(msg.Context(), propagation.MapCarrier(msg.Metadata))
+		ctx, span := tracer.Start(ctx, "consume "+message.HandlerNameFromCtx(msg.Context()),
+			trace.WithSpanKind(trace.SpanKindConsumer),
+			trace.WithAttributes(
+				attribute.String("messaging.system", "nats"),
+				attribute.String("messaging.destination.name", msg.Metadata.Get(MetaSubject)),
+				attribute.String("messaging.message.id", msg.UUID),
+			))
+		defer span.End()
+		if id := msg.Metadata.Get(events.HeaderCorrelationID); id != "" {
+			ctx = httpx.WithCorrelationID(ctx, id)
+		}
+		msg.SetContext(ctx)
+		out, err := h(msg)
+		if err != nil {
+			span.RecordError(err)
+		}
+		return out, err
+	}
+}

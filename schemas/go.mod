@@ -1,0 +1,3 @@
+module github.com/copnet/copnet/schemas
+
+go 1.26.0

@@ -1,0 +1,213 @@
+// Package ports exposes the registry over HTTP: JSON under /v1.
+package ports
+
+import (
+	"context"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/copnet/copnet/pkg/apperr"
+	"github.com/copnet/copnet/pkg/httpx"
+	"github.com/copnet/copnet/services/registry/domain"
+	"github.com/copnet/copnet/services/registry/internal/app"
+)
+
+// Route is one HTTP route; the table is also checked against schemas/openapi/registry.yaml.
+type Route struct {
+	Method, Path string
+	handle       func(ctx context.Context, c httpx.Claims, r *http.Request) (int, any, error)
+}
+
+// HTTP serves the registry's routes.
+type HTTP struct {
+	app *app.Application
+}
+
+// NewHTTP returns the HTTP port over the application.
+func NewHTTP(a *app.Application) *HTTP { return &HTTP{app: a} }
+
+// Routes lists every route the registry serves.
+func (h *HTTP) Routes() []Route {
+	return []Route{
+		{"POST", "/v1/regions", h.createRegion},
+		{"GET", "/v1/regions", h.listRegions},
+		{"POST", "/v1/cops", h.proposeCoP},
+		{"GET", "/v1/cops", h.listCoPs},
+		{"GET", "/v1/cops/{id}", h.getCoP},
+		{"POST", "/v1/cops/{id}/decision", h.decide},
+		{"PUT", "/v1/cops/{id}/charter", h.publishCharter},
+		{"GET", "/v1/cops/{id}/charter", h.getCharter},
+		{"PUT", "/v1/cops/{id}/stage", h.changeStage},
+		{"POST", "/v1/cops/{id}/retire", h.retire},
+	}
+}
+
+// Register mounts the routes on mux.
+func (h *HTTP) Register(mux *http.ServeMux) {
+	for _, rt := range h.Routes() {
+		mux.HandleFunc(rt.Method+" "+rt.Path, serve(rt.handle))
+	}
+}
+
+func serve(fn func(ctx context.Context, c httpx.Claims, r *http.Request) (int, any, error)) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		c, _ := httpx.ClaimsFrom(r.Context())
+		status, body, err := fn(r.Context(), c, r)
+		if err != nil {
+			httpx.WriteProblem(w, r, err)
+			return
+		}
+		httpx.WriteJSON(w, status, body)
+	}
+}
+
+// CoPView is a CoP as the API shows it.
+type CoPView struct {
+	ID                string         `json:"id"`
+	Name              string         `json:"name"`
+	Region            string         `json:"region"`
+	Scope             string         `json:"scope"`
+	Purpose           string         `json:"purpose"`
+	Topics            []string       `json:"topics"`
+	HostOrganisations []string       `json:"host_organisations"`
+	Meeting           domain.Meeting `json:"meeting"`
+	Status            domain.Status  `json:"status"`
+	Stage             domain.Stage   `json:"stage"`
+	DecisionReason    string         `json:"decision_reason,omitempty"`
+	RetiredReason     string         `json:"retired_reason,omitempty"`
+	CharterVersion    int            `json:"charter_version"`
+	CreatedAt         time.Time      `json:"created_at"`
+	UpdatedAt         time.Time      `json:"updated_at"`
+}
+
+func view(c *domain.CoP) CoPView {
+	return CoPView{
+		ID: c.ID, Name: c.Name, Region: c.Region, Scope: c.Scope, Purpose: c.Purpose,
+		Topics: c.Topics, HostOrganisations: c.HostOrganisations, Meeting: c.Meeting,
+		Status: c.Status, Stage: c.Stage, DecisionReason: c.DecisionReason,
+		RetiredReason: c.RetiredReason, CharterVersion: c.CharterVersion,
+		CreatedAt: c.CreatedAt, UpdatedAt: c.UpdatedAt,
+	}
+}
+
+func one(status int, c *domain.CoP, err error) (int, any, error) {
+	if err != nil {
+		return 0, nil, err
+	}
+	return status, view(c), nil
+}
+
+func (h *HTTP) createRegion(ctx context.Context, c httpx.Claims, r *http.Request) (int, any, error) {
+	var in app.NewRegion
+	if err := decode(c, r, &in); err != nil {
+		return 0, nil, err
+	}
+	reg, err := h.app.CreateRegion(ctx, c, in)
+	return http.StatusCreated, reg, err
+}
+
+func (h *HTTP) listRegions(ctx context.Context, c httpx.Claims, _ *http.Request) (int, any, error) {
+	regs, err := h.app.Regions(ctx, c)
+	return http.StatusOK, map[string]any{"regions": regs}, err
+}
+
+func (h *HTTP) proposeCoP(ctx context.Context, c httpx.Claims, r *http.Request) (int, any, error) {
+	var in app.NewCoP
+	if err := decode(c, r, &in); err != nil {
+		return 0, nil, err
+	}
+	cop, err := h.app.ProposeCoP(ctx, c, in)
+	return one(http.StatusCreated, cop, err)
+}
+
+func (h *HTTP) listCoPs(ctx context.Context, c httpx.Claims, r *http.Request) (int, any, error) {
+	q := r.URL.Query()
+	limit := 0
+	if s := q.Get("limit"); s != "" {
+		n, err := strconv.Atoi(s)
+		if err != nil {
+			return 0, nil, apperr.Invalid("limit", "must be a whole number")
+		}
+		limit = n
+	}
+	cops, next, err := h.app.ListCoPs(ctx, c, app.ListQuery{
+		Region: q.Get("region"), Status: q.Get("status"), Stage: q.Get("stage"),
+		Topic: q.Get("topic"), Cursor: q.Get("cursor"), Limit: limit,
+	})
+	if err != nil {
+		return 0, nil, err
+	}
+	views := make([]CoPView, len(cops))
+	for i, cop := range cops {
+		views[i] = view(cop)
+	}
+	return http.StatusOK, map[string]any{"cops": views, "next_cursor": next}, nil
+}
+
+func (h *HTTP) getCoP(ctx context.Context, c httpx.Claims, r *http.Request) (int, any, error) {
+	cop, err := h.app.CoP(ctx, c, r.PathValue("id"))
+	return one(http.StatusOK, cop, err)
+}
+
+func (h *HTTP) decide(ctx context.Context, c httpx.Claims, r *http.Request) (int, any, error) {
+	var in app.Decision
+	if err := decode(c, r, &in); err != nil {
+		return 0, nil, err
+	}
+	cop, err := h.app.Decide(ctx, c, r.PathValue("id"), in)
+	return one(http.StatusOK, cop, err)
+}
+
+func (h *HTTP) publishCharter(ctx context.Context, c httpx.Claims, r *http.Request) (int, any, error) {
+	var in app.CharterInput
+	if err := decode(c, r, &in); err != nil {
+		return 0, nil, err
+	}
+	ch, err := h.app.PublishCharter(ctx, c, r.PathValue("id"), in)
+	return http.StatusOK, ch, err
+}
+
+func (h *HTTP) getCharter(ctx context.Context, c httpx.Claims, r *http.Request) (int, any, error) {
+	version := 0
+	if s := r.URL.Query().Get("version"); s != "" {
+		n, err := strconv.Atoi(s)
+		if err != nil || n < 1 {
+			return 0, nil, apperr.Invalid("version", "must be a charter version number (1, 2, ...)")
+		}
+		version = n
+	}
+	ch, err := h.app.Charter(ctx, c, r.PathValue("id"), version)
+	return http.StatusOK, ch, err
+}
+
+func (h *HTTP) changeStage(ctx context.Context, c httpx.Claims, r *http.Request) (int, any, error) {
+	var in struct {
+		Stage string `json:"stage"`
+	}
+	if err := decode(c, r, &in); err != nil {
+		return 0, nil, err
+	}
+	cop, err := h.app.ChangeStage(ctx, c, r.PathValue("id"), in.Stage)
+	return one(http.StatusOK, cop, err)
+}
+
+func (h *HTTP) retire(ctx context.Context, c httpx.Claims, r *http.Request) (int, any, error) {
+	var in struct {
+		Reason string `json:"reason"`
+	}
+	if err := decode(c, r, &in); err != nil {
+		return 0, nil, err
+	}
+	cop, err := h.app.Retire(ctx, c, r.PathValue("id"), in.Reason)
+	return one(http.StatusOK, cop, err)
+}
+
+// decode reads the body once the caller is known: an anonymous caller learns nothing about
+// the body's shape before signing in.
+func decode(c httpx.Claims, r *http.Request, dst any) error {
+	if err := httpx.Authorize(c, c.Role != "", "call this route"); err != nil {
+		return err
+	}
+	return httpx.DecodeJSON(r, dst)
+}
