@@ -141,10 +141,13 @@ func New(cfg Config, connect Connector) (*Bus, error) {
 		return nil, err
 	}
 	return &Bus{
-		cfg:      cfg,
-		connect:  connect,
-		schemas:  events.DefaultSchemas(),
-		wmLog:    watermill.NewSlogLogger(cfg.Logger),
+		cfg:     cfg,
+		connect: connect,
+		schemas: events.DefaultSchemas(),
+		// watermill logs every subscriber start and schema query at Info; that is our Debug.
+		wmLog: watermill.NewSlogLoggerWithLevelMapping(cfg.Logger, map[slog.Level]slog.Level{
+			slog.LevelInfo: slog.LevelDebug,
+		}),
 		handlers: map[string]*handler{},
 	}, nil
 }

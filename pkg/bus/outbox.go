@@ -120,8 +120,9 @@ func (b *Bus) NewPublisher(name string) (message.Publisher, error) {
 		return nil, fmt.Errorf("publisher %s: connect: %w", name, err)
 	}
 	pub, err := nats.NewPublisherWithNatsConn(nc, nats.PublisherPublishConfig{
-		Marshaler: &nats.NATSMarshaler{},
-		JetStream: nats.JetStreamConfig{TrackMsgId: true},
+		Marshaler:         &nats.NATSMarshaler{},
+		SubjectCalculator: nats.DefaultSubjectCalculator,
+		JetStream:         nats.JetStreamConfig{TrackMsgId: true},
 	}, b.wmLog)
 	if err != nil {
 		nc.Close()

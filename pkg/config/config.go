@@ -29,8 +29,10 @@ type Base struct {
 	HTTPAddr string `envconfig:"COPNET_HTTP_ADDR" default:"127.0.0.1:8080"`
 	// DatabaseURL is required by the split services; the all-in-one may start its own cluster.
 	DatabaseURL string `envconfig:"DATABASE_URL"`
-	NATSURL     string `envconfig:"COPNET_NATS_URL" default:"nats://127.0.0.1:4222"`
-	AuthSecret  string `envconfig:"COPNET_AUTH_SECRET"`
+	// NATSURL is the external NATS server; split services need it, the all-in-one embeds one
+	// when it is empty.
+	NATSURL    string `envconfig:"COPNET_NATS_URL"`
+	AuthSecret string `envconfig:"COPNET_AUTH_SECRET"`
 	// Telemetry carries the log level and the optional OTLP endpoint.
 	telemetry.Config
 }
@@ -57,6 +59,9 @@ func (b Base) RequireSplit() error {
 	var errs []error
 	if b.DatabaseURL == "" {
 		errs = append(errs, errors.New("DATABASE_URL is required"))
+	}
+	if b.NATSURL == "" {
+		errs = append(errs, errors.New("COPNET_NATS_URL is required"))
 	}
 	if len(b.AuthSecret) < 16 {
 		errs = append(errs, errors.New("COPNET_AUTH_SECRET is required (at least 16 characters)"))

@@ -71,5 +71,8 @@ func Serve(ctx context.Context, cfg Config, factories ...Factory) error {
 		return err
 	}
 	cfg.Logger.Info("ready", "addr", "http://"+ln.Addr().String(), "node", cfg.NodeID)
+	if cfg.OnReady != nil {
+		cfg.OnReady(ln.Addr())
+	}
 	return n.Run(ctx, ln)
 }

@@ -55,6 +55,8 @@ type Config struct {
 	Bus         *bus.Bus
 	Metrics     http.Handler
 	Logger      *slog.Logger
+	// OnReady, when set, is called once the HTTP address is listening.
+	OnReady func(addr net.Addr)
 }
 
 // Node is a set of services started together.

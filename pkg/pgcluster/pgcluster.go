@@ -242,6 +242,10 @@ func lookupAccount(name string) (*account, error) {
 	return a, nil
 }
 
+// ErrDirUnreachable is wrapped by Start's error when the system user PostgreSQL runs as
+// cannot enter the data directory, so a caller can choose another directory.
+var ErrDirUnreachable = errors.New("data directory unreachable for the postgres user")
+
 // prepareDir creates Dir and makes it usable by whoever runs PostgreSQL.
 func (c *Cluster) prepareDir() error {
 	if err := os.MkdirAll(c.dir, 0o700); err != nil {
@@ -258,9 +262,9 @@ func (c *Cluster) prepareDir() error {
 	// Dir itself: the server must chdir into its data directory. So an
 	// unreachable Dir is an error with advice, not something to route around.
 	if err := checkTraversable(filepath.Dir(c.dir), c.runAs); err != nil {
-		return fmt.Errorf("pgcluster: PostgreSQL runs as system user %q (copnet runs as root), "+
+		return fmt.Errorf("pgcluster: %w: PostgreSQL runs as system user %q (copnet runs as root), "+
 			"which cannot reach %s: %w; choose a data directory whose parents %s can enter "+
-			"(e.g. under /var/lib), grant it with chmod o+x, or set DATABASE_URL", c.runAs.name, c.dir, err, c.runAs.name)
+			"(e.g. under /var/lib), grant it with chmod o+x, or set DATABASE_URL", ErrDirUnreachable, c.runAs.name, c.dir, err, c.runAs.name)
 	}
 	return chownTree(c.dir, c.runAs)
 }

@@ -110,6 +110,12 @@ func (n *NATSServer) Connect(t testing.TB) *nats.Conn {
 // Restart shuts the server down and starts a new one on the same port with
 // the same JetStream store, as a crash-and-recover of the broker would.
 // Streams and their messages survive; reconnecting clients come back.
+//
+// As with a real broker failure, a message or request sent around the
+// restart can vanish without an error: a client may write to its old
+// connection before noticing it is gone. Code under test must retry on
+// timeout, and tests should give each attempt its own short deadline
+// (e.g. inside Eventually) rather than one long one.
 func (n *NATSServer) Restart(t testing.TB) {
 	t.Helper()
 	port := n.Opts.Port

@@ -1,0 +1,182 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/copnet/copnet/pkg/broker"
+	"github.com/copnet/copnet/pkg/bus"
+	"github.com/copnet/copnet/pkg/config"
+	"github.com/copnet/copnet/pkg/httpx"
+	"github.com/copnet/copnet/pkg/node"
+	"github.com/copnet/copnet/pkg/pgcluster"
+	"github.com/copnet/copnet/pkg/telemetry"
+	"github.com/copnet/copnet/services/registry"
+)
+
+// settings are the all-in-one's: the shared ones plus where to keep data and whether to
+// open a NATS port.
+type settings struct {
+	config.Base
+	DataDir    string `envconfig:"COPNET_DATA_DIR" default:"./var"`
+	NATSListen string `envconfig:"COPNET_NATS_LISTEN"`
+}
+
+// services is every service the all-in-one runs.
+var services = []node.Factory{registry.Factory}
+
+func load() (settings, error) {
+	var s settings
+	if err := config.Load(&s); err != nil {
+		return s, err
+	}
+	if err := os.MkdirAll(s.DataDir, 0o755); err != nil {
+		return s, fmt.Errorf("COPNET_DATA_DIR: %w", err)
+	}
+	abs, err := filepath.Abs(s.DataDir)
+	if err != nil {
+		return s, err
+	}
+	s.DataDir = abs
+	if s.AuthSecret == "" {
+		secret, err := dataDirSecret(s.DataDir)
+		if err != nil {
+			return s, err
+		}
+		s.AuthSecret = secret
+	}
+	return s, nil
+}
+
+// dataDirSecret keeps a generated signing secret in the data dir, so tokens printed at one
+// start still work after a restart.
+func dataDirSecret(dir string) (string, error) {
+	path := filepath.Join(dir, "auth-secret")
+	if b, err := os.ReadFile(path); err == nil && len(strings.TrimSpace(string(b))) >= 16 {
+		return strings.TrimSpace(string(b)), nil
+	}
+	buf := make([]byte, 32)
+	if _, err := rand.Read(buf); err != nil {
+		return "", err
+	}
+	secret := hex.EncodeToString(buf)
+	if err := os.WriteFile(path, []byte(secret+"\n"), 0o600); err != nil {
+		return "", fmt.Errorf("keep auth secret: %w", err)
+	}
+	return secret, nil
+}
+
+func run() error {
+	s, err := load()
+	if err != nil {
+		return err
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	tel, err := telemetry.Setup(ctx, "copnet", s.Config, os.Stderr)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		tel.Shutdown(sctx) //nolint:errcheck // best effort at exit
+	}()
+
+	connect, stopNATS, err := startNATS(s)
+	if err != nil {
+		return err
+	}
+	defer stopNATS()
+	dbURL, stopDB, err := startPostgres(ctx, s)
+	if err != nil {
+		return err
+	}
+	defer stopDB()
+
+	b, err := bus.New(bus.Config{NodeID: s.NodeID, Logger: tel.Logger}, connect)
+	if err != nil {
+		return err
+	}
+	defer b.Close()
+	signer := httpx.HS256{Secret: []byte(s.AuthSecret)}
+	return node.Serve(ctx, node.Config{
+		NodeID:      s.NodeID,
+		DatabaseURL: dbURL,
+		HTTP:        httpx.ServerConfig{Addr: s.HTTPAddr},
+		Verifier:    signer,
+		Bus:         b,
+		Metrics:     tel.MetricsHandler(),
+		Logger:      tel.Logger,
+		OnReady:     func(addr net.Addr) { announce(s, signer, addr) },
+	}, services...)
+}
+
+func startNATS(s settings) (bus.Connector, func(), error) {
+	if s.NATSURL != "" {
+		return bus.URLConnector(s.NATSURL), func() {}, nil
+	}
+	e, err := broker.Start(broker.Config{NodeID: s.NodeID, StoreDir: filepath.Join(s.DataDir, "nats"), Listen: s.NATSListen})
+	if err != nil {
+		return nil, nil, err
+	}
+	return e.Connector(), e.Shutdown, nil
+}
+
+func startPostgres(ctx context.Context, s settings) (string, func(), error) {
+	if s.DatabaseURL != "" {
+		return s.DatabaseURL, func() {}, nil
+	}
+	dir := filepath.Join(s.DataDir, "postgres")
+	fmt.Fprintln(os.Stderr, "copnet: no DATABASE_URL; starting a private PostgreSQL under", dir)
+	c, err := pgcluster.Start(ctx, pgcluster.Config{Dir: dir})
+	if errors.Is(err, pgcluster.ErrDirUnreachable) {
+		// Running as root from a checkout under a private home: PostgreSQL's own user
+		// cannot enter it, so keep this data dir's cluster under /var/lib instead.
+		sum := sha256.Sum256([]byte(s.DataDir))
+		dir = filepath.Join("/var/lib/copnet", hex.EncodeToString(sum[:6]), "postgres")
+		fmt.Fprintln(os.Stderr, "copnet: the postgres user cannot enter the data dir; keeping the cluster in", dir)
+		if err := os.MkdirAll(filepath.Dir(dir), 0o755); err != nil {
+			return "", nil, err
+		}
+		os.Chmod(filepath.Dir(dir), 0o755) //nolint:errcheck // Start reports what still blocks
+		c, err = pgcluster.Start(ctx, pgcluster.Config{Dir: dir})
+	}
+	if err != nil {
+		return "", nil, err
+	}
+	return c.URL(), func() {
+		sctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		if err := c.Stop(sctx); err != nil {
+			fmt.Fprintln(os.Stderr, "copnet: stop postgres:", err)
+		}
+	}, nil
+}
+
+// announce tells a newcomer where copnet is and how to call it.
+func announce(s settings, signer httpx.HS256, addr net.Addr) {
+	url := "http://" + addr.String()
+	token, err := signer.Sign(httpx.Claims{Subject: "operator", Role: httpx.RoleNational}, 24*time.Hour)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "copnet: cannot sign a token:", err)
+		return
+	}
+	fmt.Printf("copnet node %q (%s) serving %s\n", s.NodeID, s.NodeTier, url)
+	fmt.Printf("national token (24h): %s\n", token)
+	fmt.Printf("try: curl -H 'Authorization: Bearer %s' %s/v1/regions\n", token, url)
+	fmt.Println("copnet ready; Ctrl-C stops it")
+}
+
+var errUsage = errors.New("usage: copnet token --role national|hub|coordinator|member [--region ID] [--cop ID] [--sub ID] [--ttl 24h]")
