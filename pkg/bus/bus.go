@@ -161,12 +161,6 @@ func (b *Bus) NodeID() string { return b.cfg.NodeID }
 // Connect opens a new connection through the bus's connector.
 func (b *Bus) Connect(name string) (*nats.Conn, error) { return b.connect(name) }
 
-func (b *Bus) onClose(f func() error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	b.closers = append(b.closers, f)
-}
-
 // Close releases connections the bus opened itself. Routers and forwarders close with
 // their contexts.
 func (b *Bus) Close() error {

@@ -87,7 +87,7 @@ func NATS(t testing.TB, opts ...NATSOption) *NATSServer {
 // URL returns the client URL, e.g. nats://127.0.0.1:34567. It stays the same
 // across Restart.
 func (n *NATSServer) URL() string {
-	return n.Server.ClientURL()
+	return fmt.Sprintf("nats://%s:%d", n.Opts.Host, n.Opts.Port)
 }
 
 // Connect opens a client connection that keeps reconnecting forever, so it
@@ -118,18 +118,31 @@ func (n *NATSServer) Connect(t testing.TB) *nats.Conn {
 // (e.g. inside Eventually) rather than one long one.
 func (n *NATSServer) Restart(t testing.TB) {
 	t.Helper()
-	port := n.Opts.Port
+	n.Stop(t)
+	n.Start(t)
+}
+
+// Stop shuts the server down, as a broker outage would; Start brings it back on the same
+// port with the same store. Clients keep reconnecting in between.
+func (n *NATSServer) Stop(t testing.TB) {
+	t.Helper()
 	n.Server.Shutdown()
 	n.Server.WaitForShutdown()
+}
+
+// Start restarts a stopped server on its old port and JetStream store.
+func (n *NATSServer) Start(t testing.TB) {
+	t.Helper()
+	port := n.Opts.Port
 	o := n.base.Clone()
 	o.Port = port
 	if err := waitPortFree(o.Host, port, 5*time.Second); err != nil {
-		t.Fatalf("testkit: restart: %v", err)
+		t.Fatalf("testkit: start: %v", err)
 		return
 	}
 	srv, o, err := startNATS(o)
 	if err != nil {
-		t.Fatalf("testkit: restart: %v", err)
+		t.Fatalf("testkit: start: %v", err)
 		return
 	}
 	n.Server, n.Opts = srv, o
