@@ -183,4 +183,3 @@ func streamRegions(t testing.TB, nc *nats.Conn) map[string]int {
 	}
 	return out
 }
-
