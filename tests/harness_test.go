@@ -18,6 +18,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/nats-io/nats.go"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/copnet/copnet/pkg/bus"
 	"github.com/copnet/copnet/pkg/events"
@@ -105,7 +106,8 @@ func startProbe(t *testing.T, ctx context.Context, natsURL, dbURL string) *probe
 	}
 	t.Cleanup(pool.Close)
 	err = postgres.Migrate(ctx, pool, fstest.MapFS{"001.sql": {Data: []byte(
-		`CREATE TABLE applied (region_id text NOT NULL, event_id text NOT NULL)`)}})
+		`CREATE TABLE applied (region_id text NOT NULL, event_id text NOT NULL,
+			correlation_id text NOT NULL, trace_id text NOT NULL)`)}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -114,7 +116,8 @@ func startProbe(t *testing.T, ctx context.Context, natsURL, dbURL string) *probe
 		t.Fatal(err)
 	}
 	bus.Handle(r, "on_region_created", func(ctx context.Context, tx pgx.Tx, ev events.RegionCreated, env events.Envelope) error {
-		_, err := tx.Exec(ctx, "INSERT INTO applied VALUES ($1, $2)", ev.RegionID, env.ID)
+		_, err := tx.Exec(ctx, "INSERT INTO applied VALUES ($1, $2, $3, $4)", ev.RegionID, env.ID,
+			httpx.CorrelationID(ctx), trace.SpanContextFromContext(ctx).TraceID().String())
 		return err
 	})
 	done := make(chan error, 1)

@@ -165,12 +165,16 @@ func (r *Router) Run(ctx context.Context) error {
 // Running is closed once every handler is subscribed.
 func (r *Router) Running() chan struct{} { return r.router.Running() }
 
+// traceContext is the W3C propagator. The envelope's contract is the traceparent header, so
+// the bus uses it whatever global propagator the process configured (or forgot to).
+var traceContext = propagation.TraceContext{}
+
 // traceMiddleware continues the producer's trace and carries correlation_id into the
 // handler's context, so events the handler publishes stay on the same trace.
 func (b *Bus) traceMiddleware(h message.HandlerFunc) message.HandlerFunc {
 	tracer := otel.Tracer("github.com/copnet/copnet/pkg/bus")
 	return func(msg *message.Message) ([]*message.Message, error) {
-		ctx := otel.GetTextMapPropagator().Extract(msg.Context(), propagation.MapCarrier(msg.Metadata))
+		ctx := traceContext.Extract(msg.Context(), propagation.MapCarrier(msg.Metadata))
 		ctx, span := tracer.Start(ctx, "consume "+message.HandlerNameFromCtx(msg.Context()),
 			trace.WithSpanKind(trace.SpanKindConsumer),
 			trace.WithAttributes(

@@ -11,7 +11,6 @@ import (
 	"github.com/ThreeDotsLabs/watermill/message"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
-	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/propagation"
 
 	"github.com/copnet/copnet/pkg/events"
@@ -78,7 +77,7 @@ func (b *Bus) NewMessage(ctx context.Context, ev events.Event) (*message.Message
 		CorrelationID: httpx.CorrelationID(ctx),
 	}
 	carrier := propagation.MapCarrier{}
-	otel.GetTextMapPropagator().Inject(ctx, carrier)
+	traceContext.Inject(ctx, carrier)
 	env.TraceParent = carrier.Get(events.HeaderTraceParent)
 	env.TraceState = carrier.Get(events.HeaderTraceState)
 	msg := message.NewMessage(env.ID, payload)
