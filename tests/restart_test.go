@@ -7,44 +7,19 @@ import (
 	"testing"
 	"time"
 
-	"github.com/copnet/copnet/pkg/bus"
 	"github.com/copnet/copnet/pkg/httpx"
-	"github.com/copnet/copnet/pkg/node"
 	"github.com/copnet/copnet/pkg/testkit"
 	"github.com/copnet/copnet/services/registry"
 )
 
 // The broker restarts while commands keep arriving: every event still arrives, none twice.
 func TestBrokerRestartWhileCommandsArrive(t *testing.T) {
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
+	ctx := context.Background()
 	ns := testkit.NATS(t)
-	dbURL := testkit.PostgresURL(t)
-
-	b, err := bus.New(bus.Config{NodeID: "national", AckWait: 5 * time.Second}, bus.URLConnector(ns.URL()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer b.Close()
-	n, err := node.Start(ctx, node.Config{
-		NodeID: "national", DatabaseURL: dbURL, Bus: b,
-		HTTP:     httpx.ServerConfig{Addr: "127.0.0.1:0"},
-		Verifier: httpx.HS256{Secret: []byte(secret)},
-	}, registry.Factory)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer n.Close()
-	ln, err := httpx.Listen("127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- n.Run(ctx, ln) }()
-	defer func() { cancel(); <-done }()
-	base := "http://" + ln.Addr().String()
-	pr := startProbe(t, ctx, ns.URL(), dbURL)
-	natl := token(t, httpx.Claims{Subject: "ops", Role: httpx.RoleNational})
+	n := testkit.StartNode(t, testkit.NodeOptions{NATS: ns}, registry.Factory)
+	base := n.URL
+	pr := startProbe(t, ctx, ns.URL(), n.DatabaseURL)
+	natl := n.Token(t, httpx.Claims{Subject: "ops", Role: httpx.RoleNational})
 
 	const total = 60
 	for i := range total {

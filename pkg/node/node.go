@@ -13,6 +13,7 @@ import (
 	"net"
 	"net/http"
 	"sync"
+	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/nats-io/nats.go"
@@ -28,6 +29,8 @@ type Deps struct {
 	Pool   *pgxpool.Pool
 	Bus    *bus.Bus
 	Logger *slog.Logger
+	// Now is the service's clock; tests inject one to move consent windows and terms.
+	Now func() time.Time
 }
 
 // Service is a running copnet service.
@@ -55,6 +58,8 @@ type Config struct {
 	Bus         *bus.Bus
 	Metrics     http.Handler
 	Logger      *slog.Logger
+	// Now is the clock services see (default time.Now).
+	Now func() time.Time
 	// OnReady, when set, is called once the HTTP address is listening.
 	OnReady func(addr net.Addr)
 }
@@ -78,6 +83,9 @@ func Start(ctx context.Context, cfg Config, factories ...Factory) (*Node, error)
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
 	n := &Node{cfg: cfg}
 	if err := cfg.Bus.Provision(); err != nil {
 		return nil, fmt.Errorf("provision streams: %w", err)
@@ -97,7 +105,7 @@ func Start(ctx context.Context, cfg Config, factories ...Factory) (*Node, error)
 			n.Close()
 			return nil, fmt.Errorf("%s: %w", f.Name, err)
 		}
-		svc, err := f.New(ctx, Deps{NodeID: cfg.NodeID, Pool: pool, Bus: cfg.Bus, Logger: cfg.Logger.With("service", f.Name)})
+		svc, err := f.New(ctx, Deps{NodeID: cfg.NodeID, Pool: pool, Bus: cfg.Bus, Logger: cfg.Logger.With("service", f.Name), Now: cfg.Now})
 		if err != nil {
 			n.Close()
 			return nil, fmt.Errorf("%s: %w", f.Name, err)

@@ -1,0 +1,488 @@
+package registry_test
+
+// Shared setup of the registry's component tests: a real node (PostgreSQL, embedded NATS
+// with JetStream, the outbox forwarder, the HTTP stack with authentication) running the
+// registry in-process, a client that mints tokens, and a check of every response against
+// schemas/openapi/registry.yaml.
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"mime"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/santhosh-tekuri/jsonschema/v6"
+	"gopkg.in/yaml.v3"
+
+	"github.com/copnet/copnet/pkg/bus"
+	"github.com/copnet/copnet/pkg/httpx"
+	"github.com/copnet/copnet/pkg/node"
+	"github.com/copnet/copnet/pkg/testkit"
+	"github.com/copnet/copnet/schemas"
+	"github.com/copnet/copnet/services/registry"
+	"github.com/copnet/copnet/services/registry/internal/ports"
+)
+
+// nodeID is the node the tests run; it is the origin token of every subject and ce-source.
+const nodeID = "national"
+
+// waitFor bounds every Eventually: generous, because CI machines are small and the outbox
+// forwarder polls, but reached only when something is really wrong.
+const waitFor = 20 * time.Second
+
+// env is one running registry node and a client for it.
+type env struct {
+	t      *testing.T
+	base   string
+	dbURL  string
+	node   *node.Node
+	js     jetstream.JetStream
+	signer httpx.HS256
+	client *http.Client
+}
+
+// start boots the registry through node.Start and node.Run, as cmd/registry and the
+// all-in-one binary do, on a fresh database and a fresh NATS server.
+func start(t *testing.T) *env {
+	t.Helper()
+	dbURL := testkit.PostgresURL(t)
+	ns := testkit.NATS(t)
+	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	b, err := bus.New(bus.Config{NodeID: nodeID, Logger: logger}, bus.URLConnector(ns.URL()))
+	if err != nil {
+		t.Fatalf("bus: %v", err)
+	}
+	t.Cleanup(func() { _ = b.Close() })
+	signer := httpx.HS256{Secret: []byte("registry-component-tests-secret")}
+	ctx, cancel := context.WithCancel(context.Background())
+	n, err := node.Start(ctx, node.Config{
+		NodeID:      nodeID,
+		DatabaseURL: dbURL,
+		HTTP:        httpx.ServerConfig{Addr: "127.0.0.1:0"},
+		Verifier:    signer,
+		Bus:         b,
+		Logger:      logger,
+	}, registry.Factory)
+	if err != nil {
+		cancel()
+		t.Fatalf("node.Start: %v", err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		cancel()
+		n.Close()
+		t.Fatalf("listen: %v", err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- n.Run(ctx, ln) }()
+	// Registered after the bus's, NATS's and the database's cleanups, so it runs first:
+	// the node stops before what it uses goes away.
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("node.Run: %v", err)
+		}
+		n.Close()
+	})
+	js, err := jetstream.New(ns.Connect(t))
+	if err != nil {
+		t.Fatalf("jetstream: %v", err)
+	}
+	return &env{
+		t: t, base: "http://" + ln.Addr().String(), dbURL: dbURL, node: n, js: js,
+		signer: signer, client: &http.Client{Timeout: 30 * time.Second},
+	}
+}
+
+// token mints a bearer token for c.
+func (e *env) token(c httpx.Claims) string {
+	e.t.Helper()
+	tok, err := e.signer.Sign(c, time.Hour)
+	if err != nil {
+		e.t.Fatalf("sign %+v: %v", c, err)
+	}
+	return tok
+}
+
+func (e *env) national() string { return e.token(httpx.Claims{Subject: "sec-1", Role: httpx.RoleNational}) }
+
+func (e *env) hub(region string) string {
+	return e.token(httpx.Claims{Subject: "hub-" + region, Role: httpx.RoleHub, Region: region})
+}
+
+func (e *env) coordinator(cop string) string {
+	return e.token(httpx.Claims{Subject: "coord-" + cop, Role: httpx.RoleCoordinator, CoP: cop})
+}
+
+func (e *env) member() string { return e.token(httpx.Claims{Subject: "person-1", Role: httpx.RoleMember}) }
+
+// response is what a test looks at; the body is read whole so it can be checked twice.
+type response struct {
+	method, path string
+	status       int
+	header       http.Header
+	body         []byte
+}
+
+func (r *response) String() string {
+	return fmt.Sprintf("%s %s → %d %s", r.method, r.path, r.status, bytes.TrimSpace(r.body))
+}
+
+// decode reads the JSON body into dst, failing the test when it does not fit.
+func (r *response) decode(t testing.TB, dst any) {
+	t.Helper()
+	if err := json.Unmarshal(r.body, dst); err != nil {
+		t.Fatalf("%s: decode body: %v", r, err)
+	}
+}
+
+// problem is an RFC 9457 body as the registry writes it.
+type problem struct {
+	Type   string `json:"type"`
+	Status int    `json:"status"`
+	Detail string `json:"detail"`
+	Errors []struct {
+		Field   string `json:"field"`
+		Message string `json:"message"`
+	} `json:"errors"`
+}
+
+// problem checks that r is an application/problem+json answer with status and returns it.
+func (r *response) problem(t testing.TB, status int) problem {
+	t.Helper()
+	if r.status != status {
+		t.Fatalf("%s: want %d", r, status)
+	}
+	if mt, _, _ := mime.ParseMediaType(r.header.Get("Content-Type")); mt != "application/problem+json" {
+		t.Fatalf("%s: Content-Type %q, want application/problem+json", r, r.header.Get("Content-Type"))
+	}
+	var p problem
+	r.decode(t, &p)
+	if p.Status != status {
+		t.Fatalf("%s: problem status %d, want %d", r, p.Status, status)
+	}
+	return p
+}
+
+// fields lists the fields a problem names, in order.
+func (p problem) fields() []string {
+	out := []string{}
+	for _, f := range p.Errors {
+		out = append(out, f.Field)
+	}
+	return out
+}
+
+// do sends one request (tok "" is anonymous; body "" sends none) and checks the answer
+// against the OpenAPI document before returning it.
+func (e *env) do(tok, method, path, body string) *response {
+	e.t.Helper()
+	var rd io.Reader
+	if body != "" {
+		rd = strings.NewReader(body)
+	}
+	req, err := http.NewRequest(method, e.base+path, rd)
+	if err != nil {
+		e.t.Fatalf("%s %s: %v", method, path, err)
+	}
+	if body != "" {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if tok != "" {
+		req.Header.Set("Authorization", "Bearer "+tok)
+	}
+	res, err := e.client.Do(req)
+	if err != nil {
+		e.t.Fatalf("%s %s: %v", method, path, err)
+	}
+	defer res.Body.Close()
+	raw, err := io.ReadAll(res.Body)
+	if err != nil {
+		e.t.Fatalf("%s %s: read body: %v", method, path, err)
+	}
+	r := &response{method: method, path: path, status: res.StatusCode, header: res.Header, body: raw}
+	if err := apiDoc().check(req, r); err != nil {
+		e.t.Errorf("%s: the answer disagrees with schemas/openapi/registry.yaml: %v", r, err)
+	}
+	return r
+}
+
+// must sends a request that has to succeed with status and decodes its body into dst.
+func (e *env) must(status int, dst any, tok, method, path, body string) {
+	e.t.Helper()
+	r := e.do(tok, method, path, body)
+	if r.status != status {
+		e.t.Fatalf("%s: want %d", r, status)
+	}
+	if dst != nil {
+		r.decode(e.t, dst)
+	}
+}
+
+// cop is a CoP as the API shows it (the fields the tests read).
+type cop struct {
+	ID             string   `json:"id"`
+	Name           string   `json:"name"`
+	Region         string   `json:"region"`
+	Status         string   `json:"status"`
+	Stage          string   `json:"stage"`
+	Topics         []string `json:"topics"`
+	CharterVersion int      `json:"charter_version"`
+}
+
+type charter struct {
+	CoPID   string `json:"cop_id"`
+	Version int    `json:"version"`
+	Aims    string `json:"aims"`
+}
+
+func (e *env) createRegion(id string) {
+	e.t.Helper()
+	e.must(http.StatusCreated, nil, e.national(), "POST", "/v1/regions",
+		fmt.Sprintf(`{"id":%q,"name":"Region %s"}`, id, id))
+}
+
+// proposalBody is a complete, valid proposal.
+func proposalBody(region, name string, topics ...string) string {
+	b, _ := json.Marshal(map[string]any{
+		"name": name, "region": region, "scope": "regional",
+		"purpose":            "Practitioners sharing what works.",
+		"topics":             topics,
+		"host_organisations": []string{"Community Health"},
+		"meeting":            map[string]any{"frequency": "monthly", "duration_minutes": 90, "format": []string{"share", "discuss", "apply"}},
+	})
+	return string(b)
+}
+
+// propose creates a CoP in region as national and returns it.
+func (e *env) propose(region, name string, topics ...string) cop {
+	e.t.Helper()
+	var c cop
+	e.must(http.StatusCreated, &c, e.national(), "POST", "/v1/cops", proposalBody(region, name, topics...))
+	return c
+}
+
+// decide approves or declines a proposed CoP as national.
+func (e *env) decide(id, decision string) cop {
+	e.t.Helper()
+	var c cop
+	e.must(http.StatusOK, &c, e.national(), "POST", "/v1/cops/"+id+"/decision",
+		fmt.Sprintf(`{"decision":%q,"reason":"test decision"}`, decision))
+	return c
+}
+
+const charterBody = `{"aims":"Aims %d","terms_of_reference":"We meet monthly.","code_of_practice":"Be kind."}`
+
+// event is one message of the node's stream.
+type event struct {
+	seq     uint64
+	subject string
+	header  map[string]string
+	data    []byte
+}
+
+// streamEvents reads every message of the node's event stream, oldest first.
+func (e *env) streamEvents() ([]event, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	s, err := e.js.Stream(ctx, bus.DefaultStream)
+	if err != nil {
+		return nil, err
+	}
+	info, err := s.Info(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var out []event
+	for seq := info.State.FirstSeq; seq > 0 && seq <= info.State.LastSeq; seq++ {
+		m, err := s.GetMsg(ctx, seq)
+		if err != nil {
+			return nil, fmt.Errorf("message %d: %w", seq, err)
+		}
+		h := map[string]string{}
+		for k, v := range m.Header {
+			h[k] = v[0]
+		}
+		out = append(out, event{seq: seq, subject: m.Subject, header: h, data: m.Data})
+	}
+	return out, nil
+}
+
+// pgConn opens a connection of the test's own to the node's database; registry tables
+// are in schema registry.
+func (e *env) pgConn() *pgx.Conn {
+	e.t.Helper()
+	conn, err := pgx.Connect(context.Background(), e.dbURL)
+	if err != nil {
+		e.t.Fatalf("connect to the test database: %v", err)
+	}
+	e.t.Cleanup(func() { _ = conn.Close(context.Background()) })
+	return conn
+}
+
+// outboxTypes counts the events committed to the registry's outbox, by ce-type. The outbox
+// is the source of truth: what is there reaches the stream, and nothing else does.
+func (e *env) outboxTypes() map[string]int {
+	e.t.Helper()
+	rows, err := e.node.Pool("registry").Query(context.Background(),
+		`SELECT payload->'metadata'->>'ce-type', count(*) FROM registry.watermill_outbox GROUP BY 1`)
+	if err != nil {
+		e.t.Fatalf("read outbox: %v", err)
+	}
+	counts := map[string]int{}
+	for rows.Next() {
+		var typ string
+		var n int
+		if err := rows.Scan(&typ, &n); err != nil {
+			e.t.Fatalf("read outbox: %v", err)
+		}
+		counts[typ] = n
+	}
+	if err := rows.Err(); err != nil {
+		e.t.Fatalf("read outbox: %v", err)
+	}
+	return counts
+}
+
+// The OpenAPI document, compiled once for every test: each response's status must be
+// documented for its route and its body must match the documented schema, so the document
+// cannot drift from what the registry answers.
+
+type openAPI struct {
+	tree     map[string]any
+	compiler *jsonschema.Compiler
+	routes   *http.ServeMux
+
+	mu      sync.Mutex
+	schemas map[string]*jsonschema.Schema
+}
+
+const docURL = "https://copnet.dev/openapi/registry.json"
+
+var apiDoc = sync.OnceValue(func() *openAPI {
+	raw, err := schemas.FS.ReadFile("openapi/registry.yaml")
+	if err != nil {
+		panic(err)
+	}
+	var tree map[string]any
+	if err := yaml.Unmarshal(raw, &tree); err != nil {
+		panic(fmt.Sprintf("openapi/registry.yaml: %v", err))
+	}
+	// An OpenAPI 3.1 document's schemas are JSON Schema 2020-12, so the whole document can
+	// be a JSON Schema resource whose subschemas we compile by pointer.
+	js, err := json.Marshal(tree)
+	if err != nil {
+		panic(err)
+	}
+	doc, err := jsonschema.UnmarshalJSON(bytes.NewReader(js))
+	if err != nil {
+		panic(err)
+	}
+	c := jsonschema.NewCompiler()
+	c.AssertFormat()
+	if err := c.AddResource(docURL, doc); err != nil {
+		panic(err)
+	}
+	// The registry's own routing decides which documented path a request belongs to.
+	mux := http.NewServeMux()
+	for _, rt := range ports.NewHTTP(nil).Routes() {
+		mux.HandleFunc(rt.Method+" "+rt.Path, func(http.ResponseWriter, *http.Request) {})
+	}
+	return &openAPI{tree: tree, compiler: c, routes: mux, schemas: map[string]*jsonschema.Schema{}}
+})
+
+func (d *openAPI) check(req *http.Request, r *response) error {
+	_, pattern := d.routes.Handler(req)
+	method, path, ok := strings.Cut(pattern, " ")
+	if !ok {
+		return fmt.Errorf("no registry route serves %s %s", req.Method, req.URL.Path)
+	}
+	ptr := "#/paths/" + escapePointer(path) + "/" + strings.ToLower(method) + "/responses/" + strconv.Itoa(r.status)
+	res, ptr, err := d.follow(ptr)
+	if err != nil {
+		return fmt.Errorf("status %d is not documented for %s: %w", r.status, pattern, err)
+	}
+	content, _ := res["content"].(map[string]any)
+	mt, _, _ := mime.ParseMediaType(r.header.Get("Content-Type"))
+	if _, ok := content[mt]; !ok {
+		return fmt.Errorf("Content-Type %q is not documented for %d (documented: %v)", mt, r.status, keys(content))
+	}
+	sch, err := d.schema(ptr + "/content/" + escapePointer(mt) + "/schema")
+	if err != nil {
+		return err
+	}
+	inst, err := jsonschema.UnmarshalJSON(bytes.NewReader(r.body))
+	if err != nil {
+		return fmt.Errorf("body is not JSON: %w", err)
+	}
+	return sch.Validate(inst)
+}
+
+// follow resolves a local JSON pointer, following $ref, and returns the object and the
+// pointer it finally sits at.
+func (d *openAPI) follow(ptr string) (map[string]any, string, error) {
+	for range 10 {
+		var cur any = d.tree
+		for _, tok := range strings.Split(strings.TrimPrefix(ptr, "#/"), "/") {
+			m, _ := cur.(map[string]any)
+			v, ok := m[strings.NewReplacer("~1", "/", "~0", "~").Replace(tok)]
+			if !ok {
+				return nil, "", fmt.Errorf("%s does not exist", ptr)
+			}
+			cur = v
+		}
+		m, ok := cur.(map[string]any)
+		if !ok {
+			return nil, "", fmt.Errorf("%s is not an object", ptr)
+		}
+		ref, isRef := m["$ref"].(string)
+		if !isRef {
+			return m, ptr, nil
+		}
+		ptr = ref
+	}
+	return nil, "", fmt.Errorf("%s: $ref chain too long", ptr)
+}
+
+func (d *openAPI) schema(ptr string) (*jsonschema.Schema, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if s, ok := d.schemas[ptr]; ok {
+		return s, nil
+	}
+	// The fragment is percent-encoded because pointers into paths hold braces.
+	s, err := d.compiler.Compile(docURL + "#" + (&url.URL{Fragment: ptr[1:]}).EscapedFragment())
+	if err != nil {
+		return nil, fmt.Errorf("compile %s: %w", ptr, err)
+	}
+	d.schemas[ptr] = s
+	return s, nil
+}
+
+func escapePointer(s string) string {
+	return strings.NewReplacer("~", "~0", "/", "~1").Replace(s)
+}
+
+func keys(m map[string]any) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	slices.Sort(out)
+	return out
+}
