@@ -92,7 +92,8 @@ func (c *Config) SetDefaults() {
 	if c.MaxDeliver == 0 {
 		c.MaxDeliver = 8
 	}
-	if c.Backoff == nil {
+	// Empty, not just nil: the subscriber naks with the first step, so none is no option.
+	if len(c.Backoff) == 0 {
 		c.Backoff = []time.Duration{c.AckWait, 2 * c.AckWait, 10 * c.AckWait, 30 * c.AckWait}
 	}
 	if c.Retries == 0 {

@@ -556,12 +556,22 @@ func TestConfigValidate(t *testing.T) {
 	}
 }
 
-// The subscriber naks with the first back-off step, so an explicitly empty back-off must
-// take the defaults rather than leave nothing to index.
+// The subscriber naks with the first back-off step, so an explicitly empty back-off (as a
+// config loader may produce) must take the defaults rather than leave nothing to index.
 func TestEmptyBackoffTakesDefaults(t *testing.T) {
-	c := bus.Config{NodeID: node, AckWait: time.Second, Backoff: []time.Duration{}}
-	c.SetDefaults()
-	if len(c.Backoff) == 0 || c.Backoff[0] != time.Second {
-		t.Fatalf("Backoff after defaults = %v, want the default steps from AckWait", c.Backoff)
+	e := newEnv(t, func(c *bus.Config) { c.Backoff = []time.Duration{} })
+	if bo := e.bus.Config().Backoff; len(bo) == 0 || bo[0] != e.bus.Config().AckWait {
+		t.Fatalf("Backoff after defaults = %v, want the default steps from AckWait", bo)
 	}
+	pool := e.service("consumer")
+	r, err := e.bus.NewRouter("consumer", pool)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bus.Handle(r, "on_region_created", func(ctx context.Context, tx pgx.Tx, ev events.RegionCreated, env events.Envelope) error {
+		return recordRegion(ctx, tx, "on_region_created", ev, env)
+	})
+	e.start(r)
+	e.rawPublish(regionSubject, envelopeHeader(events.NewID(), "registry.region_created.v1", node), `{"region_id":"vic","name":"Victoria"}`)
+	waitRows(t, pool, "vic", 1)
 }

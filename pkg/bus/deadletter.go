@@ -65,12 +65,28 @@ func (b *Bus) deadLetter(msg *message.Message, durable string, cause error) erro
 	m.Header.Set(HeaderDLDelivered, msg.Metadata.Get(MetaDelivered))
 	m.Header.Set(HeaderDLSubject, msg.Metadata.Get(MetaSubject))
 	m.Header.Set(HeaderDLTime, time.Now().UTC().Format(time.RFC3339Nano))
-	// One dead letter per (event, handler), even when a crash repeats the publish.
-	m.Header.Set(nats.MsgIdHdr, msg.UUID+":"+durable)
+	// One dead letter per (stored message, handler), even when a crash between parking and
+	// acking repeats the publish.
+	m.Header.Set(nats.MsgIdHdr, deadLetterMsgID(msg, durable))
 	if _, err := js.PublishMsg(m); err != nil {
 		return fmt.Errorf("dead-letter %s for %s: %w", msg.UUID, durable, err)
 	}
 	return nil
+}
+
+// deadLetterMsgID keys the dead letter on the stored message's stream sequence, which every
+// redelivery of it repeats. The watermill UUID is no key: a producer that is not watermill
+// (another node's tooling, a forger) sends none, and every such message would then share
+// one id and all but the first would be dropped as duplicates, and acked, and lost. Nor is
+// ce-id, which a forged message can copy from a real event.
+func deadLetterMsgID(msg *message.Message, durable string) string {
+	if seq := msg.Metadata.Get(MetaStreamSeq); seq != "" {
+		return durable + ":seq:" + seq
+	}
+	if id := msg.Metadata.Get(events.HeaderID); id != "" {
+		return durable + ":id:" + id
+	}
+	return durable + ":uuid:" + msg.UUID
 }
 
 func (b *Bus) deadLetterConn() (*nats.Conn, error) {
@@ -178,8 +194,19 @@ func (b *Bus) Replay(ctx context.Context, seq uint64) error {
 	}
 	msg.Metadata.Set(MetaSubject, dl.Subject)
 	msg.SetContext(ctx)
-	if err := h.apply(msg); err != nil {
+	if err := applyRecovering(h, msg); err != nil {
 		return fmt.Errorf("replay %d: %w", seq, err)
 	}
 	return js.DeleteMsg(b.cfg.DeadLetterStream, seq)
+}
+
+// applyRecovering runs h outside the router, where no Recoverer middleware guards it: a
+// handler that still panics must fail the replay, not the operator's process.
+func applyRecovering(h *handler, msg *message.Message) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("panic in handler %s: %v", h.durable, r)
+		}
+	}()
+	return h.apply(msg)
 }

@@ -48,15 +48,18 @@ type handler struct {
 	durable string
 	filter  string
 	apply   func(msg *message.Message) error
+	// sub is bound to this handler's durable alone. Handlers of one service may share an
+	// event type, hence a filter, so the durable cannot be derived from the topic.
+	sub *Subscriber
 }
 
 // Router runs one service's event handlers. Each handler has its own durable consumer.
 type Router struct {
-	bus     *Bus
-	service string
-	pool    *pgxpool.Pool
-	router  *message.Router
-	sub     *Subscriber
+	bus      *Bus
+	service  string
+	pool     *pgxpool.Pool
+	router   *message.Router
+	handlers []*handler
 }
 
 // NewRouter returns the router of service, whose handlers record processed events in pool.
@@ -66,7 +69,6 @@ func (b *Bus) NewRouter(service string, pool *pgxpool.Pool) (*Router, error) {
 		return nil, err
 	}
 	rt := &Router{bus: b, service: service, pool: pool, router: r}
-	rt.sub = b.NewSubscriber(b.cfg.Stream, rt.durableFor)
 	// Outermost first: tracing and correlation, then dead-lettering outside retry, and
 	// the recoverer innermost so a panic is an ordinary error to retry and dead-letter.
 	r.AddMiddleware(
@@ -86,27 +88,6 @@ func (b *Bus) NewRouter(service string, pool *pgxpool.Pool) (*Router, error) {
 	return rt, nil
 }
 
-func (r *Router) durableFor(topic string) string {
-	for _, h := range r.bus.handlersOf(r.service) {
-		if h.filter == topic {
-			return h.durable
-		}
-	}
-	return DurableName(r.service + "_" + topic)
-}
-
-func (b *Bus) handlersOf(service string) []*handler {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	var out []*handler
-	for _, h := range b.handlers {
-		if h.service == service {
-			out = append(out, h)
-		}
-	}
-	return out
-}
-
 // Handle registers fn for events of type E from any node. name is the handler's contract
 // name (its durable consumer is "<service>_<name>"): rename it and the stream replays.
 func Handle[E events.Event](r *Router, name string, fn HandlerFunc[E]) {
@@ -114,6 +95,7 @@ func Handle[E events.Event](r *Router, name string, fn HandlerFunc[E]) {
 	evName := zero.EventName()
 	durable := DurableName(r.service + "_" + name)
 	h := &handler{service: r.service, durable: durable, filter: evName.Filter()}
+	h.sub = r.bus.NewSubscriber(r.bus.cfg.Stream, func(string) string { return durable })
 	h.apply = func(msg *message.Message) error {
 		ctx := msg.Context()
 		env, err := events.ParseEnvelope(msg.Metadata)
@@ -144,14 +126,15 @@ func Handle[E events.Event](r *Router, name string, fn HandlerFunc[E]) {
 	r.bus.mu.Lock()
 	r.bus.handlers[durable] = h
 	r.bus.mu.Unlock()
-	r.router.AddConsumerHandler(durable, h.filter, r.sub, h.apply)
+	r.handlers = append(r.handlers, h)
+	r.router.AddConsumerHandler(durable, h.filter, h.sub, h.apply)
 }
 
 // Run provisions every handler's durable consumer and consumes until ctx ends; in-flight
 // messages finish (or are left unacked for redelivery) before it returns.
 func (r *Router) Run(ctx context.Context) error {
-	for _, h := range r.bus.handlersOf(r.service) {
-		if err := r.sub.SubscribeInitialize(h.filter); err != nil {
+	for _, h := range r.handlers {
+		if err := h.sub.SubscribeInitialize(h.filter); err != nil {
 			return err
 		}
 	}

@@ -109,6 +109,13 @@ func start(t *testing.T) *env {
 	}
 }
 
+// in returns the same node for a subtest, so that helpers fail the subtest that called them.
+func (e *env) in(t *testing.T) *env {
+	c := *e
+	c.t = t
+	return &c
+}
+
 // token mints a bearer token for c.
 func (e *env) token(c httpx.Claims) string {
 	e.t.Helper()

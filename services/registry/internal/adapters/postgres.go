@@ -8,9 +8,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/oklog/ulid/v2"
 
 	"github.com/copnet/copnet/pkg/apperr"
 	"github.com/copnet/copnet/pkg/bus"
@@ -227,10 +229,20 @@ func (r *Repository) ListCoPs(ctx context.Context, f Filter) ([]*domain.CoP, str
 }
 
 // DecodeCursor reads a cursor from ListCoPs; a tampered one is a 400 naming the parameter.
+// A cursor is the last CoP id of a page, so whatever does not decode to a CoP id (a
+// lower-case ULID) was not issued here: accepting it would silently restart the listing
+// at an arbitrary point instead of telling the client its cursor is broken.
 func DecodeCursor(cursor string) (string, error) {
+	if cursor == "" {
+		return "", nil
+	}
 	b, err := base64.RawURLEncoding.DecodeString(cursor)
-	if err != nil {
+	id := string(b)
+	if err != nil || len(id) != ulid.EncodedSize || id != strings.ToLower(id) {
 		return "", apperr.Invalid("cursor", "is not a cursor this server issued")
 	}
-	return string(b), nil
+	if _, err := ulid.ParseStrict(id); err != nil {
+		return "", apperr.Invalid("cursor", "is not a cursor this server issued")
+	}
+	return id, nil
 }
