@@ -83,7 +83,6 @@ func (b *Bus) NewRouter(service string, pool *pgxpool.Pool) (*Router, error) {
 			ShouldRetry:     func(p middleware.RetryParams) bool { return !IsPermanent(p.Err) },
 			Logger:          b.wmLog,
 		}.Middleware,
-		middleware.Recoverer,
 	)
 	return rt, nil
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/nats-io/nats.go"
 
 	"github.com/copnet/copnet/pkg/bus"
+	"github.com/copnet/copnet/pkg/events"
 	"github.com/copnet/copnet/pkg/httpx"
 	"github.com/copnet/copnet/pkg/node"
 )
@@ -200,4 +201,25 @@ func subjectMatches(filter, subject string) bool {
 		}
 	}
 	return len(f) == len(s)
+}
+
+// Publish puts events on this node's stream as another service would (real envelope,
+// Nats-Msg-Id, subject cop.<node>.<service>.<event>), so a component test can feed a
+// service the events of services it does not run.
+func (n *Node) Publish(t testing.TB, evs ...events.Event) {
+	t.Helper()
+	pub, err := n.Bus.NewPublisher("testkit-publish")
+	if err != nil {
+		t.Fatalf("testkit: publisher: %v", err)
+	}
+	defer pub.Close()
+	for _, ev := range evs {
+		msg, err := n.Bus.NewMessage(context.Background(), ev)
+		if err != nil {
+			t.Fatalf("testkit: %v", err)
+		}
+		if err := pub.Publish(ev.EventName().Subject(n.Bus.NodeID()), msg); err != nil {
+			t.Fatalf("testkit: publish %s: %v", ev.EventName().Type(), err)
+		}
+	}
 }

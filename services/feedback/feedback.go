@@ -1,0 +1,2 @@
+// Package feedback is copnet's feedback service (being built).
+package feedback

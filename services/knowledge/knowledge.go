@@ -1,0 +1,2 @@
+// Package knowledge is copnet's knowledge service (being built).
+package knowledge

@@ -1,0 +1,2 @@
+// Package membership is copnet's membership service (being built).
+package membership

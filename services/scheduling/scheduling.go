@@ -1,0 +1,2 @@
+// Package scheduling is copnet's scheduling service (being built).
+package scheduling
