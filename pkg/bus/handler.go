@@ -73,7 +73,7 @@ func (b *Bus) NewRouter(service string, pool *pgxpool.Pool) (*Router, error) {
 	// the recoverer innermost so a panic is an ordinary error to retry and dead-letter.
 	r.AddMiddleware(
 		b.traceMiddleware,
-		b.deadLetterMiddleware,
+
 		middleware.Retry{
 			MaxRetries:      b.cfg.Retries,
 			InitialInterval: 50 * time.Millisecond,
@@ -83,6 +83,7 @@ func (b *Bus) NewRouter(service string, pool *pgxpool.Pool) (*Router, error) {
 			ShouldRetry:     func(p middleware.RetryParams) bool { return !IsPermanent(p.Err) },
 			Logger:          b.wmLog,
 		}.Middleware,
+		middleware.Recoverer,
 	)
 	return rt, nil
 }

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"log/slog"
 	"net/http"
 	"strings"
 	"testing"
@@ -29,6 +30,9 @@ type NodeOptions struct {
 	AckWait time.Duration
 	// Now is the services' clock (default time.Now).
 	Now func() time.Time
+	// Logger receives the node's logs (default slog.Default()); tests that must prove
+	// what is never logged capture it.
+	Logger *slog.Logger
 }
 
 // Node is a copnet node running services in the test process, wired exactly as in
@@ -58,7 +62,7 @@ func StartNode(t testing.TB, opts NodeOptions, factories ...node.Factory) *Node 
 	if opts.AckWait == 0 {
 		opts.AckWait = 5 * time.Second
 	}
-	b, err := bus.New(bus.Config{NodeID: opts.NodeID, AckWait: opts.AckWait}, bus.URLConnector(opts.NATS.URL()))
+	b, err := bus.New(bus.Config{NodeID: opts.NodeID, AckWait: opts.AckWait, Logger: opts.Logger}, bus.URLConnector(opts.NATS.URL()))
 	if err != nil {
 		t.Fatalf("testkit: bus: %v", err)
 	}
@@ -66,7 +70,7 @@ func StartNode(t testing.TB, opts NodeOptions, factories ...node.Factory) *Node 
 	secret := []byte("testkit-secret-" + opts.NodeID + "-0123456789")
 	ctx, cancel := context.WithCancel(context.Background())
 	n, err := node.Start(ctx, node.Config{
-		NodeID: opts.NodeID, DatabaseURL: opts.DatabaseURL, Bus: b, Now: opts.Now,
+		NodeID: opts.NodeID, DatabaseURL: opts.DatabaseURL, Bus: b, Now: opts.Now, Logger: opts.Logger,
 		HTTP:     httpx.ServerConfig{Addr: "127.0.0.1:0"},
 		Verifier: httpx.HS256{Secret: secret},
 	}, factories...)

@@ -3,9 +3,12 @@ package registry_test
 import (
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/copnet/copnet/pkg/httpx"
 	"github.com/copnet/copnet/services/registry/internal/ports"
 )
 
@@ -178,4 +181,68 @@ func (e *env) copInState(state string) string {
 		e.must(http.StatusOK, nil, e.national(), "PUT", "/v1/cops/"+c.ID+"/charter", fmt.Sprintf(charterBody, 1))
 	}
 	return c.ID
+}
+
+// TestBadTokensAreRefused: a token the node did not sign, or that is not a JWT at all, is
+// 401 with a bearer challenge, never a downgrade to anonymous or a pass.
+func TestBadTokensAreRefused(t *testing.T) {
+	e := start(t)
+	forged, err := httpx.HS256{Secret: []byte("someone else's secret")}.Sign(
+		httpx.Claims{Subject: "x", Role: httpx.RoleNational}, time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, tok := range map[string]string{"forged": forged, "not a JWT": "hello"} {
+		r := e.do(tok, "POST", "/v1/regions", `{"id":"vic","name":"Victoria"}`)
+		r.problem(t, http.StatusUnauthorized)
+		if !strings.Contains(r.header.Get("WWW-Authenticate"), "invalid_token") {
+			t.Errorf("%s token: WWW-Authenticate %q, want an invalid_token challenge", name, r.header.Get("WWW-Authenticate"))
+		}
+	}
+	r := e.do("", "GET", "/v1/regions", "")
+	r.problem(t, http.StatusUnauthorized)
+	if r.header.Get("WWW-Authenticate") == "" {
+		t.Error("401 without a bearer challenge")
+	}
+	var regions struct {
+		Regions []any `json:"regions"`
+	}
+	e.must(http.StatusOK, &regions, e.national(), "GET", "/v1/regions", "")
+	if len(regions.Regions) != 0 {
+		t.Errorf("a refused token created %v", regions.Regions)
+	}
+}
+
+// TestNodeOperatorRoutes exercises the routes the node serves beside the registry's,
+// each answer checked against schemas/openapi/ops.yaml: the probes answer without a token,
+// and only national may touch the dead letters.
+func TestNodeOperatorRoutes(t *testing.T) {
+	e := start(t)
+	e.must(http.StatusOK, nil, "", "GET", "/healthz", "")
+	var ready struct {
+		Status string            `json:"status"`
+		Checks map[string]string `json:"checks"`
+	}
+	e.must(http.StatusOK, &ready, "", "GET", "/readyz", "")
+	if ready.Status != "ready" || ready.Checks["postgres:registry"] != "ok" || ready.Checks["nats"] != "ok" {
+		t.Errorf("readyz = %+v, want ready with nats and postgres:registry ok", ready)
+	}
+
+	var dls struct {
+		DeadLetters []any `json:"deadletters"`
+	}
+	e.must(http.StatusOK, &dls, e.national(), "GET", "/v1/ops/deadletters", "")
+	if len(dls.DeadLetters) != 0 {
+		t.Errorf("a fresh node has dead letters: %v", dls.DeadLetters)
+	}
+	e.do("", "GET", "/v1/ops/deadletters", "").problem(t, http.StatusUnauthorized)
+	e.do(e.hub("vic"), "GET", "/v1/ops/deadletters", "").problem(t, http.StatusForbidden)
+	if p := e.do(e.national(), "GET", "/v1/ops/deadletters?limit=0", "").problem(t, http.StatusBadRequest); !slices.Equal(p.fields(), []string{"limit"}) {
+		t.Errorf("limit=0 names %v, want [limit]", p.fields())
+	}
+	e.do(e.national(), "POST", "/v1/ops/deadletters/1/replay", "").problem(t, http.StatusNotFound)
+	if p := e.do(e.national(), "POST", "/v1/ops/deadletters/first/replay", "").problem(t, http.StatusBadRequest); !slices.Equal(p.fields(), []string{"seq"}) {
+		t.Errorf("bad seq names %v, want [seq]", p.fields())
+	}
+	e.do(e.member(), "POST", "/v1/ops/deadletters/1/replay", "").problem(t, http.StatusForbidden)
 }

@@ -126,7 +126,9 @@ func (e *env) token(c httpx.Claims) string {
 	return tok
 }
 
-func (e *env) national() string { return e.token(httpx.Claims{Subject: "sec-1", Role: httpx.RoleNational}) }
+func (e *env) national() string {
+	return e.token(httpx.Claims{Subject: "sec-1", Role: httpx.RoleNational})
+}
 
 func (e *env) hub(region string) string {
 	return e.token(httpx.Claims{Subject: "hub-" + region, Role: httpx.RoleHub, Region: region})
@@ -136,7 +138,9 @@ func (e *env) coordinator(cop string) string {
 	return e.token(httpx.Claims{Subject: "coord-" + cop, Role: httpx.RoleCoordinator, CoP: cop})
 }
 
-func (e *env) member() string { return e.token(httpx.Claims{Subject: "person-1", Role: httpx.RoleMember}) }
+func (e *env) member() string {
+	return e.token(httpx.Claims{Subject: "person-1", Role: httpx.RoleMember})
+}
 
 // response is what a test looks at; the body is read whole so it can be checked twice.
 type response struct {
@@ -144,6 +148,7 @@ type response struct {
 	status       int
 	header       http.Header
 	body         []byte
+	err          error // the request itself failed (doAsync only)
 }
 
 func (r *response) String() string {
@@ -199,13 +204,25 @@ func (p problem) fields() []string {
 // against the OpenAPI document before returning it.
 func (e *env) do(tok, method, path, body string) *response {
 	e.t.Helper()
+	r := e.doAsync(tok, method, path, body)
+	if r.err != nil {
+		e.t.Fatalf("%s %s: %v", method, path, r.err)
+	}
+	return r
+}
+
+// doAsync is do for other goroutines than the test's: it reports a failed request in
+// response.err instead of ending the test, which only the test's goroutine may do.
+func (e *env) doAsync(tok, method, path, body string) *response {
+	r := &response{method: method, path: path}
 	var rd io.Reader
 	if body != "" {
 		rd = strings.NewReader(body)
 	}
 	req, err := http.NewRequest(method, e.base+path, rd)
 	if err != nil {
-		e.t.Fatalf("%s %s: %v", method, path, err)
+		r.err = err
+		return r
 	}
 	if body != "" {
 		req.Header.Set("Content-Type", "application/json")
@@ -215,16 +232,17 @@ func (e *env) do(tok, method, path, body string) *response {
 	}
 	res, err := e.client.Do(req)
 	if err != nil {
-		e.t.Fatalf("%s %s: %v", method, path, err)
+		r.err = err
+		return r
 	}
 	defer res.Body.Close()
-	raw, err := io.ReadAll(res.Body)
-	if err != nil {
-		e.t.Fatalf("%s %s: read body: %v", method, path, err)
+	r.status, r.header = res.StatusCode, res.Header
+	if r.body, r.err = io.ReadAll(res.Body); r.err != nil {
+		return r
 	}
-	r := &response{method: method, path: path, status: res.StatusCode, header: res.Header, body: raw}
-	if err := apiDoc().check(req, r); err != nil {
-		e.t.Errorf("%s: the answer disagrees with schemas/openapi/registry.yaml: %v", r, err)
+	doc := docFor(req.URL.Path)
+	if err := doc.check(req, r); err != nil {
+		e.t.Errorf("%s: the answer disagrees with %s: %v", r, doc.file, err)
 	}
 	return r
 }
@@ -342,6 +360,50 @@ func (e *env) pgConn() *pgx.Conn {
 	return conn
 }
 
+// lockCoP holds the CoP's row lock, in a transaction of the test's own, until release is
+// called: requests that need the row then queue behind it, which lets a test make two of
+// them overlap for certain instead of hoping they race.
+func (e *env) lockCoP(id string) (release func()) {
+	e.t.Helper()
+	ctx := context.Background()
+	tx, err := e.pgConn().Begin(ctx)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	if _, err := tx.Exec(ctx, "SELECT 1 FROM registry.cops WHERE id = $1 FOR UPDATE", id); err != nil {
+		_ = tx.Rollback(ctx)
+		e.t.Fatalf("lock CoP %s: %v", id, err)
+	}
+	var once sync.Once
+	release = func() {
+		once.Do(func() {
+			if err := tx.Commit(ctx); err != nil {
+				e.t.Errorf("release CoP %s: %v", id, err)
+			}
+		})
+	}
+	e.t.Cleanup(release)
+	return release
+}
+
+// awaitLockWaiters waits until n sessions of the test database are blocked on a lock.
+func (e *env) awaitLockWaiters(n int) {
+	e.t.Helper()
+	watch := e.pgConn()
+	testkit.Eventually(e.t, waitFor, func() error {
+		var waiting int
+		err := watch.QueryRow(context.Background(), `SELECT count(*) FROM pg_stat_activity
+			WHERE datname = current_database() AND wait_event_type = 'Lock'`).Scan(&waiting)
+		if err != nil {
+			return err
+		}
+		if waiting != n {
+			return fmt.Errorf("%d sessions wait for a lock, want %d", waiting, n)
+		}
+		return nil
+	})
+}
+
 // outboxTypes counts the events committed to the registry's outbox, by ce-type. The outbox
 // is the source of truth: what is there reaches the stream, and nothing else does.
 func (e *env) outboxTypes() map[string]int {
@@ -366,11 +428,13 @@ func (e *env) outboxTypes() map[string]int {
 	return counts
 }
 
-// The OpenAPI document, compiled once for every test: each response's status must be
-// documented for its route and its body must match the documented schema, so the document
-// cannot drift from what the registry answers.
+// The OpenAPI documents, each compiled once for every test: each response's status must
+// be documented for its route and its body must match the documented schema, so the
+// documents cannot drift from what the node answers.
 
 type openAPI struct {
+	file     string
+	url      string
 	tree     map[string]any
 	compiler *jsonschema.Compiler
 	routes   *http.ServeMux
@@ -379,16 +443,36 @@ type openAPI struct {
 	schemas map[string]*jsonschema.Schema
 }
 
-const docURL = "https://copnet.dev/openapi/registry.json"
+// registryDoc matches requests to documented paths with the registry's own routing.
+var registryDoc = sync.OnceValue(func() *openAPI {
+	var patterns []string
+	for _, rt := range ports.NewHTTP(nil).Routes() {
+		patterns = append(patterns, rt.Method+" "+rt.Path)
+	}
+	return loadAPI("registry", patterns)
+})
 
-var apiDoc = sync.OnceValue(func() *openAPI {
-	raw, err := schemas.FS.ReadFile("openapi/registry.yaml")
+// opsDoc covers the routes every node serves; pkg/node does not list them, so the
+// document's own paths route the requests.
+var opsDoc = sync.OnceValue(func() *openAPI { return loadAPI("ops", nil) })
+
+// docFor picks the document that describes path.
+func docFor(path string) *openAPI {
+	if path == "/healthz" || path == "/readyz" || path == "/metrics" || strings.HasPrefix(path, "/v1/ops/") {
+		return opsDoc()
+	}
+	return registryDoc()
+}
+
+func loadAPI(name string, patterns []string) *openAPI {
+	file := "openapi/" + name + ".yaml"
+	raw, err := schemas.FS.ReadFile(file)
 	if err != nil {
 		panic(err)
 	}
 	var tree map[string]any
 	if err := yaml.Unmarshal(raw, &tree); err != nil {
-		panic(fmt.Sprintf("openapi/registry.yaml: %v", err))
+		panic(fmt.Sprintf("%s: %v", file, err))
 	}
 	// An OpenAPI 3.1 document's schemas are JSON Schema 2020-12, so the whole document can
 	// be a JSON Schema resource whose subschemas we compile by pointer.
@@ -400,24 +484,35 @@ var apiDoc = sync.OnceValue(func() *openAPI {
 	if err != nil {
 		panic(err)
 	}
+	docURL := "https://copnet.dev/openapi/" + name + ".json"
 	c := jsonschema.NewCompiler()
 	c.AssertFormat()
 	if err := c.AddResource(docURL, doc); err != nil {
 		panic(err)
 	}
-	// The registry's own routing decides which documented path a request belongs to.
-	mux := http.NewServeMux()
-	for _, rt := range ports.NewHTTP(nil).Routes() {
-		mux.HandleFunc(rt.Method+" "+rt.Path, func(http.ResponseWriter, *http.Request) {})
+	if patterns == nil {
+		paths, _ := tree["paths"].(map[string]any)
+		for path, item := range paths {
+			ops, _ := item.(map[string]any)
+			for method := range ops {
+				if slices.Contains([]string{"get", "put", "post", "delete", "patch"}, method) {
+					patterns = append(patterns, strings.ToUpper(method)+" "+path)
+				}
+			}
+		}
 	}
-	return &openAPI{tree: tree, compiler: c, routes: mux, schemas: map[string]*jsonschema.Schema{}}
-})
+	mux := http.NewServeMux()
+	for _, p := range patterns {
+		mux.HandleFunc(p, func(http.ResponseWriter, *http.Request) {})
+	}
+	return &openAPI{file: "schemas/" + file, url: docURL, tree: tree, compiler: c, routes: mux, schemas: map[string]*jsonschema.Schema{}}
+}
 
 func (d *openAPI) check(req *http.Request, r *response) error {
 	_, pattern := d.routes.Handler(req)
 	method, path, ok := strings.Cut(pattern, " ")
 	if !ok {
-		return fmt.Errorf("no registry route serves %s %s", req.Method, req.URL.Path)
+		return fmt.Errorf("no documented route serves %s %s", req.Method, req.URL.Path)
 	}
 	ptr := "#/paths/" + escapePointer(path) + "/" + strings.ToLower(method) + "/responses/" + strconv.Itoa(r.status)
 	res, ptr, err := d.follow(ptr)
@@ -473,7 +568,7 @@ func (d *openAPI) schema(ptr string) (*jsonschema.Schema, error) {
 		return s, nil
 	}
 	// The fragment is percent-encoded because pointers into paths hold braces.
-	s, err := d.compiler.Compile(docURL + "#" + (&url.URL{Fragment: ptr[1:]}).EscapedFragment())
+	s, err := d.compiler.Compile(d.url + "#" + (&url.URL{Fragment: ptr[1:]}).EscapedFragment())
 	if err != nil {
 		return nil, fmt.Errorf("compile %s: %w", ptr, err)
 	}

@@ -15,7 +15,7 @@ import (
 
 // openAPIDoc is the part of an OpenAPI document these tests read.
 type openAPIDoc struct {
-	OpenAPI string                               `yaml:"openapi"`
+	OpenAPI string                    `yaml:"openapi"`
 	Paths   map[string]map[string]any `yaml:"paths"`
 }
 
