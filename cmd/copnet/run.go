@@ -50,7 +50,7 @@ func load() (settings, error) {
 	}
 	s.DataDir = abs
 	if s.AuthSecret == "" {
-		secret, err := dataDirSecret(s.DataDir)
+		secret, err := dataDirSecretFile(s.DataDir, "auth-secret")
 		if err != nil {
 			return s, err
 		}
@@ -59,10 +59,10 @@ func load() (settings, error) {
 	return s, nil
 }
 
-// dataDirSecret keeps a generated signing secret in the data dir, so tokens printed at one
-// start still work after a restart.
-func dataDirSecret(dir string) (string, error) {
-	path := filepath.Join(dir, "auth-secret")
+// dataDirSecretFile keeps a generated secret in the data dir, so tokens printed at one start
+// still work after a restart and tools can find the broker's password.
+func dataDirSecretFile(dir, name string) (string, error) {
+	path := filepath.Join(dir, name)
 	if b, err := os.ReadFile(path); err == nil && len(strings.TrimSpace(string(b))) >= 16 {
 		return strings.TrimSpace(string(b)), nil
 	}
@@ -127,7 +127,14 @@ func startNATS(s settings) (bus.Connector, func(), error) {
 	if s.NATSURL != "" {
 		return bus.URLConnector(s.NATSURL), func() {}, nil
 	}
-	e, err := broker.Start(broker.Config{NodeID: s.NodeID, StoreDir: filepath.Join(s.DataDir, "nats"), Listen: s.NATSListen})
+	password, err := dataDirSecretFile(s.DataDir, "nats-password")
+	if err != nil {
+		return nil, nil, err
+	}
+	e, err := broker.Start(broker.Topology{
+		NodeID: s.NodeID, StoreDir: filepath.Join(s.DataDir, "nats"), ClientListen: s.NATSListen,
+		AppUser: "copnet", AppPassword: password,
+	})
 	if err != nil {
 		return nil, nil, err
 	}

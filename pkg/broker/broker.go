@@ -1,12 +1,12 @@
 // Package broker runs the NATS server with JetStream inside a copnet process, for the
-// all-in-one binary: one node, no separate broker to install.
+// all-in-one binary: one node, no separate broker to install. Its configuration is rendered
+// from a Topology, and child nodes can be added while it runs.
 package broker
 
 import (
 	"errors"
 	"fmt"
-	"net"
-	"strconv"
+	"sync"
 	"time"
 
 	"github.com/nats-io/nats-server/v2/server"
@@ -15,47 +15,18 @@ import (
 	"github.com/copnet/copnet/pkg/bus"
 )
 
-// Config of an embedded server.
-type Config struct {
-	// NodeID names the server and its JetStream domain.
-	NodeID string
-	// StoreDir keeps JetStream's file store.
-	StoreDir string
-	// Listen is a client address (host:port) for tools; empty opens no port at all and
-	// services connect in-process, so a NATS already running on the machine is no obstacle.
-	Listen string
-}
-
 // Embedded is a running in-process NATS server.
 type Embedded struct {
-	srv *server.Server
+	mu   sync.Mutex
+	topo Topology
+	srv  *server.Server
 }
 
 // Start runs the server and waits until it accepts connections.
-func Start(cfg Config) (*Embedded, error) {
-	opts := &server.Options{
-		ServerName:      cfg.NodeID,
-		JetStream:       true,
-		JetStreamDomain: cfg.NodeID,
-		StoreDir:        cfg.StoreDir,
-		// Postgres is the source of truth, but an event JetStream acknowledged must
-		// survive a power cut too, or the outbox would not know to send it again.
-		SyncAlways: true,
-		NoSigs:     true,
-		NoLog:      true,
-	}
-	if cfg.Listen == "" {
-		opts.DontListen = true
-	} else {
-		host, port, err := net.SplitHostPort(cfg.Listen)
-		if err != nil {
-			return nil, fmt.Errorf("COPNET_NATS_LISTEN %q: %w", cfg.Listen, err)
-		}
-		p, err := strconv.Atoi(port)
-		if err != nil {
-			return nil, fmt.Errorf("COPNET_NATS_LISTEN %q: port: %w", cfg.Listen, err)
-		}
-		opts.Host, opts.Port = host, p
+func Start(topo Topology) (*Embedded, error) {
+	opts, err := topo.options()
+	if err != nil {
+		return nil, err
 	}
 	srv, err := server.NewServer(opts)
 	if err != nil {
@@ -64,25 +35,60 @@ func Start(cfg Config) (*Embedded, error) {
 	go srv.Start()
 	if !srv.ReadyForConnections(15 * time.Second) {
 		srv.Shutdown()
-		return nil, errors.New("embedded nats: not ready after 15s (is COPNET_NATS_LISTEN's port taken?)")
+		return nil, errors.New("embedded nats: not ready after 15s (is a listen port taken?)")
 	}
-	return &Embedded{srv: srv}, nil
+	return &Embedded{topo: topo, srv: srv}, nil
 }
 
-// Connector connects services in-process.
+func (t Topology) options() (*server.Options, error) {
+	opts := &server.Options{}
+	if err := opts.ProcessConfigString(t.Render()); err != nil {
+		return nil, fmt.Errorf("embedded nats config: %w", err)
+	}
+	opts.NoSigs = true
+	opts.NoLog = true
+	// With no client address the services connect in-process and no port is opened, so
+	// a NATS already running on the machine is no obstacle.
+	opts.DontListen = t.ClientListen == ""
+	return opts, nil
+}
+
+// Connector connects services in-process to the COP account.
 func (e *Embedded) Connector() bus.Connector {
 	return func(name string) (*nats.Conn, error) {
-		return nats.Connect("", append(bus.ReconnectOptions(name), nats.InProcessServer(e.srv))...)
+		return nats.Connect("", append(bus.ReconnectOptions(name),
+			nats.InProcessServer(e.srv), nats.UserInfo(e.topo.AppUser, e.topo.AppPassword))...)
 	}
+}
+
+// SetChildren reconfigures the running server with this set of child accounts, without a
+// restart: registering a child node must not interrupt the node's own traffic.
+func (e *Embedded) SetChildren(children []Child) error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	topo := e.topo
+	topo.Children = children
+	opts, err := topo.options()
+	if err != nil {
+		return err
+	}
+	if err := e.srv.ReloadOptions(opts); err != nil {
+		return fmt.Errorf("embedded nats: reload: %w", err)
+	}
+	e.topo = topo
+	return nil
 }
 
 // ClientURL is the address tools can use, or "" when no port is open.
 func (e *Embedded) ClientURL() string {
-	if e.srv.Addr() == nil {
+	if e.topo.ClientListen == "" {
 		return ""
 	}
 	return e.srv.ClientURL()
 }
+
+// Server exposes the server for monitoring (leaf connections).
+func (e *Embedded) Server() *server.Server { return e.srv }
 
 // Shutdown stops the server and waits for it.
 func (e *Embedded) Shutdown() {

@@ -3,7 +3,7 @@ package registry_test
 // Shared setup of the registry's component tests: a real node (PostgreSQL, embedded NATS
 // with JetStream, the outbox forwarder, the HTTP stack with authentication) running the
 // registry in-process, a client that mints tokens, and a check of every response against
-// schemas/openapi/registry.yaml.
+// schemas/openapi/registry.yaml (or ops.yaml for the node's own routes).
 
 import (
 	"bytes"
@@ -13,7 +13,6 @@ import (
 	"io"
 	"log/slog"
 	"mime"
-	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -56,56 +55,21 @@ type env struct {
 	client *http.Client
 }
 
-// start boots the registry through node.Start and node.Run, as cmd/registry and the
-// all-in-one binary do, on a fresh database and a fresh NATS server.
+// start boots the registry through node.Start and node.Run (testkit.StartNode), as
+// cmd/registry and the all-in-one binary do, on a fresh database and a fresh NATS server.
 func start(t *testing.T) *env {
 	t.Helper()
-	dbURL := testkit.PostgresURL(t)
-	ns := testkit.NATS(t)
+	// Warnings and errors only: the forwarder's and HTTP server's info lines would bury a
+	// failure's own output.
 	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	b, err := bus.New(bus.Config{NodeID: nodeID, Logger: logger}, bus.URLConnector(ns.URL()))
-	if err != nil {
-		t.Fatalf("bus: %v", err)
-	}
-	t.Cleanup(func() { _ = b.Close() })
-	signer := httpx.HS256{Secret: []byte("registry-component-tests-secret")}
-	ctx, cancel := context.WithCancel(context.Background())
-	n, err := node.Start(ctx, node.Config{
-		NodeID:      nodeID,
-		DatabaseURL: dbURL,
-		HTTP:        httpx.ServerConfig{Addr: "127.0.0.1:0"},
-		Verifier:    signer,
-		Bus:         b,
-		Logger:      logger,
-	}, registry.Factory)
-	if err != nil {
-		cancel()
-		t.Fatalf("node.Start: %v", err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		cancel()
-		n.Close()
-		t.Fatalf("listen: %v", err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- n.Run(ctx, ln) }()
-	// Registered after the bus's, NATS's and the database's cleanups, so it runs first:
-	// the node stops before what it uses goes away.
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("node.Run: %v", err)
-		}
-		n.Close()
-	})
-	js, err := jetstream.New(ns.Connect(t))
+	n := testkit.StartNode(t, testkit.NodeOptions{NodeID: nodeID, Logger: logger}, registry.Factory)
+	js, err := jetstream.New(n.NATS.Connect(t))
 	if err != nil {
 		t.Fatalf("jetstream: %v", err)
 	}
 	return &env{
-		t: t, base: "http://" + ln.Addr().String(), dbURL: dbURL, node: n, js: js,
-		signer: signer, client: &http.Client{Timeout: 30 * time.Second},
+		t: t, base: n.URL, dbURL: n.DatabaseURL, node: n.Node, js: js,
+		signer: httpx.HS256{Secret: n.Secret}, client: &http.Client{Timeout: 30 * time.Second},
 	}
 }
 
@@ -311,6 +275,7 @@ func (e *env) decide(id, decision string) cop {
 	return c
 }
 
+// charterBody is a complete charter; %d tells versions apart by their aims.
 const charterBody = `{"aims":"Aims %d","terms_of_reference":"We meet monthly.","code_of_practice":"Be kind."}`
 
 // event is one message of the node's stream.
@@ -386,14 +351,16 @@ func (e *env) lockCoP(id string) (release func()) {
 	return release
 }
 
-// awaitLockWaiters waits until n sessions of the test database are blocked on a lock.
+// awaitLockWaiters waits until n statements on the cops table are blocked on a lock.
+// Only statements naming cops count, so that the outbox forwarder's own queries cannot
+// make up the number.
 func (e *env) awaitLockWaiters(n int) {
 	e.t.Helper()
 	watch := e.pgConn()
 	testkit.Eventually(e.t, waitFor, func() error {
 		var waiting int
 		err := watch.QueryRow(context.Background(), `SELECT count(*) FROM pg_stat_activity
-			WHERE datname = current_database() AND wait_event_type = 'Lock'`).Scan(&waiting)
+			WHERE datname = current_database() AND wait_event_type = 'Lock' AND query LIKE '%cops%'`).Scan(&waiting)
 		if err != nil {
 			return err
 		}
