@@ -18,6 +18,7 @@ import (
 	"github.com/copnet/copnet/pkg/broker"
 	"github.com/copnet/copnet/pkg/bus"
 	"github.com/copnet/copnet/pkg/config"
+	"github.com/copnet/copnet/pkg/federation"
 	"github.com/copnet/copnet/pkg/httpx"
 	"github.com/copnet/copnet/pkg/node"
 	"github.com/copnet/copnet/pkg/pgcluster"
@@ -31,9 +32,29 @@ type settings struct {
 	config.Base
 	DataDir    string `envconfig:"COPNET_DATA_DIR" default:"./var"`
 	NATSListen string `envconfig:"COPNET_NATS_LISTEN"`
+	// ParentLeafURL joins this node to its parent as a leaf (credentials from the parent's
+	// POST /v1/nodes); LeafListen accepts child nodes, which dial LeafAdvertise.
+	ParentLeafURL string `envconfig:"COPNET_PARENT_LEAF_URL"`
+	LeafListen    string `envconfig:"COPNET_LEAF_LISTEN"`
+	LeafAdvertise string `envconfig:"COPNET_LEAF_ADVERTISE"`
 }
 
-// services is every service the all-in-one runs.
+// Validate adds the all-in-one's own rules to the shared ones.
+func (s settings) Validate() error {
+	var errs []error
+	if err := s.Base.Validate(); err != nil {
+		errs = append(errs, err)
+	}
+	if s.NATSURL != "" && (s.ParentLeafURL != "" || s.LeafListen != "") {
+		errs = append(errs, errors.New("COPNET_PARENT_LEAF_URL and COPNET_LEAF_LISTEN configure the embedded NATS server; with COPNET_NATS_URL configure the external server instead (deploy/nats)"))
+	}
+	if s.NodeTier != config.TierNational && s.ParentLeafURL == "" && s.NATSURL == "" {
+		errs = append(errs, fmt.Errorf("COPNET_PARENT_LEAF_URL is required for a %s node", s.NodeTier))
+	}
+	return errors.Join(errs...)
+}
+
+// services is every domain service the all-in-one runs.
 var services = []node.Factory{registry.Factory}
 
 func load() (settings, error) {
@@ -94,7 +115,7 @@ func run() error {
 		tel.Shutdown(sctx) //nolint:errcheck // best effort at exit
 	}()
 
-	connect, stopNATS, err := startNATS(s)
+	connect, embedded, stopNATS, err := startNATS(s)
 	if err != nil {
 		return err
 	}
@@ -105,7 +126,7 @@ func run() error {
 	}
 	defer stopDB()
 
-	b, err := bus.New(bus.Config{NodeID: s.NodeID, Logger: tel.Logger}, connect)
+	b, err := bus.New(bus.Config{NodeID: s.NodeID, MaxAge: s.StreamMaxAge, Logger: tel.Logger}, connect)
 	if err != nil {
 		return err
 	}
@@ -120,25 +141,39 @@ func run() error {
 		Metrics:     tel.MetricsHandler(),
 		Logger:      tel.Logger,
 		OnReady:     func(addr net.Addr) { announce(s, signer, addr) },
-	}, services...)
+	}, append(services, federationFactory(s, embedded))...)
 }
 
-func startNATS(s settings) (bus.Connector, func(), error) {
+// federationFactory lets the node register children at run time when its NATS server is
+// embedded; with an external server the children come from deploy/nats configuration.
+func federationFactory(s settings, embedded *broker.Embedded) node.Factory {
+	cfg := federation.Config{NodeID: s.NodeID, Tier: s.NodeTier, LeafAdvertise: s.LeafAdvertise}
+	if cfg.LeafAdvertise == "" {
+		cfg.LeafAdvertise = s.LeafListen
+	}
+	if embedded != nil && s.LeafListen != "" {
+		cfg.Accounts = embedded
+	}
+	return federation.Factory(cfg)
+}
+
+func startNATS(s settings) (bus.Connector, *broker.Embedded, func(), error) {
 	if s.NATSURL != "" {
-		return bus.URLConnector(s.NATSURL), func() {}, nil
+		return bus.URLConnector(s.NATSURL), nil, func() {}, nil
 	}
 	password, err := dataDirSecretFile(s.DataDir, "nats-password")
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	e, err := broker.Start(broker.Topology{
 		NodeID: s.NodeID, StoreDir: filepath.Join(s.DataDir, "nats"), ClientListen: s.NATSListen,
+		LeafListen: s.LeafListen, ParentLeafURL: s.ParentLeafURL,
 		AppUser: "copnet", AppPassword: password,
 	})
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
-	return e.Connector(), e.Shutdown, nil
+	return e.Connector(), e, e.Shutdown, nil
 }
 
 func startPostgres(ctx context.Context, s settings) (string, func(), error) {

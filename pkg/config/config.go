@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"reflect"
 	"strings"
+	"time"
 
 	"github.com/kelseyhightower/envconfig"
 
@@ -33,6 +34,9 @@ type Base struct {
 	// when it is empty.
 	NATSURL    string `envconfig:"COPNET_NATS_URL"`
 	AuthSecret string `envconfig:"COPNET_AUTH_SECRET"`
+	// StreamMaxAge bounds how long the node's stream keeps events; it must outlast the
+	// worst outage between this node and its parent.
+	StreamMaxAge time.Duration `envconfig:"COPNET_STREAM_MAX_AGE" default:"720h"`
 	// Telemetry carries the log level and the optional OTLP endpoint.
 	telemetry.Config
 }
@@ -47,6 +51,9 @@ func (b Base) Validate() error {
 	case TierNational, TierRegional, TierLocal:
 	default:
 		errs = append(errs, fmt.Errorf("COPNET_NODE_TIER %q must be national, regional or local", b.NodeTier))
+	}
+	if b.StreamMaxAge < time.Hour {
+		errs = append(errs, fmt.Errorf("COPNET_STREAM_MAX_AGE %s is shorter than an hour", b.StreamMaxAge))
 	}
 	if err := b.Config.Validate(); err != nil {
 		errs = append(errs, err)

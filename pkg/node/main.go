@@ -43,7 +43,7 @@ func runSplit(f Factory) error {
 		defer cancel()
 		tel.Shutdown(sctx) //nolint:errcheck // best effort at exit
 	}()
-	b, err := bus.New(bus.Config{NodeID: cfg.NodeID, Logger: tel.Logger}, bus.URLConnector(cfg.NATSURL))
+	b, err := bus.New(bus.Config{NodeID: cfg.NodeID, MaxAge: cfg.StreamMaxAge, Logger: tel.Logger}, bus.URLConnector(cfg.NATSURL))
 	if err != nil {
 		return err
 	}
