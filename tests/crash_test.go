@@ -75,7 +75,7 @@ func TestEventCommittedBeforeCrashIsDeliveredOnceAfterRestart(t *testing.T) {
 	natl := token(t, httpx.Claims{Subject: "ops", Role: httpx.RoleNational})
 
 	p := startCopnet(t, env...)
-	pr := startProbe(t, ctx, ns.URL(), dbURL)
+	pr := startProbe(t, ctx, "national", ns.URL(), dbURL)
 	if st, body := call(t, "POST", p.base+"/v1/regions", natl, map[string]string{"id": "vic", "name": "Victoria"}); st != http.StatusCreated {
 		t.Fatalf("create vic: %d %v", st, body)
 	}

@@ -88,11 +88,12 @@ func call(t testing.TB, method, url, tok string, body any) (int, map[string]any)
 // it applies, through the same bus.Handle path every service uses.
 type probe struct {
 	pool *pgxpool.Pool
+	bus  *bus.Bus
 }
 
-func startProbe(t *testing.T, ctx context.Context, natsURL, dbURL string) *probe {
+func startProbe(t *testing.T, ctx context.Context, nodeID, natsURL, dbURL string) *probe {
 	t.Helper()
-	b, err := bus.New(bus.Config{NodeID: "national", AckWait: 5 * time.Second}, bus.URLConnector(natsURL))
+	b, err := bus.New(bus.Config{NodeID: nodeID, AckWait: 5 * time.Second}, bus.URLConnector(natsURL))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -107,7 +108,7 @@ func startProbe(t *testing.T, ctx context.Context, natsURL, dbURL string) *probe
 	t.Cleanup(pool.Close)
 	err = postgres.Migrate(ctx, pool, fstest.MapFS{"001.sql": {Data: []byte(
 		`CREATE TABLE applied (region_id text NOT NULL, event_id text NOT NULL,
-			correlation_id text NOT NULL, trace_id text NOT NULL)`)}})
+			correlation_id text NOT NULL, trace_id text NOT NULL, source text NOT NULL)`)}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -116,8 +117,8 @@ func startProbe(t *testing.T, ctx context.Context, natsURL, dbURL string) *probe
 		t.Fatal(err)
 	}
 	bus.Handle(r, "on_region_created", func(ctx context.Context, tx pgx.Tx, ev events.RegionCreated, env events.Envelope) error {
-		_, err := tx.Exec(ctx, "INSERT INTO applied VALUES ($1, $2, $3, $4)", ev.RegionID, env.ID,
-			httpx.CorrelationID(ctx), trace.SpanContextFromContext(ctx).TraceID().String())
+		_, err := tx.Exec(ctx, "INSERT INTO applied VALUES ($1, $2, $3, $4, $5)", ev.RegionID, env.ID,
+			httpx.CorrelationID(ctx), trace.SpanContextFromContext(ctx).TraceID().String(), env.Source)
 		return err
 	})
 	done := make(chan error, 1)
@@ -129,7 +130,27 @@ func startProbe(t *testing.T, ctx context.Context, natsURL, dbURL string) *probe
 	case err := <-done:
 		t.Fatalf("probe router: %v", err)
 	}
-	return &probe{pool: pool}
+	return &probe{pool: pool, bus: b}
+}
+
+// bySource counts applied events per origin node, and reports any event applied twice.
+func (p *probe) bySource(t testing.TB) (map[string]int, int) {
+	t.Helper()
+	rows, err := p.pool.Query(context.Background(),
+		"SELECT source, count(*), count(*) - count(DISTINCT event_id) FROM applied GROUP BY source")
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, dups := map[string]int{}, 0
+	for rows.Next() {
+		var src string
+		var n, d int
+		if err := rows.Scan(&src, &n, &d); err != nil {
+			t.Fatal(err)
+		}
+		out[src], dups = n, dups+d
+	}
+	return out, dups
 }
 
 // applied counts how often the probe applied region_created for each region.

@@ -20,7 +20,7 @@ func TestTraceAndCorrelationFollowTheEvent(t *testing.T) {
 	ns := testkit.NATS(t)
 	dbURL := testkit.PostgresURL(t)
 	p := startCopnet(t, "COPNET_NATS_URL="+ns.URL(), "DATABASE_URL="+dbURL, "COPNET_AUTH_SECRET="+secret)
-	pr := startProbe(t, ctx, ns.URL(), dbURL)
+	pr := startProbe(t, ctx, "national", ns.URL(), dbURL)
 
 	const traceID = "4bf92f3577b34da6a3ce929d0e0e4736"
 	req, err := http.NewRequest("POST", p.base+"/v1/regions", bytes.NewBufferString(`{"id":"vic","name":"Victoria"}`))

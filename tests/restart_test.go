@@ -18,7 +18,7 @@ func TestBrokerRestartWhileCommandsArrive(t *testing.T) {
 	ns := testkit.NATS(t)
 	n := testkit.StartNode(t, testkit.NodeOptions{NATS: ns}, registry.Factory)
 	base := n.URL
-	pr := startProbe(t, ctx, ns.URL(), n.DatabaseURL)
+	pr := startProbe(t, ctx, "national", ns.URL(), n.DatabaseURL)
 	natl := n.Token(t, httpx.Claims{Subject: "ops", Role: httpx.RoleNational})
 
 	const total = 60

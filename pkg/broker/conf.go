@@ -63,6 +63,9 @@ func (t Topology) Render() string {
 		}
 		if t.LeafListen != "" {
 			w("  listen: %q", t.LeafListen)
+			w("  # children dial exactly the leaf_url they were given (it may be a proxy or a")
+			w("  # load balancer); gossiping this server's own address would bypass it")
+			w("  no_advertise: true")
 		}
 		if t.ParentLeafURL != "" {
 			w("  remotes: [ { url: %q, account: COP } ]", t.ParentLeafURL)

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/ThreeDotsLabs/watermill/message"
@@ -54,8 +55,11 @@ func (b *Bus) deadLetter(msg *message.Message, durable string, cause error) erro
 	m := nats.NewMsg("deadletter." + b.cfg.NodeID + "." + durable)
 	m.Data = msg.Payload
 	for k, v := range msg.Metadata {
-		switch k {
-		case MetaSubject, MetaDelivered, MetaStreamSeq:
+		switch {
+		case k == MetaSubject || k == MetaDelivered || k == MetaStreamSeq:
+		case strings.HasPrefix(strings.ToLower(k), "nats-"):
+			// Headers JetStream owns (Nats-Stream-Source on a sourced event, expectations)
+			// are refused on a new publish; the event's own ce-* headers are what matter.
 		default:
 			m.Header.Set(k, v)
 		}

@@ -10,6 +10,8 @@ import (
 	wmnats "github.com/ThreeDotsLabs/watermill-nats/v2/pkg/nats"
 	"github.com/ThreeDotsLabs/watermill/message"
 	"github.com/nats-io/nats.go"
+
+	"github.com/copnet/copnet/pkg/events"
 )
 
 // Metadata keys our unmarshaler adds from JetStream delivery data. Handlers need the subject
@@ -28,6 +30,11 @@ func (u *unmarshaler) Unmarshal(m *nats.Msg) (*message.Message, error) {
 	msg, err := u.NATSMarshaler.Unmarshal(m)
 	if err != nil {
 		return nil, err
+	}
+	if msg.UUID == "" {
+		// Published by something other than watermill (another tool, a forged event):
+		// the envelope's id is the event's identity anyway.
+		msg.UUID = m.Header.Get(events.HeaderID)
 	}
 	msg.Metadata.Set(MetaSubject, m.Subject)
 	if md, err := m.Metadata(); err == nil {
@@ -74,7 +81,7 @@ func (s *Subscriber) SubscribeInitialize(topic string) error {
 		return err
 	}
 	defer nc.Close()
-	return EnsureConsumer(js, s.stream, s.bus.consumerConfig(s.durable(topic), topic))
+	return EnsureConsumer(js, s.stream, s.bus.consumerConfig(s.stream, s.durable(topic), topic))
 }
 
 // Subscribe binds to the durable consumer of topic, provisioning it first.
