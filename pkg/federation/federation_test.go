@@ -1,0 +1,74 @@
+package federation_test
+
+import (
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/copnet/copnet/pkg/federation"
+	"github.com/copnet/copnet/pkg/httpx"
+	"github.com/copnet/copnet/pkg/testkit"
+)
+
+func TestOpenAPIListsTheRoutes(t *testing.T) {
+	testkit.AssertOpenAPIRoutes(t, "openapi/federation.yaml", federation.Routes())
+}
+
+// Every route × role × own/other scope: national and the hub of the region this node
+// serves manage its federation; everyone else is refused.
+func TestRoutesByRoleAndScope(t *testing.T) {
+	n := testkit.StartNode(t, testkit.NodeOptions{NodeID: "vic"},
+		federation.Factory(federation.Config{NodeID: "vic", Tier: "regional"}))
+	callers := map[string]string{
+		"anonymous":   "",
+		"national":    n.Token(t, httpx.Claims{Role: httpx.RoleNational}),
+		"hub of vic":  n.Token(t, httpx.Claims{Role: httpx.RoleHub, Region: "vic"}),
+		"hub of wa":   n.Token(t, httpx.Claims{Role: httpx.RoleHub, Region: "wa"}),
+		"coordinator": n.Token(t, httpx.Claims{Role: httpx.RoleCoordinator, CoP: "c1"}),
+		"member":      n.Token(t, httpx.Claims{Role: httpx.RoleMember, Subject: "p1"}),
+	}
+	allowed := map[string]bool{"national": true, "hub of vic": true}
+	body := map[string]string{"id": "geelong", "tier": "local", "parent": "vic"}
+	for _, route := range federation.Routes() {
+		for who, tok := range callers {
+			method, path, _ := strings.Cut(route, " ")
+			var b any
+			if method == "POST" {
+				b = body
+			}
+			status, raw := n.Do(t, method, path, tok, b)
+			var want int
+			switch {
+			case who == "anonymous":
+				want = http.StatusUnauthorized
+			case !allowed[who]:
+				want = http.StatusForbidden
+			case method == "POST":
+				// This node has no leaf listener, so it accepts no children: refused by
+				// rule, after authorization passed.
+				want = http.StatusUnprocessableEntity
+			default:
+				want = http.StatusOK
+			}
+			if status != want {
+				t.Errorf("%s by %s: %d %s, want %d", route, who, status, raw, want)
+			}
+		}
+	}
+}
+
+func TestRegistrationInputIsValidated(t *testing.T) {
+	n := testkit.StartNode(t, testkit.NodeOptions{NodeID: "vic"},
+		federation.Factory(federation.Config{NodeID: "vic", Tier: "regional"}))
+	tok := n.Token(t, httpx.Claims{Role: httpx.RoleNational})
+	var problem struct {
+		Errors []struct{ Field string } `json:"errors"`
+	}
+	status := n.JSON(t, "POST", "/v1/nodes", tok, map[string]string{"id": "Bad Id", "tier": "national", "parent": "wa"}, &problem)
+	if status != http.StatusBadRequest || len(problem.Errors) != 3 {
+		t.Fatalf("want 400 naming id, tier and parent; got %d %+v", status, problem)
+	}
+	if status := n.JSON(t, "POST", "/v1/nodes", tok, `{"id": 7}`, nil); status != http.StatusBadRequest {
+		t.Fatalf("malformed body: %d", status)
+	}
+}
