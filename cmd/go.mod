@@ -7,6 +7,8 @@ require (
 	github.com/copnet/copnet/services/registry v0.0.0
 )
 
+require github.com/teambition/rrule-go v1.8.2 // indirect
+
 require (
 	github.com/ThreeDotsLabs/watermill v1.5.1 // indirect
 	github.com/ThreeDotsLabs/watermill-nats/v2 v2.1.3 // indirect
@@ -16,6 +18,10 @@ require (
 	github.com/cenkalti/backoff/v5 v5.0.3 // indirect
 	github.com/cespare/xxhash/v2 v2.3.0 // indirect
 	github.com/copnet/copnet/schemas v0.0.0 // indirect
+	github.com/copnet/copnet/services/feedback v0.0.0
+	github.com/copnet/copnet/services/knowledge v0.0.0
+	github.com/copnet/copnet/services/membership v0.0.0
+	github.com/copnet/copnet/services/scheduling v0.0.0
 	github.com/felixge/httpsnoop v1.1.0 // indirect
 	github.com/go-logr/logr v1.4.4 // indirect
 	github.com/go-logr/stdr v1.2.2 // indirect
@@ -77,3 +83,11 @@ replace github.com/copnet/copnet/pkg => ../pkg
 replace github.com/copnet/copnet/schemas => ../schemas
 
 replace github.com/copnet/copnet/services/registry => ../services/registry
+
+replace github.com/copnet/copnet/services/scheduling => ../services/scheduling
+
+replace github.com/copnet/copnet/services/knowledge => ../services/knowledge
+
+replace github.com/copnet/copnet/services/membership => ../services/membership
+
+replace github.com/copnet/copnet/services/feedback => ../services/feedback

@@ -23,7 +23,11 @@ import (
 	"github.com/copnet/copnet/pkg/node"
 	"github.com/copnet/copnet/pkg/pgcluster"
 	"github.com/copnet/copnet/pkg/telemetry"
+	"github.com/copnet/copnet/services/feedback"
+	"github.com/copnet/copnet/services/knowledge"
+	"github.com/copnet/copnet/services/membership"
 	"github.com/copnet/copnet/services/registry"
+	"github.com/copnet/copnet/services/scheduling"
 )
 
 // settings are the all-in-one's: the shared ones plus where to keep data and whether to
@@ -55,7 +59,7 @@ func (s settings) Validate() error {
 }
 
 // services is every domain service the all-in-one runs.
-var services = []node.Factory{registry.Factory}
+var services = []node.Factory{registry.Factory, membership.Factory, scheduling.Factory, knowledge.Factory, feedback.Factory}
 
 func load() (settings, error) {
 	var s settings

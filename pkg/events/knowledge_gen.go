@@ -30,6 +30,7 @@ type ProjectMapped struct {
 	Communities  []Community `json:"communities"`
 	StartsOn     string      `json:"starts_on"`
 	EndsOn       string      `json:"ends_on"`
+	Title        string      `json:"title,omitempty"`
 }
 
 // EventName implements Event.

@@ -1,0 +1,229 @@
+package adapters
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/copnet/copnet/pkg/apperr"
+	"github.com/copnet/copnet/pkg/events"
+	"github.com/copnet/copnet/services/knowledge/domain"
+)
+
+// Expertise is a person's declared expertise.
+type Expertise struct {
+	ID         string    `json:"id"`
+	PersonID   string    `json:"person_id"`
+	CoPID      string    `json:"cop_id,omitempty"`
+	Region     string    `json:"region,omitempty"`
+	Topics     []string  `json:"topics"`
+	Level      string    `json:"level"`
+	Visibility string    `json:"visibility"`
+	CreatedAt  time.Time `json:"created_at"`
+}
+
+// DeclareExpertise stores a person's expertise (replacing what they declared from the same
+// CoP before), publishes expertise_declared, and retires the region's gaps it fills.
+func (r *Repository) DeclareExpertise(ctx context.Context, e *Expertise) error {
+	e.CreatedAt = r.now()
+	return r.tx(ctx, func(tx pgx.Tx) ([]events.Event, error) {
+		tax, err := taxonomy(ctx, tx, e.Topics)
+		if err != nil {
+			return nil, err
+		}
+		e.Topics = tax.Canonical(e.Topics)
+		err = tx.QueryRow(ctx, `INSERT INTO expertise (id, person_id, cop_id, region, topics, level, visibility, created_at)
+			VALUES ($1,$2,$3,$4,$5,$6,$7,$8) ON CONFLICT ON CONSTRAINT expertise_person_cop DO UPDATE
+			SET topics = excluded.topics, level = excluded.level, visibility = excluded.visibility,
+			region = excluded.region, created_at = excluded.created_at RETURNING id`,
+			e.ID, e.PersonID, e.CoPID, e.Region, e.Topics, e.Level, e.Visibility, e.CreatedAt).Scan(&e.ID)
+		if err != nil {
+			return nil, err
+		}
+		evs := []events.Event{events.ExpertiseDeclared{ExpertiseID: e.ID, PersonID: e.PersonID, Topics: e.Topics,
+			Level: e.Level, Visibility: e.Visibility, Region: e.Region}}
+		gaps, err := r.refreshGaps(ctx, tx, e.Region, e.Topics)
+		return append(evs, gaps...), err
+	})
+}
+
+// Request is a request for information and the experts it was routed to.
+type Request struct {
+	ID        string     `json:"id"`
+	CoPID     string     `json:"cop_id"`
+	Region    string     `json:"region"`
+	PersonID  string     `json:"person_id,omitempty"`
+	Topics    []string   `json:"topics"`
+	Question  string     `json:"question"`
+	Status    string     `json:"status"`
+	CreatedAt time.Time  `json:"created_at"`
+	ClosedAt  *time.Time `json:"closed_at,omitempty"`
+	Experts   []Matched  `json:"experts"`
+}
+
+// Matched is an expert a request was routed to.
+type Matched struct {
+	PersonID    string   `json:"person_id"`
+	ExpertiseID string   `json:"expertise_id"`
+	Proximity   string   `json:"proximity"`
+	Level       string   `json:"level"`
+	Topics      []string `json:"topics"`
+}
+
+// RaiseRequest stores a request with the experts it matches (nearest first), publishes
+// request_raised and any gap the new demand opens.
+func (r *Repository) RaiseRequest(ctx context.Context, q *Request) error {
+	q.CreatedAt, q.Status = r.now(), "open"
+	return r.tx(ctx, func(tx pgx.Tx) ([]events.Event, error) {
+		tax, err := taxonomy(ctx, tx, q.Topics)
+		if err != nil {
+			return nil, err
+		}
+		q.Topics = tax.Canonical(q.Topics)
+		rows, err := tx.Query(ctx, `SELECT id, person_id, cop_id, region, topics, level, visibility
+			FROM expertise WHERE topics && $1`, q.Topics)
+		if err != nil {
+			return nil, err
+		}
+		var experts []domain.Expert
+		var e domain.Expert
+		if _, err := pgx.ForEachRow(rows, []any{&e.ExpertiseID, &e.PersonID, &e.CoPID, &e.Region, &e.Topics, &e.Level, &e.Visibility}, func() error {
+			experts = append(experts, e)
+			return nil
+		}); err != nil {
+			return nil, err
+		}
+		if _, err := tx.Exec(ctx, `INSERT INTO requests (id, cop_id, region, person_id, topics, question, status, created_at)
+			VALUES ($1,$2,$3,$4,$5,$6,$7,$8)`, q.ID, q.CoPID, q.Region, q.PersonID, q.Topics, q.Question, q.Status, q.CreatedAt); err != nil {
+			return nil, err
+		}
+		q.Experts = []Matched{}
+		for i, m := range domain.MatchExperts(q.PersonID, q.CoPID, q.Region, q.Topics, experts) {
+			if _, err := tx.Exec(ctx, `INSERT INTO request_matches (request_id, person_id, expertise_id, proximity, rank)
+				VALUES ($1,$2,$3,$4,$5)`, q.ID, m.PersonID, m.ExpertiseID, m.Proximity, i); err != nil {
+				return nil, err
+			}
+			q.Experts = append(q.Experts, Matched{PersonID: m.PersonID, ExpertiseID: m.ExpertiseID,
+				Proximity: string(m.Proximity), Level: m.Level, Topics: m.Topics})
+		}
+		evs := []events.Event{events.RequestRaised{RequestID: q.ID, CoPID: q.CoPID, Region: q.Region, Topics: q.Topics}}
+		gaps, err := r.refreshGaps(ctx, tx, q.Region, q.Topics)
+		return append(evs, gaps...), err
+	})
+}
+
+// RequestAccess is what authorising a change to a request looks at.
+type RequestAccess struct {
+	CoPID, Region, PersonID, Status string
+	// Matched: the caller is one of the experts the request was routed to.
+	Matched bool
+}
+
+// lockRequest loads a request under a row lock for caller and lets authorize judge it.
+func lockRequest(ctx context.Context, tx pgx.Tx, id, caller string, authorize func(RequestAccess) error) (RequestAccess, []string, error) {
+	var a RequestAccess
+	var person *string
+	var topics []string
+	err := tx.QueryRow(ctx, `SELECT cop_id, region, person_id, status, topics,
+		EXISTS (SELECT 1 FROM request_matches m WHERE m.request_id = r.id AND m.person_id = $2)
+		FROM requests r WHERE id = $1 FOR UPDATE`, id, caller).Scan(&a.CoPID, &a.Region, &person, &a.Status, &topics, &a.Matched)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return a, nil, apperr.NotFound("request %q does not exist", id)
+	}
+	if err != nil {
+		return a, nil, err
+	}
+	if person != nil {
+		a.PersonID = *person
+	}
+	return a, topics, authorize(a)
+}
+
+// Answer is an answer to a request.
+type Answer struct {
+	ID        string    `json:"id"`
+	RequestID string    `json:"request_id"`
+	PersonID  string    `json:"person_id"`
+	Body      string    `json:"body"`
+	CreatedAt time.Time `json:"created_at"`
+}
+
+// AnswerRequest stores an answer to an open request and publishes request_answered.
+func (r *Repository) AnswerRequest(ctx context.Context, ans *Answer, authorize func(RequestAccess) error) error {
+	ans.CreatedAt = r.now()
+	return r.tx(ctx, func(tx pgx.Tx) ([]events.Event, error) {
+		a, _, err := lockRequest(ctx, tx, ans.RequestID, ans.PersonID, authorize)
+		if err != nil {
+			return nil, err
+		}
+		if a.Status != "open" {
+			return nil, apperr.Conflict("request %s is closed", ans.RequestID)
+		}
+		if _, err := tx.Exec(ctx, `INSERT INTO answers (id, request_id, person_id, body, created_at) VALUES ($1,$2,$3,$4,$5)`,
+			ans.ID, ans.RequestID, ans.PersonID, ans.Body, ans.CreatedAt); err != nil {
+			return nil, err
+		}
+		return []events.Event{events.RequestAnswered{RequestID: ans.RequestID, AnswerID: ans.ID}}, nil
+	})
+}
+
+// CloseRequest closes an open request; its topics stop counting as demand.
+func (r *Repository) CloseRequest(ctx context.Context, id, caller string, authorize func(RequestAccess) error) error {
+	return r.tx(ctx, func(tx pgx.Tx) ([]events.Event, error) {
+		a, topics, err := lockRequest(ctx, tx, id, caller, authorize)
+		if err != nil {
+			return nil, err
+		}
+		if a.Status != "open" {
+			return nil, apperr.Conflict("request %s is already closed", id)
+		}
+		if _, err := tx.Exec(ctx, "UPDATE requests SET status = 'closed', closed_at = $2 WHERE id = $1", id, r.now()); err != nil {
+			return nil, err
+		}
+		return r.refreshGaps(ctx, tx, a.Region, topics)
+	})
+}
+
+// ErasePerson scrubs a person (person_erased): their expertise goes, their requests and
+// answers lose the link to them and their words; topics stay as anonymous demand.
+func (r *Repository) ErasePerson(ctx context.Context, tx pgx.Tx, person string) error {
+	rows, err := tx.Query(ctx, "DELETE FROM expertise WHERE person_id = $1 RETURNING region, topics", person)
+	if err != nil {
+		return err
+	}
+	type supply struct {
+		region string
+		topics []string
+	}
+	var lost []supply
+	var s supply
+	if _, err := pgx.ForEachRow(rows, []any{&s.region, &s.topics}, func() error {
+		lost = append(lost, s)
+		return nil
+	}); err != nil {
+		return err
+	}
+	for _, q := range []string{
+		"DELETE FROM request_matches WHERE person_id = $1",
+		"UPDATE requests SET person_id = NULL, question = '' WHERE person_id = $1",
+		"UPDATE answers SET person_id = NULL, body = '' WHERE person_id = $1",
+	} {
+		if _, err := tx.Exec(ctx, q, person); err != nil {
+			return err
+		}
+	}
+	var evs []events.Event
+	for _, s := range lost {
+		gaps, err := r.refreshGaps(ctx, tx, s.region, s.topics)
+		if err != nil {
+			return err
+		}
+		evs = append(evs, gaps...)
+	}
+	if len(evs) == 0 {
+		return nil
+	}
+	return r.outbox.Publish(ctx, tx, evs...)
+}

@@ -1,0 +1,427 @@
+// Package app is everything the knowledge service's ports may ask of it: commands that
+// change the map and queries that read it, each checking who may do it.
+package app
+
+import (
+	"context"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/copnet/copnet/pkg/apperr"
+	"github.com/copnet/copnet/pkg/events"
+	"github.com/copnet/copnet/pkg/httpx"
+	"github.com/copnet/copnet/services/knowledge/domain"
+	"github.com/copnet/copnet/services/knowledge/internal/adapters"
+)
+
+// Application is the knowledge service's use cases.
+type Application struct {
+	repo *adapters.Repository
+}
+
+// New returns the application over repo.
+func New(repo *adapters.Repository) *Application { return &Application{repo: repo} }
+
+func newID() string { return strings.ToLower(events.NewID()) }
+
+// checkTopics validates a list of topic terms under field.
+func checkTopics(v *apperr.Validator, field string, topics []string, required bool) {
+	v.Check(!required || len(topics) > 0, field, "needs at least one topic")
+	v.Check(len(topics) <= 20, field, "has more than 20 topics")
+	for _, t := range topics {
+		n := domain.Normalise(t)
+		v.Check(n != "" && len(n) <= 100, field, "must be non-empty names of at most 100 characters")
+	}
+}
+
+func text(v *apperr.Validator, field, s string, max int, required bool) {
+	s = strings.TrimSpace(s)
+	if required {
+		v.Check(s != "" && len(s) <= max, field, "is required (at most "+itoa(max)+" characters)")
+		return
+	}
+	v.Check(len(s) <= max, field, "is at most "+itoa(max)+" characters")
+}
+
+func itoa(n int) string { return strconv.Itoa(n) }
+
+func nonNil(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
+}
+
+// canonicalTopic names a filter's topic through the taxonomy ("" stays "": no filter).
+func (a *Application) canonicalTopic(ctx context.Context, topic string) (string, error) {
+	topics, err := a.repo.Canonical(ctx, []string{topic})
+	if err != nil || len(topics) == 0 {
+		return "", err
+	}
+	return topics[0], nil
+}
+
+// NewTopic is the input of AddTopic.
+type NewTopic struct {
+	Name     string   `json:"name"`
+	Synonyms []string `json:"synonyms"`
+}
+
+// AddTopic adds a topic to the shared taxonomy (national only).
+func (a *Application) AddTopic(ctx context.Context, c httpx.Claims, in NewTopic) (adapters.Topic, error) {
+	if err := httpx.Authorize(c, c.IsNational(), "add topics"); err != nil {
+		return adapters.Topic{}, err
+	}
+	var v apperr.Validator
+	name := domain.Normalise(in.Name)
+	v.Check(name != "" && len(name) <= 100, "name", "is required (at most 100 characters)")
+	checkTopics(&v, "synonyms", in.Synonyms, false)
+	synonyms := []string{}
+	for _, s := range in.Synonyms {
+		if s = domain.Normalise(s); s != name && !slices.Contains(synonyms, s) {
+			synonyms = append(synonyms, s)
+		}
+	}
+	if err := v.Err(); err != nil {
+		return adapters.Topic{}, err
+	}
+	t := adapters.Topic{ID: newID(), Name: name, Synonyms: synonyms}
+	return t, a.repo.AddTopic(ctx, &t)
+}
+
+// Topics lists the taxonomy to any signed-in caller.
+func (a *Application) Topics(ctx context.Context, c httpx.Claims) ([]adapters.Topic, error) {
+	if err := httpx.Authorize(c, c.Role != "", "list topics"); err != nil {
+		return nil, err
+	}
+	return a.repo.Topics(ctx)
+}
+
+// authorizeCoP lets national, the hub of the CoP's region and the CoP's coordinator act on
+// a CoP's behalf, and returns the CoP's region. An unknown CoP is a 422 on field.
+// Input problems (v) are reported before the CoP is looked up when there is no CoP to
+// look up, and after the scope check otherwise, so that nobody learns more than a 403.
+func (a *Application) authorizeCoP(ctx context.Context, c httpx.Claims, v *apperr.Validator, cop, field, what string) (string, error) {
+	if err := httpx.Authorize(c, c.IsNational() || c.Role == httpx.RoleHub || c.IsCoordinatorOf(cop), what); err != nil {
+		return "", err
+	}
+	if cop == "" {
+		return "", v.Err()
+	}
+	region, err := a.repo.CoPRegion(ctx, cop, field)
+	if err != nil {
+		return "", err
+	}
+	if err := httpx.Authorize(c, c.IsNational() || c.IsHubOf(region) || c.IsCoordinatorOf(cop), what); err != nil {
+		return "", err
+	}
+	return region, v.Err()
+}
+
+// NewProject is the input of MapProject.
+type NewProject struct {
+	CoPID        string             `json:"cop_id"`
+	Title        string             `json:"title"`
+	Organisation string             `json:"organisation"`
+	Topics       []string           `json:"topics"`
+	Communities  []domain.Community `json:"communities"`
+	StartsOn     string             `json:"starts_on"`
+	EndsOn       string             `json:"ends_on"`
+	Methods      []string           `json:"methods"`
+}
+
+// MapProject puts a CoP's project on the map (its coordinator, its hub, national).
+func (a *Application) MapProject(ctx context.Context, c httpx.Claims, in NewProject) (*adapters.Project, error) {
+	var v apperr.Validator
+	v.Check(in.CoPID != "" && len(in.CoPID) <= 64, "cop_id", "is required")
+	text(&v, "title", in.Title, 200, true)
+	text(&v, "organisation", in.Organisation, 200, false)
+	checkTopics(&v, "topics", in.Topics, true)
+	v.Check(len(in.Communities) > 0 && len(in.Communities) <= 20, "communities", "needs 1 to 20 communities")
+	for i, cm := range in.Communities {
+		v.Check(domain.ValidPlace(cm.Place), "communities["+itoa(i)+"].place", `must be a place code such as "au.vic.geelong"`)
+		g := domain.Normalise(cm.Group)
+		v.Check(g != "" && len(g) <= 200, "communities["+itoa(i)+"].group", "is required (at most 200 characters)")
+	}
+	from, errFrom := time.Parse(time.DateOnly, in.StartsOn)
+	to, errTo := time.Parse(time.DateOnly, in.EndsOn)
+	v.Check(errFrom == nil, "starts_on", "must be a date (YYYY-MM-DD)")
+	v.Check(errTo == nil, "ends_on", "must be a date (YYYY-MM-DD)")
+	v.Check(errFrom != nil || errTo != nil || !to.Before(from), "ends_on", "must not be before starts_on")
+	v.Check(len(in.Methods) <= 20, "methods", "has more than 20 methods")
+	for _, m := range in.Methods {
+		v.Check(strings.TrimSpace(m) != "" && len(m) <= 100, "methods", "must be non-empty names of at most 100 characters")
+	}
+	region, err := a.authorizeCoP(ctx, c, &v, in.CoPID, "cop_id", "map this CoP's projects")
+	if err != nil {
+		return nil, err
+	}
+	p := &adapters.Project{
+		Project: domain.Project{ID: newID(), CoPID: in.CoPID, Region: region, Organisation: strings.TrimSpace(in.Organisation),
+			Topics: in.Topics, StartsOn: from, EndsOn: to},
+		Title: strings.TrimSpace(in.Title), Methods: nonNil(in.Methods),
+	}
+	for _, cm := range in.Communities {
+		p.Communities = append(p.Communities, domain.Community{Place: cm.Place, Group: domain.Normalise(cm.Group)})
+	}
+	return p, a.repo.AddProject(ctx, p)
+}
+
+// ProjectQuery is the input of Projects.
+type ProjectQuery struct {
+	CoP, Region, Topic string
+}
+
+// Projects lists the map. National sees all; a hub its region; a coordinator its CoP.
+func (a *Application) Projects(ctx context.Context, c httpx.Claims, q ProjectQuery) ([]*adapters.Project, error) {
+	f := adapters.ProjectFilter{CoP: q.CoP, Region: q.Region, Limit: 500}
+	if err := a.scope(ctx, c, &f.Region, &f.CoP, "see the project map"); err != nil {
+		return nil, err
+	}
+	topic, err := a.canonicalTopic(ctx, q.Topic)
+	if err != nil {
+		return nil, err
+	}
+	f.Topic = topic
+	return a.repo.Projects(ctx, f)
+}
+
+// scope narrows a listing filtered by region and CoP to what the caller may see: national
+// anything, a hub its own region, a coordinator its own CoP. Asking for more is a 403.
+func (a *Application) scope(ctx context.Context, c httpx.Claims, region, cop *string, what string) error {
+	if err := httpx.Authorize(c, c.IsNational() || c.Role == httpx.RoleHub || c.Role == httpx.RoleCoordinator, what); err != nil {
+		return err
+	}
+	switch c.Role {
+	case httpx.RoleHub:
+		if *region != "" && *region != c.Region {
+			return apperr.Forbidden("the hub of %s may not %s of region %s", c.Region, what, *region)
+		}
+		*region = c.Region
+		if *cop != "" {
+			r, err := a.repo.CoPRegion(ctx, *cop, "cop")
+			if err != nil {
+				return err
+			}
+			if r != c.Region {
+				return apperr.Forbidden("the hub of %s may not %s of a CoP in %s", c.Region, what, r)
+			}
+		}
+	case httpx.RoleCoordinator:
+		if *cop != "" && *cop != c.CoP {
+			return apperr.Forbidden("a coordinator may only %s of their own CoP", what)
+		}
+		*cop = c.CoP
+	}
+	return nil
+}
+
+// OverlapQuery is the input of Overlaps.
+type OverlapQuery struct {
+	Region, CoP, Kind, Status string
+}
+
+var statuses = []string{"acknowledged", "coordinated", "dismissed"}
+
+// Overlaps lists overlaps the caller may see: national all, a hub those touching its
+// region, a coordinator those touching its CoP.
+func (a *Application) Overlaps(ctx context.Context, c httpx.Claims, q OverlapQuery) ([]adapters.Overlap, error) {
+	f := adapters.OverlapFilter{Region: q.Region, CoP: q.CoP, Kind: q.Kind, Status: q.Status, Limit: 500}
+	if err := a.scope(ctx, c, &f.Region, &f.CoP, "see overlaps"); err != nil {
+		return nil, err
+	}
+	var v apperr.Validator
+	v.Check(q.Kind == "" || slices.Contains(domain.Kinds, domain.Kind(q.Kind)), "kind", "must be fatigue or duplication")
+	v.Check(q.Status == "" || q.Status == "open" || slices.Contains(statuses, q.Status), "status", "must be open, acknowledged, coordinated or dismissed")
+	if err := v.Err(); err != nil {
+		return nil, err
+	}
+	return a.repo.Overlaps(ctx, f)
+}
+
+// Resolution is the input of ResolveOverlap.
+type Resolution struct {
+	Status string `json:"status"`
+	Note   string `json:"note"`
+}
+
+// ResolveOverlap records what was done about an overlap (national, the hub of a region it
+// touches, the coordinator of a CoP it touches).
+func (a *Application) ResolveOverlap(ctx context.Context, c httpx.Claims, id string, in Resolution) (adapters.Overlap, error) {
+	const what = "act on this overlap"
+	if err := httpx.Authorize(c, c.IsNational() || c.Role == httpx.RoleHub || c.Role == httpx.RoleCoordinator, what); err != nil {
+		return adapters.Overlap{}, err
+	}
+	var v apperr.Validator
+	v.Check(slices.Contains(statuses, in.Status), "status", "must be acknowledged, coordinated or dismissed")
+	text(&v, "note", in.Note, 2000, false)
+	return a.repo.ResolveOverlap(ctx, id, in.Status, strings.TrimSpace(in.Note), func(o adapters.Overlap) error {
+		if err := httpx.Authorize(c, c.IsNational() || (c.Role == httpx.RoleHub && slices.Contains(o.Regions, c.Region)) ||
+			(c.Role == httpx.RoleCoordinator && slices.Contains(o.CoPIDs, c.CoP)), what); err != nil {
+			return err
+		}
+		return v.Err()
+	})
+}
+
+// NewExpertise is the input of DeclareExpertise. CoPID, optional, is the CoP the person
+// declares from; it places them for routing (same CoP, then region) and is required for
+// cop and region visibility.
+type NewExpertise struct {
+	PersonID   string   `json:"person_id"`
+	CoPID      string   `json:"cop_id"`
+	Topics     []string `json:"topics"`
+	Level      string   `json:"level"`
+	Visibility string   `json:"visibility"`
+}
+
+// Levels of expertise a person may declare.
+var Levels = []string{"practitioner", "experienced", "expert"}
+
+// DeclareExpertise records expertise (the person themselves).
+func (a *Application) DeclareExpertise(ctx context.Context, c httpx.Claims, in NewExpertise) (*adapters.Expertise, error) {
+	if err := httpx.Authorize(c, in.PersonID != "" && c.IsPerson(in.PersonID), "declare expertise for someone else"); err != nil {
+		return nil, err
+	}
+	var v apperr.Validator
+	v.Check(len(in.PersonID) <= 64, "person_id", "is at most 64 characters")
+	checkTopics(&v, "topics", in.Topics, true)
+	v.Check(slices.Contains(Levels, in.Level), "level", "must be practitioner, experienced or expert")
+	v.Check(slices.Contains(domain.Visibilities, domain.Visibility(in.Visibility)), "visibility", "must be cop, region or national")
+	v.Check(in.CoPID != "" || in.Visibility == string(domain.VisibleNational), "cop_id", "is required unless visibility is national")
+	if err := v.Err(); err != nil {
+		return nil, err
+	}
+	e := &adapters.Expertise{ID: newID(), PersonID: in.PersonID, CoPID: in.CoPID, Topics: in.Topics, Level: in.Level, Visibility: in.Visibility}
+	if in.CoPID != "" {
+		region, err := a.repo.CoPRegion(ctx, in.CoPID, "cop_id")
+		if err != nil {
+			return nil, err
+		}
+		e.Region = region
+	}
+	return e, a.repo.DeclareExpertise(ctx, e)
+}
+
+// NewRequest is the input of RaiseRequest.
+type NewRequest struct {
+	CoPID    string   `json:"cop_id"`
+	PersonID string   `json:"person_id"`
+	Topics   []string `json:"topics"`
+	Question string   `json:"question"`
+}
+
+// RaiseRequest asks for information (the person themselves) and returns the matched
+// experts, nearest first.
+func (a *Application) RaiseRequest(ctx context.Context, c httpx.Claims, in NewRequest) (*adapters.Request, error) {
+	if err := httpx.Authorize(c, in.PersonID != "" && c.IsPerson(in.PersonID), "raise a request for someone else"); err != nil {
+		return nil, err
+	}
+	var v apperr.Validator
+	v.Check(in.CoPID != "", "cop_id", "is required")
+	v.Check(len(in.PersonID) <= 64, "person_id", "is at most 64 characters")
+	checkTopics(&v, "topics", in.Topics, true)
+	text(&v, "question", in.Question, 4000, true)
+	if err := v.Err(); err != nil {
+		return nil, err
+	}
+	region, err := a.repo.CoPRegion(ctx, in.CoPID, "cop_id")
+	if err != nil {
+		return nil, err
+	}
+	q := &adapters.Request{ID: newID(), CoPID: in.CoPID, Region: region, PersonID: in.PersonID, Topics: in.Topics,
+		Question: strings.TrimSpace(in.Question)}
+	return q, a.repo.RaiseRequest(ctx, q)
+}
+
+// NewAnswer is the input of AnswerRequest.
+type NewAnswer struct {
+	Body string `json:"body"`
+}
+
+// AnswerRequest answers an open request (an expert it was routed to, its CoP's
+// coordinator, its region's hub, national).
+func (a *Application) AnswerRequest(ctx context.Context, c httpx.Claims, id string, in NewAnswer) (*adapters.Answer, error) {
+	const what = "answer this request"
+	if err := httpx.Authorize(c, c.Role != "", what); err != nil {
+		return nil, err
+	}
+	var v apperr.Validator
+	text(&v, "body", in.Body, 8000, true)
+	ans := &adapters.Answer{ID: newID(), RequestID: id, PersonID: c.Subject, Body: strings.TrimSpace(in.Body)}
+	return ans, a.repo.AnswerRequest(ctx, ans, func(r adapters.RequestAccess) error {
+		if err := httpx.Authorize(c, r.Matched || c.IsNational() || c.IsHubOf(r.Region) || c.IsCoordinatorOf(r.CoPID), what); err != nil {
+			return err
+		}
+		return v.Err()
+	})
+}
+
+// CloseRequest closes a request (the person who raised it, its CoP's coordinator, its
+// region's hub, national).
+func (a *Application) CloseRequest(ctx context.Context, c httpx.Claims, id string) error {
+	const what = "close this request"
+	if err := httpx.Authorize(c, c.Role != "", what); err != nil {
+		return err
+	}
+	return a.repo.CloseRequest(ctx, id, c.Subject, func(r adapters.RequestAccess) error {
+		return httpx.Authorize(c, (r.PersonID != "" && c.IsPerson(r.PersonID)) || c.IsNational() ||
+			c.IsHubOf(r.Region) || c.IsCoordinatorOf(r.CoPID), what)
+	})
+}
+
+// NewAsset is the input of ShareAsset.
+type NewAsset struct {
+	CoPID   string   `json:"cop_id"`
+	Title   string   `json:"title"`
+	URL     string   `json:"url"`
+	Topics  []string `json:"topics"`
+	Licence string   `json:"licence"`
+}
+
+// ShareAsset shares a CoP's reusable asset (its coordinator, its hub, national).
+func (a *Application) ShareAsset(ctx context.Context, c httpx.Claims, in NewAsset) (*adapters.Asset, error) {
+	var v apperr.Validator
+	v.Check(in.CoPID != "", "cop_id", "is required")
+	text(&v, "title", in.Title, 200, true)
+	u, err := url.Parse(in.URL)
+	v.Check(err == nil && (u.Scheme == "https" || u.Scheme == "http") && u.Host != "" && len(in.URL) <= 2000, "url", "must be an http(s) URL")
+	checkTopics(&v, "topics", in.Topics, true)
+	text(&v, "licence", in.Licence, 100, false)
+	region, err := a.authorizeCoP(ctx, c, &v, in.CoPID, "cop_id", "share this CoP's assets")
+	if err != nil {
+		return nil, err
+	}
+	as := &adapters.Asset{ID: newID(), CoPID: in.CoPID, Region: region, Title: strings.TrimSpace(in.Title), URL: in.URL,
+		Topics: in.Topics, Licence: strings.TrimSpace(in.Licence)}
+	return as, a.repo.ShareAsset(ctx, as)
+}
+
+// Assets lists shared assets to any signed-in caller: reuse across regions is the point.
+func (a *Application) Assets(ctx context.Context, c httpx.Claims, topic, region string) ([]adapters.Asset, error) {
+	if err := httpx.Authorize(c, c.Role != "", "list assets"); err != nil {
+		return nil, err
+	}
+	topic, err := a.canonicalTopic(ctx, topic)
+	if err != nil {
+		return nil, err
+	}
+	return a.repo.Assets(ctx, topic, region, 500)
+}
+
+// Gaps lists knowledge gaps: national for any region (or all), a hub for its own.
+func (a *Application) Gaps(ctx context.Context, c httpx.Claims, region string) ([]adapters.Gap, error) {
+	if err := httpx.Authorize(c, c.IsNational() || c.Role == httpx.RoleHub, "see knowledge gaps"); err != nil {
+		return nil, err
+	}
+	if c.Role == httpx.RoleHub {
+		if region != "" && region != c.Region {
+			return nil, apperr.Forbidden("the hub of %s may not see the gaps of region %s", c.Region, region)
+		}
+		region = c.Region
+	}
+	return a.repo.Gaps(ctx, region)
+}

@@ -1,0 +1,207 @@
+// Package ports exposes the knowledge service over HTTP: JSON under /v1.
+package ports
+
+import (
+	"context"
+	"net/http"
+	"time"
+
+	"github.com/copnet/copnet/pkg/httpx"
+	"github.com/copnet/copnet/services/knowledge/domain"
+	"github.com/copnet/copnet/services/knowledge/internal/adapters"
+	"github.com/copnet/copnet/services/knowledge/internal/app"
+)
+
+// Route is one HTTP route; the table is also checked against schemas/openapi/knowledge.yaml.
+type Route struct {
+	Method, Path string
+	handle       func(ctx context.Context, c httpx.Claims, r *http.Request) (int, any, error)
+}
+
+// HTTP serves the knowledge service's routes.
+type HTTP struct {
+	app *app.Application
+}
+
+// NewHTTP returns the HTTP port over the application.
+func NewHTTP(a *app.Application) *HTTP { return &HTTP{app: a} }
+
+// Routes lists every route the knowledge service serves.
+func (h *HTTP) Routes() []Route {
+	return []Route{
+		{"GET", "/v1/topics", h.listTopics},
+		{"POST", "/v1/topics", h.addTopic},
+		{"POST", "/v1/projects", h.mapProject},
+		{"GET", "/v1/projects", h.listProjects},
+		{"GET", "/v1/overlaps", h.listOverlaps},
+		{"PUT", "/v1/overlaps/{id}", h.resolveOverlap},
+		{"POST", "/v1/expertise", h.declareExpertise},
+		{"POST", "/v1/requests", h.raiseRequest},
+		{"POST", "/v1/requests/{id}/answers", h.answerRequest},
+		{"POST", "/v1/requests/{id}/close", h.closeRequest},
+		{"POST", "/v1/assets", h.shareAsset},
+		{"GET", "/v1/assets", h.listAssets},
+		{"GET", "/v1/gaps", h.listGaps},
+	}
+}
+
+// Register mounts the routes on mux.
+func (h *HTTP) Register(mux *http.ServeMux) {
+	for _, rt := range h.Routes() {
+		mux.HandleFunc(rt.Method+" "+rt.Path, serve(rt.handle))
+	}
+}
+
+func serve(fn func(ctx context.Context, c httpx.Claims, r *http.Request) (int, any, error)) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		c, _ := httpx.ClaimsFrom(r.Context())
+		status, body, err := fn(r.Context(), c, r)
+		if err != nil {
+			httpx.WriteProblem(w, r, err)
+			return
+		}
+		httpx.WriteJSON(w, status, body)
+	}
+}
+
+// decode reads the body once the caller is known: an anonymous caller learns nothing about
+// the body's shape before signing in.
+func decode(c httpx.Claims, r *http.Request, dst any) error {
+	if err := httpx.Authorize(c, c.Role != "", "call this route"); err != nil {
+		return err
+	}
+	return httpx.DecodeJSON(r, dst)
+}
+
+func (h *HTTP) listTopics(ctx context.Context, c httpx.Claims, _ *http.Request) (int, any, error) {
+	topics, err := h.app.Topics(ctx, c)
+	return http.StatusOK, map[string]any{"topics": topics}, err
+}
+
+func (h *HTTP) addTopic(ctx context.Context, c httpx.Claims, r *http.Request) (int, any, error) {
+	var in app.NewTopic
+	if err := decode(c, r, &in); err != nil {
+		return 0, nil, err
+	}
+	t, err := h.app.AddTopic(ctx, c, in)
+	return http.StatusCreated, t, err
+}
+
+// ProjectView is a project as the API shows it.
+type ProjectView struct {
+	ID           string             `json:"id"`
+	CoPID        string             `json:"cop_id"`
+	Region       string             `json:"region"`
+	Title        string             `json:"title"`
+	Organisation string             `json:"organisation"`
+	Topics       []string           `json:"topics"`
+	Communities  []domain.Community `json:"communities"`
+	StartsOn     string             `json:"starts_on"`
+	EndsOn       string             `json:"ends_on"`
+	Methods      []string           `json:"methods"`
+	Origin       string             `json:"origin"`
+	CreatedAt    time.Time          `json:"created_at"`
+}
+
+func view(p *adapters.Project) ProjectView {
+	return ProjectView{
+		ID: p.ID, CoPID: p.CoPID, Region: p.Region, Title: p.Title, Organisation: p.Organisation,
+		Topics: p.Topics, Communities: p.Communities, StartsOn: p.StartsOn.Format(time.DateOnly),
+		EndsOn: p.EndsOn.Format(time.DateOnly), Methods: p.Methods, Origin: p.Origin, CreatedAt: p.CreatedAt,
+	}
+}
+
+func (h *HTTP) mapProject(ctx context.Context, c httpx.Claims, r *http.Request) (int, any, error) {
+	var in app.NewProject
+	if err := decode(c, r, &in); err != nil {
+		return 0, nil, err
+	}
+	p, err := h.app.MapProject(ctx, c, in)
+	if err != nil {
+		return 0, nil, err
+	}
+	return http.StatusCreated, view(p), nil
+}
+
+func (h *HTTP) listProjects(ctx context.Context, c httpx.Claims, r *http.Request) (int, any, error) {
+	q := r.URL.Query()
+	ps, err := h.app.Projects(ctx, c, app.ProjectQuery{CoP: q.Get("cop"), Region: q.Get("region"), Topic: q.Get("topic")})
+	if err != nil {
+		return 0, nil, err
+	}
+	views := make([]ProjectView, len(ps))
+	for i, p := range ps {
+		views[i] = view(p)
+	}
+	return http.StatusOK, map[string]any{"projects": views}, nil
+}
+
+func (h *HTTP) listOverlaps(ctx context.Context, c httpx.Claims, r *http.Request) (int, any, error) {
+	q := r.URL.Query()
+	os, err := h.app.Overlaps(ctx, c, app.OverlapQuery{Region: q.Get("region"), CoP: q.Get("cop"), Kind: q.Get("kind"), Status: q.Get("status")})
+	return http.StatusOK, map[string]any{"overlaps": os}, err
+}
+
+func (h *HTTP) resolveOverlap(ctx context.Context, c httpx.Claims, r *http.Request) (int, any, error) {
+	var in app.Resolution
+	if err := decode(c, r, &in); err != nil {
+		return 0, nil, err
+	}
+	o, err := h.app.ResolveOverlap(ctx, c, r.PathValue("id"), in)
+	return http.StatusOK, o, err
+}
+
+func (h *HTTP) declareExpertise(ctx context.Context, c httpx.Claims, r *http.Request) (int, any, error) {
+	var in app.NewExpertise
+	if err := decode(c, r, &in); err != nil {
+		return 0, nil, err
+	}
+	e, err := h.app.DeclareExpertise(ctx, c, in)
+	return http.StatusCreated, e, err
+}
+
+func (h *HTTP) raiseRequest(ctx context.Context, c httpx.Claims, r *http.Request) (int, any, error) {
+	var in app.NewRequest
+	if err := decode(c, r, &in); err != nil {
+		return 0, nil, err
+	}
+	q, err := h.app.RaiseRequest(ctx, c, in)
+	return http.StatusCreated, q, err
+}
+
+func (h *HTTP) answerRequest(ctx context.Context, c httpx.Claims, r *http.Request) (int, any, error) {
+	var in app.NewAnswer
+	if err := decode(c, r, &in); err != nil {
+		return 0, nil, err
+	}
+	a, err := h.app.AnswerRequest(ctx, c, r.PathValue("id"), in)
+	return http.StatusCreated, a, err
+}
+
+func (h *HTTP) closeRequest(ctx context.Context, c httpx.Claims, r *http.Request) (int, any, error) {
+	id := r.PathValue("id")
+	if err := h.app.CloseRequest(ctx, c, id); err != nil {
+		return 0, nil, err
+	}
+	return http.StatusOK, map[string]any{"id": id, "status": "closed"}, nil
+}
+
+func (h *HTTP) shareAsset(ctx context.Context, c httpx.Claims, r *http.Request) (int, any, error) {
+	var in app.NewAsset
+	if err := decode(c, r, &in); err != nil {
+		return 0, nil, err
+	}
+	a, err := h.app.ShareAsset(ctx, c, in)
+	return http.StatusCreated, a, err
+}
+
+func (h *HTTP) listAssets(ctx context.Context, c httpx.Claims, r *http.Request) (int, any, error) {
+	q := r.URL.Query()
+	as, err := h.app.Assets(ctx, c, q.Get("topic"), q.Get("region"))
+	return http.StatusOK, map[string]any{"assets": as}, err
+}
+
+func (h *HTTP) listGaps(ctx context.Context, c httpx.Claims, r *http.Request) (int, any, error) {
+	gs, err := h.app.Gaps(ctx, c, r.URL.Query().Get("region"))
+	return http.StatusOK, map[string]any{"gaps": gs}, err
+}

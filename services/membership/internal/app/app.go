@@ -1,0 +1,157 @@
+// Package app is everything membership's ports may ask of it: commands that change state
+// and queries that read it, each checking who may do it.
+package app
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"time"
+
+	"github.com/copnet/copnet/pkg/apperr"
+	"github.com/copnet/copnet/pkg/events"
+	"github.com/copnet/copnet/pkg/httpx"
+	"github.com/copnet/copnet/services/membership/domain"
+	"github.com/copnet/copnet/services/membership/internal/adapters"
+)
+
+// Application is membership's use cases.
+type Application struct {
+	repo          *adapters.Repository
+	clock         func() time.Time
+	consentWindow time.Duration
+}
+
+// New returns the application over repo; clock gives the time of consent windows and
+// terms, and consentWindow how long working-group members have to object.
+func New(repo *adapters.Repository, clock func() time.Time, consentWindow time.Duration) *Application {
+	if consentWindow <= 0 {
+		consentWindow = domain.DefaultConsentWindow
+	}
+	return &Application{repo: repo, clock: clock, consentWindow: consentWindow}
+}
+
+// now is the injected clock in UTC, truncated to what PostgreSQL stores, so that a value
+// read back equals the one written.
+func (a *Application) now() time.Time { return a.clock().UTC().Truncate(time.Microsecond) }
+
+func newID() string { return strings.ToLower(events.NewID()) }
+
+// NewPerson is the input of Register.
+type NewPerson struct {
+	Name         string `json:"name"`
+	Email        string `json:"email"`
+	Organisation string `json:"organisation"`
+}
+
+// Register records a person: national, a hub, or anyone registering themselves without a
+// token (the port rate-limits those). Other roles are people already registered.
+func (a *Application) Register(ctx context.Context, c httpx.Claims, in NewPerson) (string, error) {
+	if err := MayRegister(c); err != nil {
+		return "", err
+	}
+	p := domain.Person(in).Normalise()
+	if problems := p.Problems(""); len(problems) > 0 {
+		return "", apperr.InvalidFields(problems...)
+	}
+	id := newID()
+	return id, a.repo.InTx(ctx, func(tx *adapters.Tx) error {
+		if err := tx.AddPerson(ctx, id, p, a.now()); err != nil {
+			return err
+		}
+		return tx.Publish(ctx, events.PersonRegistered{PersonID: id})
+	})
+}
+
+// MayRegister refuses the roles that may not register people, before their input is read.
+func MayRegister(c httpx.Claims) error {
+	if c.Role != "" && !c.IsNational() && c.Role != httpx.RoleHub {
+		return apperr.Forbidden("%s may not register people; national, a hub, or the person without a token may", c.Role)
+	}
+	return nil
+}
+
+// PersonView is a person as the API shows them to themselves or national.
+type PersonView struct {
+	ID           string    `json:"id"`
+	Name         string    `json:"name"`
+	Email        string    `json:"email"`
+	Organisation string    `json:"organisation,omitempty"`
+	RegisteredAt time.Time `json:"registered_at"`
+}
+
+// Person shows a person to themselves or national; an erased person is gone (404).
+func (a *Application) Person(ctx context.Context, c httpx.Claims, id string) (*PersonView, error) {
+	if err := httpx.Authorize(c, c.IsNational() || c.IsPerson(id), "see this person"); err != nil {
+		return nil, err
+	}
+	var out *PersonView
+	return out, a.repo.InTx(ctx, func(tx *adapters.Tx) error {
+		p, err := tx.Person(ctx, id, false)
+		if err != nil {
+			return err
+		}
+		if p == nil || p.Erased {
+			return apperr.NotFound("person %q does not exist", id)
+		}
+		out = &PersonView{ID: p.ID, Name: p.Name, Email: p.Email, Organisation: p.Organisation, RegisteredAt: p.RegisteredAt}
+		return nil
+	})
+}
+
+// Erase forgets a person (themselves or national): name, e-mail and organisation go, every
+// membership ends, and person_erased tells every other service to scrub the id. Erasing
+// again changes nothing.
+func (a *Application) Erase(ctx context.Context, c httpx.Claims, id string) error {
+	if err := httpx.Authorize(c, c.IsNational() || c.IsPerson(id), "erase this person"); err != nil {
+		return err
+	}
+	return a.repo.InTx(ctx, func(tx *adapters.Tx) error {
+		p, err := tx.Person(ctx, id, true)
+		if err != nil {
+			return err
+		}
+		if p == nil {
+			return apperr.NotFound("person %q does not exist", id)
+		}
+		if p.Erased {
+			return nil
+		}
+		ms, err := tx.MembershipsOf(ctx, id)
+		if err != nil {
+			return err
+		}
+		for _, m := range ms {
+			if err := a.leave(ctx, tx, m.CoPID, id, "erased"); err != nil {
+				return err
+			}
+		}
+		if err := tx.ErasePerson(ctx, id, a.now()); err != nil {
+			return err
+		}
+		return tx.Publish(ctx, events.PersonErased{PersonID: id})
+	})
+}
+
+// leave ends a membership and publishes member_left; its roles end with it.
+func (a *Application) leave(ctx context.Context, tx *adapters.Tx, copID, personID, reason string) error {
+	cop, err := tx.CoP(ctx, copID, false)
+	if err != nil {
+		return err
+	}
+	if err := tx.Leave(ctx, copID, personID, reason, a.now()); err != nil {
+		return err
+	}
+	return tx.Publish(ctx, events.MemberLeft{CoPID: copID, Region: cop.Region, PersonID: personID, Reason: reason})
+}
+
+// domainError turns the domain's refusals into the errors the API reports.
+func domainError(err error) error {
+	switch {
+	case errors.Is(err, domain.ErrNotElector):
+		return apperr.Forbidden("%s", err.Error())
+	case errors.Is(err, domain.ErrClosed):
+		return apperr.Conflict("%s", err.Error())
+	}
+	return err
+}

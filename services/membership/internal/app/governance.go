@@ -1,0 +1,268 @@
+package app
+
+import (
+	"context"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/copnet/copnet/pkg/apperr"
+	"github.com/copnet/copnet/pkg/events"
+	"github.com/copnet/copnet/pkg/httpx"
+	"github.com/copnet/copnet/services/membership/domain"
+	"github.com/copnet/copnet/services/membership/internal/adapters"
+)
+
+// inWorkingGroup reports whether the caller is a working-group member of the CoP.
+func inWorkingGroup(ctx context.Context, tx *adapters.Tx, c httpx.Claims, copID string) (bool, error) {
+	if c.Subject == "" {
+		return false, nil
+	}
+	wg, err := tx.WorkingGroup(ctx, copID)
+	return slices.Contains(wg, c.Subject), err
+}
+
+// isMember reports whether the caller is a current member of the CoP.
+func isMember(ctx context.Context, tx *adapters.Tx, c httpx.Claims, copID string) (bool, error) {
+	if c.Subject == "" {
+		return false, nil
+	}
+	m, err := tx.Membership(ctx, copID, c.Subject, false)
+	return m != nil && m.Active, err
+}
+
+// AppointmentView is a coordinator appointment as the API shows it.
+type AppointmentView struct {
+	ID            string                   `json:"id"`
+	CoPID         string                   `json:"cop_id"`
+	PersonID      string                   `json:"person_id"`
+	Status        domain.AppointmentStatus `json:"status"`
+	OpenedAt      time.Time                `json:"opened_at"`
+	ConsentEndsAt time.Time                `json:"consent_ends_at"`
+	TermEndsAt    *time.Time               `json:"term_ends_at,omitempty"`
+}
+
+func appointmentView(ap *domain.Appointment) *AppointmentView {
+	v := &AppointmentView{ID: ap.ID, CoPID: ap.CoPID, PersonID: ap.PersonID, Status: ap.Status,
+		OpenedAt: ap.OpenedAt, ConsentEndsAt: ap.ConsentEndsAt}
+	if !ap.TermEndsAt.IsZero() {
+		v.TermEndsAt = &ap.TermEndsAt
+	}
+	return v
+}
+
+// ProposeCoordinator opens a consent window for a member to coordinate the CoP: its
+// coordinator, its hub, national, or a member of its working group may propose.
+func (a *Application) ProposeCoordinator(ctx context.Context, c httpx.Claims, copID, personID string) (*AppointmentView, error) {
+	if personID == "" {
+		return nil, apperr.Invalid("person_id", "is required")
+	}
+	var out *AppointmentView
+	return out, a.repo.InTx(ctx, func(tx *adapters.Tx) error {
+		cop, err := tx.CoP(ctx, copID, true)
+		if err != nil {
+			return err
+		}
+		wg, err := inWorkingGroup(ctx, tx, c, copID)
+		if err != nil {
+			return err
+		}
+		allowed := wg || c.IsNational() || c.IsCoordinatorOf(copID) || (cop != nil && c.IsHubOf(cop.Region)) || (cop == nil && c.Role == httpx.RoleHub)
+		if err := httpx.Authorize(c, allowed, "propose a coordinator for CoP "+copID); err != nil {
+			return err
+		}
+		if err := joinable(copID, cop); err != nil {
+			return err
+		}
+		m, err := tx.Membership(ctx, copID, personID, false)
+		if err != nil {
+			return err
+		}
+		if m == nil || !m.Active {
+			return apperr.Unprocessable("person_id", "must be a member of CoP "+copID)
+		}
+		ap := domain.ProposeCoordinator(newID(), copID, personID, a.now(), a.consentWindow)
+		if err := tx.AddAppointment(ctx, ap, c.Subject); err != nil {
+			return err
+		}
+		out = appointmentView(ap)
+		return tx.Publish(ctx, events.CoordinatorProposed{AppointmentID: ap.ID, CoPID: copID, PersonID: personID, ConsentEndsAt: ap.ConsentEndsAt})
+	})
+}
+
+// Appointment shows an appointment to the CoP's members and to those who run the CoP,
+// settling it first if its window has ended.
+func (a *Application) Appointment(ctx context.Context, c httpx.Claims, id string) (*AppointmentView, error) {
+	if err := httpx.Authorize(c, c.Role != "", "see coordinator appointments"); err != nil {
+		return nil, err
+	}
+	var out *AppointmentView
+	return out, a.repo.InTx(ctx, func(tx *adapters.Tx) error {
+		ap, cop, err := a.loadAppointment(ctx, tx, id)
+		if err != nil {
+			return err
+		}
+		member, err := isMember(ctx, tx, c, cop.ID)
+		if err != nil {
+			return err
+		}
+		if err := httpx.Authorize(c, member || runsCoP(c, cop), "see this CoP's coordinator appointments"); err != nil {
+			return err
+		}
+		out = appointmentView(ap)
+		return nil
+	})
+}
+
+// loadAppointment loads an appointment, locked, settling it first if its window has ended.
+func (a *Application) loadAppointment(ctx context.Context, tx *adapters.Tx, id string) (*domain.Appointment, *adapters.CoP, error) {
+	ap, err := tx.Appointment(ctx, id)
+	if err != nil {
+		return nil, nil, err
+	}
+	if ap == nil {
+		return nil, nil, apperr.NotFound("coordinator appointment %q does not exist", id)
+	}
+	cop, err := tx.CoP(ctx, ap.CoPID, false)
+	if err != nil {
+		return nil, nil, err
+	}
+	return ap, cop, a.settle(ctx, tx, ap, cop)
+}
+
+// settle decides an appointment whose window ended: the person becomes coordinator for a
+// term, and whoever coordinated before stops.
+func (a *Application) settle(ctx context.Context, tx *adapters.Tx, ap *domain.Appointment, cop *adapters.CoP) error {
+	now := a.now()
+	if !ap.Due(now) {
+		return nil
+	}
+	m, err := tx.Membership(ctx, ap.CoPID, ap.PersonID, true)
+	if err != nil {
+		return err
+	}
+	ap.Settle(now, m != nil && m.Active && cop.Status == "approved")
+	if err := tx.SaveAppointment(ctx, ap, now); err != nil {
+		return err
+	}
+	if ap.Status != domain.AppointmentAppointed {
+		return nil
+	}
+	members, err := tx.Members(ctx, ap.CoPID)
+	if err != nil {
+		return err
+	}
+	var evs []events.Event
+	previous := ""
+	for _, other := range members {
+		if other.PersonID == ap.PersonID || !slices.Contains(other.Roles, domain.RoleCoordinator) {
+			continue
+		}
+		previous = other.PersonID
+		if err := tx.SetRoles(ctx, ap.CoPID, other.PersonID, without(other.Roles, domain.RoleCoordinator), nil); err != nil {
+			return err
+		}
+		evs = append(evs, events.RoleRevoked{CoPID: ap.CoPID, PersonID: other.PersonID, Role: string(domain.RoleCoordinator)})
+	}
+	roles := m.Roles
+	if !slices.Contains(roles, domain.RoleCoordinator) {
+		roles = append(roles, domain.RoleCoordinator)
+		evs = append(evs, events.RoleAssigned{CoPID: ap.CoPID, PersonID: ap.PersonID, Role: string(domain.RoleCoordinator)})
+	}
+	if err := tx.SetRoles(ctx, ap.CoPID, ap.PersonID, roles, &ap.TermEndsAt); err != nil {
+		return err
+	}
+	evs = append(evs, events.CoordinatorAppointed{AppointmentID: ap.ID, CoPID: ap.CoPID, PersonID: ap.PersonID,
+		TermEndsAt: ap.TermEndsAt, PreviousPersonID: previous})
+	return tx.Publish(ctx, evs...)
+}
+
+func without(roles []domain.Role, r domain.Role) []domain.Role {
+	out := []domain.Role{}
+	for _, x := range roles {
+		if x != r {
+			out = append(out, x)
+		}
+	}
+	return out
+}
+
+// Objection is the input of Object.
+type Objection struct {
+	PersonID string `json:"person_id"`
+	Reason   string `json:"reason"`
+}
+
+// Object lapses an appointment in its consent window: only a working-group member of the
+// CoP, speaking for themselves.
+func (a *Application) Object(ctx context.Context, c httpx.Claims, id string, in Objection) (*AppointmentView, error) {
+	if err := httpx.Authorize(c, in.PersonID == "" || c.IsPerson(in.PersonID), "object for another person"); err != nil {
+		return nil, err
+	}
+	var v apperr.Validator
+	v.Check(in.PersonID != "", "person_id", "is required")
+	v.Check(strings.TrimSpace(in.Reason) != "" && len(in.Reason) <= 2000, "reason", "is required (at most 2000 characters)")
+	if err := v.Err(); err != nil {
+		return nil, err
+	}
+	var out *AppointmentView
+	return out, a.repo.InTx(ctx, func(tx *adapters.Tx) error {
+		ap, _, err := a.loadAppointment(ctx, tx, id)
+		if err != nil {
+			return err
+		}
+		wg, err := inWorkingGroup(ctx, tx, c, ap.CoPID)
+		if err != nil {
+			return err
+		}
+		if err := httpx.Authorize(c, wg, "object: only working-group members of the CoP may"); err != nil {
+			return err
+		}
+		now := a.now()
+		if err := ap.Object(now); err != nil {
+			return domainError(err)
+		}
+		if err := tx.AddObjection(ctx, ap.ID, in.PersonID, strings.TrimSpace(in.Reason), now); err != nil {
+			return err
+		}
+		out = appointmentView(ap)
+		return tx.SaveAppointment(ctx, ap, now)
+	})
+}
+
+// SettleDue decides every appointment whose window has ended and ends every coordinator's
+// term that has run out, so the outcome does not wait for someone to look.
+func (a *Application) SettleDue(ctx context.Context) error {
+	var due []string
+	err := a.repo.InTx(ctx, func(tx *adapters.Tx) (err error) {
+		due, err = tx.DueAppointments(ctx, a.now())
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	for _, id := range due {
+		err := a.repo.InTx(ctx, func(tx *adapters.Tx) error {
+			_, _, err := a.loadAppointment(ctx, tx, id)
+			return err
+		})
+		if err != nil {
+			return err
+		}
+	}
+	return a.repo.InTx(ctx, func(tx *adapters.Tx) error {
+		expired, err := tx.ExpiredCoordinators(ctx, a.now())
+		if err != nil {
+			return err
+		}
+		for _, m := range expired {
+			if err := tx.SetRoles(ctx, m.CoPID, m.PersonID, without(m.Roles, domain.RoleCoordinator), nil); err != nil {
+				return err
+			}
+			if err := tx.Publish(ctx, events.RoleRevoked{CoPID: m.CoPID, PersonID: m.PersonID, Role: string(domain.RoleCoordinator)}); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}

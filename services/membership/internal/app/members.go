@@ -1,0 +1,295 @@
+package app
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"slices"
+	"time"
+
+	"github.com/copnet/copnet/pkg/apperr"
+	"github.com/copnet/copnet/pkg/events"
+	"github.com/copnet/copnet/pkg/httpx"
+	"github.com/copnet/copnet/services/membership/domain"
+	"github.com/copnet/copnet/services/membership/internal/adapters"
+)
+
+// runsCoP reports whether c runs the CoP: national, the hub of its region, its coordinator.
+func runsCoP(c httpx.Claims, cop *adapters.CoP) bool {
+	return c.IsNational() || c.IsHubOf(cop.Region) || c.IsCoordinatorOf(cop.ID)
+}
+
+// knownCoP loads a CoP and refuses callers who do not run it. A hub asking about a CoP
+// membership has not heard of cannot be told apart from one asking about another region's.
+func knownCoP(ctx context.Context, tx *adapters.Tx, c httpx.Claims, id, what string) (*adapters.CoP, error) {
+	cop, err := tx.CoP(ctx, id, false)
+	if err != nil {
+		return nil, err
+	}
+	if cop == nil {
+		if err := httpx.Authorize(c, c.IsNational() || c.Role == httpx.RoleHub || c.IsCoordinatorOf(id), what); err != nil {
+			return nil, err
+		}
+		return nil, apperr.NotFound("CoP %q is not known here", id)
+	}
+	return cop, httpx.Authorize(c, runsCoP(c, cop), what)
+}
+
+// joinable refuses CoPs the registry has not approved (or that retired since).
+func joinable(id string, cop *adapters.CoP) error {
+	if cop == nil || cop.Status != "approved" {
+		return apperr.Conflict("CoP %q is not approved for members (the registry's approval has not reached membership, or the CoP retired)", id)
+	}
+	return nil
+}
+
+// NewMember is the input of Join.
+type NewMember struct {
+	PersonID              string `json:"person_id"`
+	CodeOfPracticeVersion int    `json:"code_of_practice_version"`
+}
+
+// MemberView is a member of a CoP as its coordinator, hub and national see them.
+type MemberView struct {
+	CoPID                 string        `json:"cop_id"`
+	PersonID              string        `json:"person_id"`
+	Name                  string        `json:"name"`
+	Roles                 []domain.Role `json:"roles"`
+	CodeOfPracticeVersion int           `json:"code_of_practice_version"`
+	JoinedAt              time.Time     `json:"joined_at"`
+	CoordinatorTermEndsAt *time.Time    `json:"coordinator_term_ends_at,omitempty"`
+}
+
+func memberView(m *adapters.Member) MemberView {
+	return MemberView{CoPID: m.CoPID, PersonID: m.PersonID, Name: m.Name, Roles: m.Roles,
+		CodeOfPracticeVersion: m.CodeOfPracticeVersion, JoinedAt: m.JoinedAt, CoordinatorTermEndsAt: m.CoordinatorTermEndsAt}
+}
+
+// Join makes a person a member of an approved CoP, accepting its current Code of Practice:
+// the person themselves, the CoP's coordinator, its region's hub, or national.
+func (a *Application) Join(ctx context.Context, c httpx.Claims, copID string, in NewMember) (*MemberView, error) {
+	what := "add members to CoP " + copID
+	if err := httpx.Authorize(c, c.IsNational() || c.Role == httpx.RoleHub || c.IsCoordinatorOf(copID) || c.IsPerson(in.PersonID), what); err != nil {
+		return nil, err
+	}
+	var v apperr.Validator
+	v.Check(in.PersonID != "", "person_id", "is required")
+	v.Check(in.CodeOfPracticeVersion >= 1, "code_of_practice_version", "is required: the version of the CoP's Code of Practice the person accepts (1, 2, ...)")
+	if err := v.Err(); err != nil {
+		return nil, err
+	}
+	var out *MemberView
+	return out, a.repo.InTx(ctx, func(tx *adapters.Tx) error {
+		cop, err := tx.CoP(ctx, copID, true)
+		if err != nil {
+			return err
+		}
+		if cop != nil && c.Role == httpx.RoleHub {
+			if err := httpx.Authorize(c, c.IsHubOf(cop.Region), what); err != nil {
+				return err
+			}
+		}
+		if err := joinable(copID, cop); err != nil {
+			return err
+		}
+		if err := acceptsCurrent(cop, in.CodeOfPracticeVersion); err != nil {
+			return err
+		}
+		if p, err := tx.Person(ctx, in.PersonID, true); err != nil {
+			return err
+		} else if p == nil || p.Erased {
+			return apperr.Unprocessable("person_id", "is not a registered person")
+		}
+		m, err := tx.Membership(ctx, copID, in.PersonID, true)
+		if err != nil {
+			return err
+		}
+		if m != nil && m.Active {
+			return apperr.Conflict("person %s is already a member of CoP %s", in.PersonID, copID)
+		}
+		if err := a.join(ctx, tx, cop, in.PersonID); err != nil {
+			return err
+		}
+		m, err = tx.Membership(ctx, copID, in.PersonID, false)
+		if err != nil {
+			return err
+		}
+		v := memberView(m)
+		out = &v
+		return nil
+	})
+}
+
+// acceptsCurrent checks that a member accepts the Code of Practice in force, and says which
+// one that is when they do not.
+func acceptsCurrent(cop *adapters.CoP, version int) error {
+	if cop.CodeOfPracticeVersion == 0 {
+		return apperr.Unprocessable("code_of_practice_version", fmt.Sprintf("cannot be accepted yet: CoP %s has not published a Code of Practice", cop.ID))
+	}
+	if version != cop.CodeOfPracticeVersion {
+		return apperr.Unprocessable("code_of_practice_version", fmt.Sprintf("must be the current Code of Practice, version %d", cop.CodeOfPracticeVersion))
+	}
+	return nil
+}
+
+func (a *Application) join(ctx context.Context, tx *adapters.Tx, cop *adapters.CoP, personID string) error {
+	if err := tx.Join(ctx, cop.ID, personID, cop.CodeOfPracticeVersion, a.now()); err != nil {
+		return err
+	}
+	return tx.Publish(ctx, events.MemberJoined{CoPID: cop.ID, Region: cop.Region, PersonID: personID, CodeOfPracticeVersion: cop.CodeOfPracticeVersion})
+}
+
+// Members lists a CoP's roster with roles (its coordinator, its hub, national).
+func (a *Application) Members(ctx context.Context, c httpx.Claims, copID string) ([]MemberView, error) {
+	out := []MemberView{}
+	return out, a.repo.InTx(ctx, func(tx *adapters.Tx) error {
+		if _, err := knownCoP(ctx, tx, c, copID, "see the members of CoP "+copID); err != nil {
+			return err
+		}
+		ms, err := tx.Members(ctx, copID)
+		if err != nil {
+			return err
+		}
+		for _, m := range ms {
+			out = append(out, memberView(m))
+		}
+		return nil
+	})
+}
+
+// Leave ends the caller's own membership.
+func (a *Application) Leave(ctx context.Context, c httpx.Claims, copID, personID string) error {
+	if err := httpx.Authorize(c, c.IsPerson(personID), "end another person's membership (removal is by the working group's vote)"); err != nil {
+		return err
+	}
+	return a.repo.InTx(ctx, func(tx *adapters.Tx) error {
+		m, err := tx.Membership(ctx, copID, personID, true)
+		if err != nil {
+			return err
+		}
+		if m == nil || !m.Active {
+			return apperr.NotFound("person %s is not a member of CoP %s", personID, copID)
+		}
+		return a.leave(ctx, tx, copID, personID, "left")
+	})
+}
+
+// SetRoles sets a member's roles (the CoP's coordinator, its hub, national).
+func (a *Application) SetRoles(ctx context.Context, c httpx.Claims, copID, personID string, roles []domain.Role) (*MemberView, error) {
+	if roles == nil {
+		return nil, apperr.Invalid("roles", "is required (an empty list leaves only membership)")
+	}
+	var out *MemberView
+	return out, a.repo.InTx(ctx, func(tx *adapters.Tx) error {
+		if _, err := knownCoP(ctx, tx, c, copID, "change roles in CoP "+copID); err != nil {
+			return err
+		}
+		m, err := tx.Membership(ctx, copID, personID, true)
+		if err != nil {
+			return err
+		}
+		if m == nil || !m.Active {
+			return apperr.NotFound("person %s is not a member of CoP %s", personID, copID)
+		}
+		assigned, revoked, err := domain.ChangeRoles(m.Roles, roles)
+		if err != nil {
+			return apperr.Unprocessable("roles", err.Error())
+		}
+		next := []domain.Role{}
+		for _, r := range m.Roles {
+			if !slices.Contains(revoked, r) {
+				next = append(next, r)
+			}
+		}
+		next = append(next, assigned...)
+		term := m.CoordinatorTermEndsAt
+		if slices.Contains(revoked, domain.RoleCoordinator) {
+			term = nil
+		}
+		if err := tx.SetRoles(ctx, copID, personID, next, term); err != nil {
+			return err
+		}
+		var evs []events.Event
+		for _, r := range assigned {
+			evs = append(evs, events.RoleAssigned{CoPID: copID, PersonID: personID, Role: string(r)})
+		}
+		for _, r := range revoked {
+			evs = append(evs, events.RoleRevoked{CoPID: copID, PersonID: personID, Role: string(r)})
+		}
+		m.Roles, m.CoordinatorTermEndsAt = next, term
+		v := memberView(m)
+		out = &v
+		return tx.Publish(ctx, evs...)
+	})
+}
+
+// ImportResult says what a bulk import changed.
+type ImportResult struct {
+	Rows             int `json:"rows"`
+	PeopleRegistered int `json:"people_registered"`
+	MembersJoined    int `json:"members_joined"`
+	Unchanged        int `json:"unchanged"`
+}
+
+// Import onboards a roster (its hub, national): every row is checked first and any bad row
+// imports nothing. People are matched by e-mail, ignoring case, so importing the same file
+// again changes nothing. Members join under the CoP's current Code of Practice, which the
+// hub vouches they accepted.
+func (a *Application) Import(ctx context.Context, c httpx.Claims, copID string, body io.Reader) (*ImportResult, error) {
+	what := "import members into CoP " + copID
+	if err := httpx.Authorize(c, c.IsNational() || c.Role == httpx.RoleHub, what); err != nil {
+		return nil, err
+	}
+	res := &ImportResult{}
+	return res, a.repo.InTx(ctx, func(tx *adapters.Tx) error {
+		cop, err := tx.CoP(ctx, copID, true)
+		if err != nil {
+			return err
+		}
+		if cop != nil {
+			if err := httpx.Authorize(c, c.IsNational() || c.IsHubOf(cop.Region), what); err != nil {
+				return err
+			}
+		}
+		if err := joinable(copID, cop); err != nil {
+			return err
+		}
+		if cop.CodeOfPracticeVersion == 0 {
+			return apperr.Unprocessable("", fmt.Sprintf("CoP %s has not published a Code of Practice for members to accept", copID))
+		}
+		rows, err := domain.ParseRoster(body)
+		if err != nil {
+			return err
+		}
+		res.Rows = len(rows)
+		for _, row := range rows {
+			id, err := tx.PersonIDByEmail(ctx, row.Email)
+			if err != nil {
+				return err
+			}
+			if id == "" {
+				id = newID()
+				if err := tx.AddPerson(ctx, id, row.Person, a.now()); err != nil {
+					return err
+				}
+				if err := tx.Publish(ctx, events.PersonRegistered{PersonID: id}); err != nil {
+					return err
+				}
+				res.PeopleRegistered++
+			}
+			m, err := tx.Membership(ctx, copID, id, true)
+			if err != nil {
+				return err
+			}
+			if m != nil && m.Active {
+				res.Unchanged++
+				continue
+			}
+			if err := a.join(ctx, tx, cop, id); err != nil {
+				return err
+			}
+			res.MembersJoined++
+		}
+		return nil
+	})
+}

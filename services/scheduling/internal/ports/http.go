@@ -1,0 +1,357 @@
+// Package ports exposes scheduling over HTTP: JSON under /v1, and iCalendar feeds.
+package ports
+
+import (
+	"bytes"
+	"context"
+	"net/http"
+	"net/url"
+	"time"
+
+	"github.com/copnet/copnet/pkg/apperr"
+	"github.com/copnet/copnet/pkg/httpx"
+	"github.com/copnet/copnet/services/scheduling/domain"
+	"github.com/copnet/copnet/services/scheduling/internal/adapters"
+	"github.com/copnet/copnet/services/scheduling/internal/app"
+)
+
+// Route is one HTTP route; the table is also checked against schemas/openapi/scheduling.yaml.
+type Route struct {
+	Method, Path string
+	handle       func(ctx context.Context, c httpx.Claims, r *http.Request) (int, any, error)
+}
+
+// HTTP serves scheduling's routes.
+type HTTP struct {
+	app *app.Application
+	now func() time.Time
+}
+
+// NewHTTP returns the HTTP port over the application.
+func NewHTTP(a *app.Application, now func() time.Time) *HTTP { return &HTTP{app: a, now: now} }
+
+// Routes lists every route scheduling serves.
+func (h *HTTP) Routes() []Route {
+	return []Route{
+		{"POST", "/v1/cops/{id}/programs", h.planProgram},
+		{"GET", "/v1/cops/{id}/sessions", h.listSessions},
+		{"GET", "/v1/sessions/{id}", h.getSession},
+		{"PUT", "/v1/sessions/{id}", h.reschedule},
+		{"POST", "/v1/sessions/{id}/cancel", h.cancel},
+		{"PUT", "/v1/sessions/{id}/hosts", h.setHosts},
+		{"PUT", "/v1/cops/{id}/rotation/{person_id}", h.setRotation},
+		{"POST", "/v1/sessions/{id}/attendance", h.recordAttendance},
+		{"POST", "/v1/sessions/{id}/held", h.hold},
+		{"GET", "/v1/cops/{id}/participation", h.participation},
+		{"GET", "/v1/cops/{id}/calendar.ics", h.copCalendar},
+		{"GET", "/v1/people/{id}/calendar.ics", h.personCalendar},
+		{"POST", "/v1/cops/{id}/calendar-link", h.copCalendarLink},
+		{"POST", "/v1/people/{id}/calendar-link", h.personCalendarLink},
+	}
+}
+
+// Register mounts the routes on mux.
+func (h *HTTP) Register(mux *http.ServeMux) {
+	for _, rt := range h.Routes() {
+		mux.HandleFunc(rt.Method+" "+rt.Path, serve(rt.handle))
+	}
+}
+
+// calendarBody is an iCalendar document a handler returns instead of JSON.
+type calendarBody []byte
+
+func serve(fn func(ctx context.Context, c httpx.Claims, r *http.Request) (int, any, error)) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		c, _ := httpx.ClaimsFrom(r.Context())
+		status, body, err := fn(r.Context(), c, r)
+		if err != nil {
+			httpx.WriteProblem(w, r, err)
+			return
+		}
+		if ics, ok := body.(calendarBody); ok {
+			w.Header().Set("Content-Type", "text/calendar; charset=utf-8")
+			// A feed link is a secret: keep it out of shared caches.
+			w.Header().Set("Cache-Control", "private, max-age=300")
+			w.WriteHeader(status)
+			_, _ = w.Write(ics)
+			return
+		}
+		httpx.WriteJSON(w, status, body)
+	}
+}
+
+// SessionView is a session as the API shows it; times are RFC 3339 in UTC, and timezone
+// says where the CoP meets.
+type SessionView struct {
+	ID           string     `json:"id"`
+	ProgramID    string     `json:"program_id"`
+	CoPID        string     `json:"cop_id"`
+	Number       int        `json:"number"`
+	StartsAt     time.Time  `json:"starts_at"`
+	EndsAt       time.Time  `json:"ends_at"`
+	Timezone     string     `json:"timezone"`
+	LocalStart   string     `json:"local_start"`
+	Topic        string     `json:"topic"`
+	Location     string     `json:"location"`
+	Link         string     `json:"link"`
+	Status       string     `json:"status"`
+	Sequence     int        `json:"sequence"`
+	Facilitator  string     `json:"facilitator"`
+	NoteTaker    string     `json:"note_taker"`
+	HostGroup    []string   `json:"host_group"`
+	CancelReason string     `json:"cancel_reason,omitempty"`
+	Notes        string     `json:"notes,omitempty"`
+	Outcomes     []string   `json:"outcomes"`
+	HeldAt       *time.Time `json:"held_at,omitempty"`
+}
+
+func view(s *domain.Session) SessionView {
+	local := ""
+	if loc, err := domain.LoadZone(s.Timezone); err == nil {
+		local = s.StartsAt.In(loc).Format("2006-01-02T15:04:05")
+	}
+	v := SessionView{
+		ID: s.ID, ProgramID: s.ProgramID, CoPID: s.CoPID, Number: s.Number, StartsAt: s.StartsAt.UTC(),
+		EndsAt: s.EndsAt.UTC(), Timezone: s.Timezone, LocalStart: local, Topic: s.Topic, Location: s.Location,
+		Link: s.Link, Status: string(s.Status), Sequence: s.Sequence, Facilitator: s.Facilitator,
+		NoteTaker: s.NoteTaker, HostGroup: s.HostGroup, CancelReason: s.CancelReason, Notes: s.Notes,
+		Outcomes: s.Outcomes, HeldAt: s.HeldAt,
+	}
+	if v.HostGroup == nil {
+		v.HostGroup = []string{}
+	}
+	if v.Outcomes == nil {
+		v.Outcomes = []string{}
+	}
+	return v
+}
+
+func views(ss []*domain.Session) []SessionView {
+	out := make([]SessionView, len(ss))
+	for i, s := range ss {
+		out[i] = view(s)
+	}
+	return out
+}
+
+func one(status int, s *domain.Session, err error) (int, any, error) {
+	if err != nil {
+		return 0, nil, err
+	}
+	return status, view(s), nil
+}
+
+func (h *HTTP) planProgram(ctx context.Context, c httpx.Claims, r *http.Request) (int, any, error) {
+	var in app.NewProgram
+	if err := decode(c, r, &in); err != nil {
+		return 0, nil, err
+	}
+	p, err := h.app.PlanProgram(ctx, c, r.PathValue("id"), in)
+	if err != nil {
+		return 0, nil, err
+	}
+	return http.StatusCreated, map[string]any{
+		"id": p.Program.ID, "cop_id": p.Program.CoPID, "title": p.Program.Title, "sessions": views(p.Sessions),
+		"first_session_at": p.Program.FirstSessionAt, "timezone": p.Program.Timezone, "cadence": p.Program.Cadence,
+		"duration_minutes": p.Program.DurationMinutes, "format": p.Program.Format, "checkins": p.Program.Checkins,
+		"created_at": p.Program.CreatedAt.UTC(),
+	}, nil
+}
+
+func (h *HTTP) listSessions(ctx context.Context, c httpx.Claims, r *http.Request) (int, any, error) {
+	q := r.URL.Query()
+	var v apperr.Validator
+	from, to := bound(&v, "from", q.Get("from")), bound(&v, "to", q.Get("to"))
+	if err := v.Err(); err != nil {
+		return 0, nil, err
+	}
+	ss, err := h.app.Sessions(ctx, c, r.PathValue("id"), from, to)
+	if err != nil {
+		return 0, nil, err
+	}
+	return http.StatusOK, map[string]any{"sessions": views(ss)}, nil
+}
+
+// bound reads an optional RFC 3339 instant or a date (midnight UTC) query parameter.
+func bound(v *apperr.Validator, name, s string) time.Time {
+	if s == "" {
+		return time.Time{}
+	}
+	if t, err := time.Parse(time.RFC3339, s); err == nil {
+		return t
+	}
+	if t, err := time.Parse(time.DateOnly, s); err == nil {
+		return t
+	}
+	v.Check(false, name, "must be an RFC 3339 time (2026-03-01T00:00:00Z) or a date (2026-03-01)")
+	return time.Time{}
+}
+
+func (h *HTTP) getSession(ctx context.Context, c httpx.Claims, r *http.Request) (int, any, error) {
+	s, err := h.app.Session(ctx, c, r.PathValue("id"))
+	return one(http.StatusOK, s, err)
+}
+
+func (h *HTTP) reschedule(ctx context.Context, c httpx.Claims, r *http.Request) (int, any, error) {
+	var in app.Reschedule
+	if err := decode(c, r, &in); err != nil {
+		return 0, nil, err
+	}
+	s, err := h.app.RescheduleSession(ctx, c, r.PathValue("id"), in)
+	return one(http.StatusOK, s, err)
+}
+
+func (h *HTTP) cancel(ctx context.Context, c httpx.Claims, r *http.Request) (int, any, error) {
+	var in struct {
+		Reason string `json:"reason"`
+	}
+	if err := decode(c, r, &in); err != nil {
+		return 0, nil, err
+	}
+	s, err := h.app.CancelSession(ctx, c, r.PathValue("id"), in.Reason)
+	return one(http.StatusOK, s, err)
+}
+
+func (h *HTTP) setHosts(ctx context.Context, c httpx.Claims, r *http.Request) (int, any, error) {
+	var in struct {
+		HostGroup []string `json:"host_group"`
+	}
+	if err := decode(c, r, &in); err != nil {
+		return 0, nil, err
+	}
+	s, err := h.app.SetHosts(ctx, c, r.PathValue("id"), in.HostGroup)
+	return one(http.StatusOK, s, err)
+}
+
+func (h *HTTP) setRotation(ctx context.Context, c httpx.Claims, r *http.Request) (int, any, error) {
+	var in app.Rotation
+	if err := decode(c, r, &in); err != nil {
+		return 0, nil, err
+	}
+	w, err := h.app.SetRotation(ctx, c, r.PathValue("id"), r.PathValue("person_id"), in)
+	if err != nil {
+		return 0, nil, err
+	}
+	roles := []string{}
+	if w.Facilitator {
+		roles = append(roles, string(domain.Facilitator))
+	}
+	if w.NoteTaker {
+		roles = append(roles, string(domain.NoteTaker))
+	}
+	return http.StatusOK, map[string]any{"cop_id": r.PathValue("id"), "person_id": r.PathValue("person_id"), "roles": roles}, nil
+}
+
+func (h *HTTP) recordAttendance(ctx context.Context, c httpx.Claims, r *http.Request) (int, any, error) {
+	var in []adapters.Record
+	if err := decode(c, r, &in); err != nil {
+		return 0, nil, err
+	}
+	ev, err := h.app.RecordAttendance(ctx, c, r.PathValue("id"), in)
+	if err != nil {
+		return 0, nil, err
+	}
+	return http.StatusOK, map[string]any{"session_id": ev.SessionID, "attended": ev.Attended,
+		"apologies": ev.Apologies, "absent": ev.Absent, "records": ev.Records}, nil
+}
+
+func (h *HTTP) hold(ctx context.Context, c httpx.Claims, r *http.Request) (int, any, error) {
+	var in struct {
+		Notes    string   `json:"notes"`
+		Outcomes []string `json:"outcomes"`
+	}
+	if err := decode(c, r, &in); err != nil {
+		return 0, nil, err
+	}
+	s, err := h.app.HoldSession(ctx, c, r.PathValue("id"), in.Notes, in.Outcomes)
+	return one(http.StatusOK, s, err)
+}
+
+func (h *HTTP) participation(ctx context.Context, c httpx.Claims, r *http.Request) (int, any, error) {
+	p, err := h.app.Participation(ctx, c, r.PathValue("id"))
+	if err != nil {
+		return 0, nil, err
+	}
+	rows := make([]map[string]any, len(p.Sessions))
+	for i, s := range p.Sessions {
+		rows[i] = map[string]any{"session_id": s.SessionID, "number": s.Number, "starts_at": s.StartsAt,
+			"attended": s.Attended, "apologies": s.Apologies, "absent": s.Absent, "members": s.Members, "rate": s.Rate()}
+	}
+	trend := "insufficient"
+	switch {
+	case !p.Trend.Enough:
+	case p.Trend.Declining:
+		trend = "declining"
+	case p.Trend.Drop < 0:
+		trend = "rising"
+	default:
+		trend = "steady"
+	}
+	return http.StatusOK, map[string]any{
+		"cop_id": r.PathValue("id"), "sessions": rows, "trend": trend,
+		"early_rate": p.Trend.EarlyRate, "recent_rate": p.Trend.RecentRate, "drop": p.Trend.Drop,
+		"declining": p.Trend.Declining, "window": p.Rule.Window, "threshold": p.Rule.Drop,
+	}, nil
+}
+
+func (h *HTTP) copCalendar(ctx context.Context, c httpx.Claims, r *http.Request) (int, any, error) {
+	ss, err := h.app.CoPCalendar(ctx, c, r.PathValue("id"), r.URL.Query().Get("key"))
+	if err != nil {
+		return 0, nil, err
+	}
+	return h.calendar("CoP "+r.PathValue("id"), ss)
+}
+
+func (h *HTTP) personCalendar(ctx context.Context, c httpx.Claims, r *http.Request) (int, any, error) {
+	ss, err := h.app.PersonCalendar(ctx, c, r.PathValue("id"), r.URL.Query().Get("key"))
+	if err != nil {
+		return 0, nil, err
+	}
+	return h.calendar("My CoP sessions", ss)
+}
+
+func (h *HTTP) calendar(name string, ss []*domain.Session) (int, any, error) {
+	var b bytes.Buffer
+	if err := writeCalendar(&b, name, ss, h.now()); err != nil {
+		return 0, nil, err
+	}
+	return http.StatusOK, calendarBody(b.Bytes()), nil
+}
+
+func (h *HTTP) copCalendarLink(ctx context.Context, c httpx.Claims, r *http.Request) (int, any, error) {
+	key, err := h.app.NewCoPFeedKey(ctx, c, r.PathValue("id"))
+	return link(r, "/v1/cops/"+url.PathEscape(r.PathValue("id"))+"/calendar.ics", key, err)
+}
+
+func (h *HTTP) personCalendarLink(ctx context.Context, c httpx.Claims, r *http.Request) (int, any, error) {
+	key, err := h.app.NewPersonFeedKey(ctx, c, r.PathValue("id"))
+	return link(r, "/v1/people/"+url.PathEscape(r.PathValue("id"))+"/calendar.ics", key, err)
+}
+
+// link answers with the secret feed URL. It is built from the request's own host, so it
+// points back at whichever address the caller reached (behind a proxy, the forwarded one).
+func link(r *http.Request, path, key string, err error) (int, any, error) {
+	if err != nil {
+		return 0, nil, err
+	}
+	scheme := "http"
+	if r.TLS != nil || r.Header.Get("X-Forwarded-Proto") == "https" {
+		scheme = "https"
+	}
+	host := r.Host
+	if fwd := r.Header.Get("X-Forwarded-Host"); fwd != "" {
+		host = fwd
+	}
+	u := url.URL{Scheme: scheme, Host: host, Path: path, RawQuery: url.Values{"key": {key}}.Encode()}
+	return http.StatusCreated, map[string]any{"url": u.String(), "path": path + "?" + u.RawQuery,
+		"webcal": "webcal://" + host + path + "?" + u.RawQuery}, nil
+}
+
+// decode reads the body once the caller is known: an anonymous caller learns nothing about
+// the body's shape before signing in.
+func decode(c httpx.Claims, r *http.Request, dst any) error {
+	if err := httpx.Authorize(c, c.Role != "", "call this route"); err != nil {
+		return err
+	}
+	return httpx.DecodeJSON(r, dst)
+}

@@ -1,0 +1,84 @@
+// Package service is scheduling's composition root.
+package service
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/kelseyhightower/envconfig"
+
+	"github.com/copnet/copnet/pkg/bus"
+	"github.com/copnet/copnet/pkg/events"
+	"github.com/copnet/copnet/pkg/node"
+	"github.com/copnet/copnet/services/scheduling/domain"
+	"github.com/copnet/copnet/services/scheduling/internal/adapters"
+	"github.com/copnet/copnet/services/scheduling/internal/app"
+	"github.com/copnet/copnet/services/scheduling/internal/ports"
+)
+
+// Name is the service's name and its database schema.
+const Name = "scheduling"
+
+// Config is scheduling's own settings.
+type Config struct {
+	// DeclineWindow is how many held sessions at the start and at the end are compared.
+	DeclineWindow int `envconfig:"COPNET_SCHEDULING_DECLINE_WINDOW" default:"3"`
+	// DeclineDrop is the fall (a fraction of the early rate) that counts as declining.
+	DeclineDrop float64 `envconfig:"COPNET_SCHEDULING_DECLINE_DROP" default:"0.3"`
+}
+
+// Service is the running scheduling service.
+type Service struct {
+	http   *ports.HTTP
+	router *bus.Router
+}
+
+// New wires scheduling from its dependencies and its environment settings.
+func New(_ context.Context, d node.Deps) (node.Service, error) {
+	var cfg Config
+	if err := envconfig.Process("", &cfg); err != nil {
+		return nil, fmt.Errorf("scheduling config: %w", err)
+	}
+	return NewWithConfig(d, cfg)
+}
+
+// NewWithConfig wires scheduling with explicit settings (tests vary the decline rule).
+func NewWithConfig(d node.Deps, cfg Config) (node.Service, error) {
+	rule := domain.DeclineRule{Window: cfg.DeclineWindow, Drop: cfg.DeclineDrop}
+	if err := rule.Validate(); err != nil {
+		return nil, fmt.Errorf("scheduling config: %w", err)
+	}
+	repo := adapters.NewRepository(d.Pool, d.Bus.Outbox(), d.Now, rule)
+	r, err := d.Bus.NewRouter(Name, d.Pool)
+	if err != nil {
+		return nil, err
+	}
+	// Handler names are durable consumer names: renaming one replays the stream.
+	bus.Handle(r, "on_cop_approved", func(ctx context.Context, tx pgx.Tx, ev events.CoPApproved, _ events.Envelope) error {
+		return repo.ApproveCoP(ctx, tx, ev.CoPID, ev.Region)
+	})
+	bus.Handle(r, "on_cop_retired", func(ctx context.Context, tx pgx.Tx, ev events.CoPRetired, _ events.Envelope) error {
+		return repo.RetireCoP(ctx, tx, ev.CoPID, ev.Region)
+	})
+	bus.Handle(r, "on_member_joined", func(ctx context.Context, tx pgx.Tx, ev events.MemberJoined, env events.Envelope) error {
+		return repo.Joined(ctx, tx, ev.CoPID, ev.PersonID, env.Time)
+	})
+	bus.Handle(r, "on_member_left", func(ctx context.Context, tx pgx.Tx, ev events.MemberLeft, env events.Envelope) error {
+		return repo.Left(ctx, tx, ev.CoPID, ev.PersonID, env.Time)
+	})
+	bus.Handle(r, "on_removal_carried", func(ctx context.Context, tx pgx.Tx, ev events.RemovalCarried, env events.Envelope) error {
+		return repo.Left(ctx, tx, ev.CoPID, ev.PersonID, env.Time)
+	})
+	bus.Handle(r, "on_person_erased", func(ctx context.Context, tx pgx.Tx, ev events.PersonErased, _ events.Envelope) error {
+		return repo.Erase(ctx, tx, ev.PersonID)
+	})
+	return &Service{http: ports.NewHTTP(app.New(repo), d.Now), router: r}, nil
+}
+
+// Register implements node.Service.
+func (s *Service) Register(mux *http.ServeMux) { s.http.Register(mux) }
+
+// Run implements node.Service: it consumes registry and membership events until ctx ends.
+func (s *Service) Run(ctx context.Context) error { return s.router.Run(ctx) }
