@@ -73,7 +73,7 @@ func (b *Bus) NewRouter(service string, pool *pgxpool.Pool) (*Router, error) {
 	// the recoverer innermost so a panic is an ordinary error to retry and dead-letter.
 	r.AddMiddleware(
 		b.traceMiddleware,
-
+		b.deadLetterMiddleware,
 		middleware.Retry{
 			MaxRetries:      b.cfg.Retries,
 			InitialInterval: 50 * time.Millisecond,
