@@ -9,7 +9,10 @@ import (
 	"github.com/nats-io/nats.go"
 
 	"github.com/copnet/copnet/pkg/events"
+	"github.com/copnet/copnet/pkg/httpx"
+	"github.com/copnet/copnet/pkg/node"
 	"github.com/copnet/copnet/pkg/testkit"
+	"github.com/copnet/copnet/services/knowledge"
 )
 
 // tree is national ← vic ← geelong and national ← wa, vic's link running through a proxy
@@ -19,17 +22,17 @@ type tree struct {
 	vicLink                    *leafProxy
 }
 
-func startTree(t *testing.T) *tree {
+func startTree(t *testing.T, services ...node.Factory) *tree {
 	t.Helper()
 	tr := &tree{}
-	tr.national = startFedNode(t, "national", "national", "", true)
+	tr.national = startFedNode(t, "national", "national", "", true, services...)
 	vicURL := tr.national.register("vic", "regional")
 	waURL := tr.national.register("wa", "regional")
 	tr.vicLink = newLeafProxy(t, tr.national.topo.LeafListen)
-	tr.vic = startFedNode(t, "vic", "regional", viaProxy(vicURL, tr.national.topo.LeafListen, tr.vicLink.addr), true)
-	tr.wa = startFedNode(t, "wa", "regional", waURL, false)
+	tr.vic = startFedNode(t, "vic", "regional", viaProxy(vicURL, tr.national.topo.LeafListen, tr.vicLink.addr), true, services...)
+	tr.wa = startFedNode(t, "wa", "regional", waURL, false, services...)
 	geelongURL := tr.vic.register("geelong", "local")
-	tr.geelong = startFedNode(t, "geelong", "local", geelongURL, false)
+	tr.geelong = startFedNode(t, "geelong", "local", geelongURL, false, services...)
 	return tr
 }
 
@@ -195,6 +198,74 @@ func TestChildIsolationAndForgedSource(t *testing.T) {
 		})
 		if got := n.probe.applied(t)["forged"]; got != 0 {
 			t.Errorf("%s applied the forged event", n.id)
+		}
+	}
+}
+
+// approvedCoP creates region and an approved CoP at node n through the registry's API and
+// returns the CoP's id.
+func approvedCoP(t *testing.T, n *fedNode, region string) string {
+	t.Helper()
+	natl := token(t, httpx.Claims{Subject: "ops", Role: httpx.RoleNational})
+	if st, body := call(t, "POST", n.base+"/v1/regions", natl, map[string]string{"id": region, "name": region}); st != 201 {
+		t.Fatalf("region at %s: %d %v", n.id, st, body)
+	}
+	st, cop := call(t, "POST", n.base+"/v1/cops", natl, map[string]any{"name": "Youth " + n.id, "region": region,
+		"scope": "local", "purpose": "practice", "topics": []string{"youth"},
+		"meeting": map[string]any{"frequency": "monthly", "duration_minutes": 60}})
+	if st != 201 {
+		t.Fatalf("cop at %s: %d %v", n.id, st, cop)
+	}
+	id := cop["id"].(string)
+	if st, body := call(t, "POST", n.base+"/v1/cops/"+id+"/decision", natl, map[string]string{"decision": "approve"}); st != 200 {
+		t.Fatalf("approve at %s: %d %v", n.id, st, body)
+	}
+	return id
+}
+
+// mapProject maps a project for the young people of place, once the node's knowledge
+// service knows the CoP (from cop_approved).
+func mapProject(t *testing.T, n *fedNode, cop, place string) {
+	t.Helper()
+	natl := token(t, httpx.Claims{Subject: "ops", Role: httpx.RoleNational})
+	testkit.Eventually(t, 30*time.Second, func() error {
+		st, body := call(t, "POST", n.base+"/v1/projects", natl, map[string]any{"cop_id": cop, "title": "Listening to young people",
+			"organisation": "Org " + n.id, "topics": []string{"youth"}, "communities": []map[string]string{{"place": place, "group": "young people"}},
+			"starts_on": "2027-03-01", "ends_on": "2027-05-31", "methods": []string{"survey"}})
+		if st != 201 {
+			return fmt.Errorf("map project at %s: %d %v", n.id, st, body)
+		}
+		return nil
+	})
+}
+
+func overlaps(t *testing.T, n *fedNode) int {
+	t.Helper()
+	st, body := call(t, "GET", n.base+"/v1/overlaps", token(t, httpx.Claims{Subject: "ops", Role: httpx.RoleNational}), nil)
+	if st != 200 {
+		t.Fatalf("overlaps at %s: %d %v", n.id, st, body)
+	}
+	list, _ := body["overlaps"].([]any)
+	return len(list)
+}
+
+// A geelong project and a wa project ask the same young people: only national sees both,
+// so only national detects the community-fatigue overlap.
+func TestOverlapAcrossRegionsIsDetectedAtNational(t *testing.T) {
+	tr := startTree(t, knowledge.Factory)
+	mapProject(t, tr.geelong, approvedCoP(t, tr.geelong, "vic"), "au.vic.geelong")
+	mapProject(t, tr.wa, approvedCoP(t, tr.wa, "wa"), "au")
+	testkit.Eventually(t, 30*time.Second, func() error {
+		if got := overlaps(t, tr.national); got != 1 {
+			return fmt.Errorf("national has %d overlaps, want 1", got)
+		}
+		return nil
+	})
+	// vic has received geelong's project (its probe sees geelong's events), wa has its
+	// own: neither can see the other region, so neither has an overlap.
+	for _, n := range []*fedNode{tr.vic, tr.wa, tr.geelong} {
+		if got := overlaps(t, n); got != 0 {
+			t.Errorf("%s detected %d overlaps; it cannot see the other region", n.id, got)
 		}
 	}
 }
