@@ -148,6 +148,9 @@ func checkCopnetService(t *testing.T, p *types.Project, name string, s types.Ser
 	}
 	// Every variable given is one the config reads: a typo would otherwise be ignored.
 	known := config.Vars(config.Base{})
+	if allInOne(s) {
+		known = config.Vars(config.AllInOne{})
+	}
 	for k := range env {
 		if _, ok := known[k]; !ok {
 			t.Errorf("%s: sets %s, which no copnet setting reads", name, k)
@@ -161,8 +164,12 @@ func checkCopnetService(t *testing.T, p *types.Project, name string, s types.Ser
 	for k, v := range env {
 		t.Setenv(k, v)
 	}
-	var cfg config.Base
-	if err := config.Load(&cfg); err != nil {
+	var cfg config.AllInOne
+	var spec any = &cfg.Base
+	if allInOne(s) {
+		spec = &cfg
+	}
+	if err := config.Load(spec); err != nil {
 		t.Errorf("%s: %v", name, err)
 	}
 	if err := cfg.RequireSplit(); err != nil {
@@ -415,4 +422,10 @@ func TestComposeRefusesMissingSecrets(t *testing.T) {
 			t.Errorf("%s without COPNET_AUTH_SECRET: %v", cf.path, err)
 		}
 	}
+}
+
+// allInOne reports whether a compose service runs the all-in-one image, whose settings are
+// config.AllInOne rather than the split services' config.Base.
+func allInOne(s types.ServiceConfig) bool {
+	return s.Build != nil && s.Build.Args["SERVICE"] != nil && *s.Build.Args["SERVICE"] == "copnet"
 }

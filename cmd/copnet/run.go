@@ -30,33 +30,8 @@ import (
 	"github.com/copnet/copnet/services/scheduling"
 )
 
-// settings are the all-in-one's: the shared ones plus where to keep data and whether to
-// open a NATS port.
-type settings struct {
-	config.Base
-	DataDir    string `envconfig:"COPNET_DATA_DIR" default:"./var"`
-	NATSListen string `envconfig:"COPNET_NATS_LISTEN"`
-	// ParentLeafURL joins this node to its parent as a leaf (credentials from the parent's
-	// POST /v1/nodes); LeafListen accepts child nodes, which dial LeafAdvertise.
-	ParentLeafURL string `envconfig:"COPNET_PARENT_LEAF_URL"`
-	LeafListen    string `envconfig:"COPNET_LEAF_LISTEN"`
-	LeafAdvertise string `envconfig:"COPNET_LEAF_ADVERTISE"`
-}
-
-// Validate adds the all-in-one's own rules to the shared ones.
-func (s settings) Validate() error {
-	var errs []error
-	if err := s.Base.Validate(); err != nil {
-		errs = append(errs, err)
-	}
-	if s.NATSURL != "" && (s.ParentLeafURL != "" || s.LeafListen != "") {
-		errs = append(errs, errors.New("COPNET_PARENT_LEAF_URL and COPNET_LEAF_LISTEN configure the embedded NATS server; with COPNET_NATS_URL configure the external server instead (deploy/nats)"))
-	}
-	if s.NodeTier != config.TierNational && s.ParentLeafURL == "" && s.NATSURL == "" {
-		errs = append(errs, fmt.Errorf("COPNET_PARENT_LEAF_URL is required for a %s node", s.NodeTier))
-	}
-	return errors.Join(errs...)
-}
+// settings are the all-in-one's (see config.AllInOne).
+type settings = config.AllInOne
 
 // services is every domain service the all-in-one runs.
 var services = []node.Factory{registry.Factory, membership.Factory, scheduling.Factory, knowledge.Factory, feedback.Factory}
@@ -151,7 +126,7 @@ func run() error {
 // federationFactory lets the node register children at run time when its NATS server is
 // embedded; with an external server the children come from deploy/nats configuration.
 func federationFactory(s settings, embedded *broker.Embedded) node.Factory {
-	cfg := federation.Config{NodeID: s.NodeID, Tier: s.NodeTier, LeafAdvertise: s.LeafAdvertise}
+	cfg := federation.Config{NodeID: s.NodeID, Tier: s.NodeTier, LeafAdvertise: s.LeafAdvertise, StaticChildren: s.ChildNodes}
 	if cfg.LeafAdvertise == "" {
 		cfg.LeafAdvertise = s.LeafListen
 	}

@@ -33,6 +33,11 @@ func (b *Bus) deadLetterMiddleware(h message.HandlerFunc) message.HandlerFunc {
 		if err == nil {
 			return out, nil
 		}
+		if msg.Context().Err() != nil {
+			// Shutting down (or the ack wait ran out): the event did not fail, it was
+			// interrupted. Leave it unacknowledged so JetStream delivers it again.
+			return nil, err
+		}
 		durable := message.HandlerNameFromCtx(msg.Context())
 		if dlErr := b.deadLetter(msg, durable, err); dlErr != nil {
 			return nil, errors.Join(err, dlErr)

@@ -46,6 +46,9 @@ type Config struct {
 	// Accounts reconfigures the node's NATS server; nil when the server is external, whose
 	// accounts come from deploy/nats configuration instead.
 	Accounts Accounts
+	// StaticChildren are children whose accounts an external server's configuration
+	// already holds (deploy/nats/federation): this node only sources their streams.
+	StaticChildren []string
 	// StallAfter is how long a source may stay silent, while its child answers and has
 	// events to send, before it is re-created from its cursor (default 3s).
 	StallAfter time.Duration
@@ -103,17 +106,27 @@ type Child struct {
 	CreatedAt time.Time `json:"created_at"`
 	LeafURL   string    `json:"leaf_url,omitempty"`
 	password  string
+	static    bool
 }
 
+// children are the registered children, and the configured ones first.
 func (f *Federation) children(ctx context.Context) ([]Child, error) {
 	rows, err := f.pool.Query(ctx, "SELECT id, tier, parent, created_at, leaf_password FROM nodes ORDER BY id")
 	if err != nil {
 		return nil, err
 	}
-	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (Child, error) {
+	registered, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (Child, error) {
 		var c Child
 		return c, r.Scan(&c.ID, &c.Tier, &c.Parent, &c.CreatedAt, &c.password)
 	})
+	if err != nil {
+		return nil, err
+	}
+	var out []Child
+	for _, id := range f.cfg.StaticChildren {
+		out = append(out, Child{ID: id, Parent: f.cfg.NodeID, static: true})
+	}
+	return append(out, registered...), nil
 }
 
 // reconcile makes the NATS server and the stream match the registered children. It is
@@ -125,9 +138,11 @@ func (f *Federation) reconcile(ctx context.Context) error {
 		return err
 	}
 	if f.cfg.Accounts != nil {
-		accounts := make([]broker.Child, len(kids))
-		for i, k := range kids {
-			accounts[i] = broker.Child{ID: k.ID, LeafPassword: k.password}
+		var accounts []broker.Child
+		for _, k := range kids {
+			if !k.static {
+				accounts = append(accounts, broker.Child{ID: k.ID, LeafPassword: k.password})
+			}
 		}
 		if err := f.cfg.Accounts.SetChildren(accounts); err != nil {
 			return err

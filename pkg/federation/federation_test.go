@@ -72,3 +72,31 @@ func TestRegistrationInputIsValidated(t *testing.T) {
 		t.Fatalf("malformed body: %d", status)
 	}
 }
+
+// Children an external server's configuration accepts are sourced without registration.
+func TestStaticChildrenAreSourced(t *testing.T) {
+	n := testkit.StartNode(t, testkit.NodeOptions{}, federation.Factory(federation.Config{
+		NodeID: "national", Tier: "national", StaticChildren: []string{"vic", "wa"}}))
+	var list struct {
+		Children []struct{ ID string } `json:"children"`
+	}
+	if st := n.JSON(t, "GET", "/v1/nodes", n.Token(t, httpx.Claims{Role: httpx.RoleNational}), nil, &list); st != http.StatusOK || len(list.Children) != 2 {
+		t.Fatalf("children: %d %+v", st, list)
+	}
+	nc := n.NATS.Connect(t)
+	js, err := nc.JetStream()
+	if err != nil {
+		t.Fatal(err)
+	}
+	info, err := js.StreamInfo("COPNET")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var prefixes []string
+	for _, s := range info.Config.Sources {
+		prefixes = append(prefixes, s.External.APIPrefix)
+	}
+	if strings.Join(prefixes, ",") != "$JS.vic.API,$JS.wa.API" {
+		t.Fatalf("sources %v", prefixes)
+	}
+}
