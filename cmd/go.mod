@@ -18,6 +18,7 @@ require (
 	github.com/cenkalti/backoff/v5 v5.0.3 // indirect
 	github.com/cespare/xxhash/v2 v2.3.0 // indirect
 	github.com/copnet/copnet/schemas v0.0.0 // indirect
+	github.com/copnet/copnet/services/console v0.0.0
 	github.com/copnet/copnet/services/feedback v0.0.0
 	github.com/copnet/copnet/services/knowledge v0.0.0
 	github.com/copnet/copnet/services/membership v0.0.0
@@ -91,3 +92,5 @@ replace github.com/copnet/copnet/services/knowledge => ../services/knowledge
 replace github.com/copnet/copnet/services/membership => ../services/membership
 
 replace github.com/copnet/copnet/services/feedback => ../services/feedback
+
+replace github.com/copnet/copnet/services/console => ../services/console

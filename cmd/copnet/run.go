@@ -23,6 +23,7 @@ import (
 	"github.com/copnet/copnet/pkg/node"
 	"github.com/copnet/copnet/pkg/pgcluster"
 	"github.com/copnet/copnet/pkg/telemetry"
+	"github.com/copnet/copnet/services/console"
 	"github.com/copnet/copnet/services/feedback"
 	"github.com/copnet/copnet/services/knowledge"
 	"github.com/copnet/copnet/services/membership"
@@ -34,7 +35,7 @@ import (
 type settings = config.AllInOne
 
 // services is every domain service the all-in-one runs.
-var services = []node.Factory{registry.Factory, membership.Factory, scheduling.Factory, knowledge.Factory, feedback.Factory}
+var services = []node.Factory{registry.Factory, membership.Factory, scheduling.Factory, knowledge.Factory, feedback.Factory, console.Factory}
 
 func load() (settings, error) {
 	var s settings
@@ -195,6 +196,7 @@ func announce(s settings, signer httpx.HS256, addr net.Addr) {
 		return
 	}
 	fmt.Printf("copnet node %q (%s) serving %s\n", s.NodeID, s.NodeTier, url)
+	fmt.Printf("console: %s/signin?token=%s\n", url, token)
 	fmt.Printf("national token (24h): %s\n", token)
 	fmt.Printf("try: curl -H 'Authorization: Bearer %s' %s/v1/regions\n", token, url)
 	fmt.Println("copnet ready; Ctrl-C stops it")

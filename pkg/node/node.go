@@ -31,6 +31,9 @@ type Deps struct {
 	Logger *slog.Logger
 	// Now is the service's clock; tests inject one to move consent windows and terms.
 	Now func() time.Time
+	// Verifier checks bearer tokens, for services that take a token other than from the
+	// Authorization header (the console's sign-in cookie).
+	Verifier httpx.Verifier
 }
 
 // Service is a running copnet service.
@@ -105,7 +108,7 @@ func Start(ctx context.Context, cfg Config, factories ...Factory) (*Node, error)
 			n.Close()
 			return nil, fmt.Errorf("%s: %w", f.Name, err)
 		}
-		svc, err := f.New(ctx, Deps{NodeID: cfg.NodeID, Pool: pool, Bus: cfg.Bus, Logger: cfg.Logger.With("service", f.Name), Now: cfg.Now})
+		svc, err := f.New(ctx, Deps{NodeID: cfg.NodeID, Pool: pool, Bus: cfg.Bus, Logger: cfg.Logger.With("service", f.Name), Now: cfg.Now, Verifier: cfg.Verifier})
 		if err != nil {
 			n.Close()
 			return nil, fmt.Errorf("%s: %w", f.Name, err)

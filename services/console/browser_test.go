@@ -1,0 +1,352 @@
+package console_test
+
+// The console as people use it: headless Chromium (Debian's chromium package) driven with
+// chromedp, the registry running beside the console on one node so that an approval made
+// on a page really goes through the registry and comes back as an event, and axe-core
+// checking every page for accessibility.
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/cdproto/page"
+	"github.com/chromedp/chromedp"
+
+	"github.com/copnet/copnet/pkg/events"
+	"github.com/copnet/copnet/pkg/testkit"
+	"github.com/copnet/copnet/services/console/internal/projection"
+	"github.com/copnet/copnet/services/registry"
+)
+
+const chromiumPath = "/usr/bin/chromium"
+
+// artifactsDir keeps the screenshots for people to look at; git ignores it.
+var artifactsDir = filepath.Join("testdata", "artifacts")
+
+// ensureChromium installs Debian's chromium when it is missing and the test may (root);
+// otherwise it fails saying what to do. A browser test that skips proves nothing.
+func ensureChromium(t *testing.T) {
+	t.Helper()
+	if _, err := os.Stat(chromiumPath); err == nil {
+		return
+	}
+	if os.Geteuid() != 0 {
+		t.Fatalf("%s is missing: install Debian's chromium package (apt-get install -y chromium) and run again", chromiumPath)
+	}
+	for _, args := range [][]string{{"update"}, {"install", "-y", "--no-install-recommends", "chromium"}} {
+		cmd := exec.Command("apt-get", args...)
+		cmd.Env = append(os.Environ(), "DEBIAN_FRONTEND=noninteractive")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("apt-get %s: %v\n%s", strings.Join(args, " "), err, out)
+		}
+	}
+}
+
+// axeSource returns axe-core's script, installing it from npm (the version pinned in
+// internal/a11y/package.json) when it is missing.
+func axeSource(t *testing.T) string {
+	t.Helper()
+	dir := filepath.Join("internal", "a11y")
+	file := filepath.Join(dir, "node_modules", "axe-core", "axe.min.js")
+	if _, err := os.Stat(file); err != nil {
+		if _, err := exec.LookPath("npm"); err != nil {
+			t.Fatalf("axe-core is not installed and npm is missing: install Node.js and npm, or run npm install --prefix %s", dir)
+		}
+		if out, err := exec.Command("npm", "install", "--prefix", dir, "--no-audit", "--no-fund").CombinedOutput(); err != nil {
+			t.Fatalf("npm install axe-core: %v\n%s", err, out)
+		}
+	}
+	raw, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(raw)
+}
+
+// chrome starts a fresh headless browser (its own profile, so its own cookies) for one
+// person.
+func chrome(t *testing.T) context.Context {
+	t.Helper()
+	opts := []chromedp.ExecAllocatorOption{
+		chromedp.ExecPath(chromiumPath),
+		chromedp.Flag("headless", true),
+		chromedp.Flag("no-sandbox", true),
+		chromedp.Flag("disable-gpu", true),
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true),
+		chromedp.Flag("no-first-run", true),
+		chromedp.Flag("disable-dev-shm-usage", true),
+		chromedp.WindowSize(1280, 900),
+		chromedp.UserDataDir(t.TempDir()),
+	}
+	alloc, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
+	ctx, cancel := chromedp.NewContext(alloc)
+	ctx, cancelTimeout := context.WithTimeout(ctx, 2*time.Minute)
+	t.Cleanup(func() { cancelTimeout(); cancel(); cancelAlloc() })
+	// axe-core is injected through the DevTools protocol; the pages' own CSP would
+	// otherwise stop nothing, but bypassing it keeps the check independent of it.
+	if _, err := chromedp.Call(ctx, page.SetBypassCSP, page.SetBypassCSPParams{Enabled: true}); err != nil {
+		t.Fatalf("start chromium: %v", err)
+	}
+	return ctx
+}
+
+// visit opens url and returns the HTTP status of the page.
+func visit(t *testing.T, ctx context.Context, url string) int64 {
+	t.Helper()
+	res, err := chromedp.Run(ctx, chromedp.NavigateResponse(url))
+	if err != nil {
+		t.Fatalf("navigate %s: %v", url, err)
+	}
+	return res.Status
+}
+
+func screenshot(t *testing.T, ctx context.Context, name string) {
+	t.Helper()
+	png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
+	if err != nil {
+		t.Fatalf("screenshot %s: %v", name, err)
+	}
+	if err := os.MkdirAll(artifactsDir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(artifactsDir, name+".png")
+	if err := os.WriteFile(path, png, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("screenshot: %s", path)
+}
+
+// axeViolation is one failed axe rule.
+type axeViolation struct {
+	ID     string   `json:"id"`
+	Impact string   `json:"impact"`
+	Help   string   `json:"help"`
+	Nodes  []string `json:"nodes"`
+}
+
+// checkAccessibility runs axe-core in the current page and fails on serious or critical
+// violations.
+func checkAccessibility(t *testing.T, ctx context.Context, axe, what string) {
+	t.Helper()
+	if err := chromedp.Do(ctx, chromedp.Evaluate[chromedp.Void](axe)); err != nil {
+		t.Fatalf("load axe-core into %s: %v", what, err)
+	}
+	type report struct {
+		Passes     int            `json:"passes"`
+		Violations []axeViolation `json:"violations"`
+	}
+	res, err := chromedp.Run(ctx, chromedp.Evaluate[report](`axe.run(document).then(r => ({passes: r.passes.length,
+			violations: r.violations.map(v => ({id: v.id, impact: v.impact, help: v.help, nodes: v.nodes.map(n => n.target.join(" "))}))}))`,
+		chromedp.EvalAwaitPromise))
+	if err != nil {
+		t.Fatalf("axe on %s: %v", what, err)
+	}
+	if res.Passes == 0 {
+		t.Fatalf("axe checked nothing on %s", what)
+	}
+	t.Logf("axe on %s: %d rules passed, %d violations of any impact", what, res.Passes, len(res.Violations))
+	for _, v := range res.Violations {
+		if v.Impact != "serious" && v.Impact != "critical" {
+			t.Logf("axe, %s: %s (%s): %s at %v", what, v.ID, v.Impact, v.Help, v.Nodes)
+			continue
+		}
+		t.Errorf("accessibility, %s: %s (%s): %s at %v", what, v.ID, v.Impact, v.Help, v.Nodes)
+	}
+}
+
+// TestBrowser: the national page shows the summary's figures; a hub signs in by pasting
+// its token, approves a proposal from its region page, and sees the CoP approved once the
+// registry's event comes back; a hub of another region gets 403. Every page passes axe.
+func TestBrowser(t *testing.T) {
+	ensureChromium(t)
+	axe := axeSource(t)
+	n := startConsole(t, registry.Factory)
+	nat := national(t, n)
+
+	// The registry makes the regions and CoPs; the other services' events are fed in.
+	for _, r := range [][2]string{{"north", "Northland"}, {"south", "Southland"}} {
+		if st := n.JSON(t, "POST", "/v1/regions", nat, map[string]string{"id": r[0], "name": r[1]}, nil); st != http.StatusCreated {
+			t.Fatalf("create region %s: %d", r[0], st)
+		}
+	}
+	propose := func(region, name string) string {
+		var c struct {
+			ID string `json:"id"`
+		}
+		body := map[string]any{"name": name, "region": region, "scope": "regional", "purpose": "Practitioners sharing what works.",
+			"topics": []string{"triage"}, "host_organisations": []string{"Community Health"},
+			"meeting": map[string]any{"frequency": "monthly", "duration_minutes": 90, "format": []string{"share", "discuss", "apply"}}}
+		if st := n.JSON(t, "POST", "/v1/cops", nat, body, &c); st != http.StatusCreated {
+			t.Fatalf("propose %s: %d", name, st)
+		}
+		return c.ID
+	}
+	approve := func(id string) {
+		if st := n.JSON(t, "POST", "/v1/cops/"+id+"/decision", nat, map[string]string{"decision": "approve"}, nil); st != http.StatusOK {
+			t.Fatalf("approve %s: %d", id, st)
+		}
+	}
+	nurses, kai, health := propose("north", "Nurses North"), propose("north", "Kai North"), propose("south", "Health South")
+	approve(nurses)
+	approve(health)
+	now := time.Now()
+	n.Publish(t,
+		events.MemberJoined{CoPID: nurses, Region: "north", PersonID: "p1", CodeOfPracticeVersion: 1},
+		events.MemberJoined{CoPID: nurses, Region: "north", PersonID: "p2", CodeOfPracticeVersion: 1},
+		events.MemberJoined{CoPID: health, Region: "south", PersonID: "p3", CodeOfPracticeVersion: 1},
+		events.SessionHeld{SessionID: "s1", CoPID: nurses, ProgramID: "pg", Number: 1, HeldAt: now.Add(-20 * 24 * time.Hour), Topics: []string{"triage"}},
+		events.AttendanceRecorded{SessionID: "s1", CoPID: nurses, Attended: 9, Apologies: 1, Absent: 2, Records: []events.Attendance{}},
+		events.SessionHeld{SessionID: "s2", CoPID: nurses, ProgramID: "pg", Number: 2, HeldAt: now.Add(-6 * 24 * time.Hour), Topics: []string{"triage"}},
+		events.AttendanceRecorded{SessionID: "s2", CoPID: nurses, Attended: 7, Apologies: 2, Absent: 3, Records: []events.Attendance{}},
+		events.ResultsPublished{PollID: "e1", CoPID: nurses, SessionID: "s1", Kind: "evaluation", Purpose: "evaluation", Responses: 6,
+			Results: map[string]any{"questions": []any{map[string]any{"key": "confidence", "mean": 3.4}}}},
+		events.ResultsPublished{PollID: "e2", CoPID: nurses, SessionID: "s2", Kind: "evaluation", Purpose: "evaluation", Responses: 5,
+			Results: map[string]any{"questions": []any{map[string]any{"key": "confidence", "mean": 4.1}}}},
+		events.OverlapDetected{OverlapID: "o1", Kind: "fatigue", Score: 0.82, ProjectIDs: []string{"pa", "pb"}, CoPIDs: []string{nurses, health}, Regions: []string{"north", "south"}},
+		events.GapIdentified{Region: "north", Topic: "wetland restoration", SupplyingRegions: []string{"south"}},
+	)
+	var want projection.Network
+	testkit.Eventually(t, waitFor, func() error {
+		want = summary(t, n)
+		if want.Totals.CoPs != 3 || want.Totals.Members != 3 || want.Totals.AwaitingDecision != 1 || want.Totals.OpenOverlaps != 1 ||
+			want.Totals.Gaps != 1 || len(want.Regions) != 2 || len(want.Regions[0].ConfidenceTrend) != 2 {
+			return fmt.Errorf("console not caught up: %+v", want.Totals)
+		}
+		return nil
+	})
+
+	t.Run("national page shows the summary's figures", func(t *testing.T) {
+		ctx := chrome(t)
+		// The link the all-in-one prints.
+		if st := visit(t, ctx, n.URL+"/signin?token="+nat); st != http.StatusOK {
+			t.Fatalf("sign-in link: %d", st)
+		}
+		if err := chromedp.Do(ctx, chromedp.WaitVisible(`#totals`)); err != nil {
+			t.Fatalf("national page did not open after the sign-in link: %v", err)
+		}
+		shown, err := chromedp.Run(ctx, chromedp.Evaluate[map[string]map[string]string](`Object.fromEntries([...document.querySelectorAll("article[data-region]")].map(a =>
+				[a.dataset.region, Object.fromEntries([...a.querySelectorAll("[data-figure]")].map(e => [e.dataset.figure, e.textContent.trim()]))]))`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		totals, err := chromedp.Run(ctx, chromedp.Evaluate[map[string]string](`Object.fromEntries([...document.querySelectorAll("#totals [data-figure]")].map(e => [e.dataset.figure, e.textContent.trim()]))`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		labels, err := chromedp.Run(ctx, chromedp.Evaluate[[]string](`[...document.querySelectorAll("svg[role=img]")].map(s => s.getAttribute("aria-label"))`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		wantTotals := map[string]string{"cops": fmt.Sprint(want.Totals.CoPs), "members": fmt.Sprint(want.Totals.Members),
+			"sessions_held_90d": fmt.Sprint(want.Totals.SessionsHeld90d), "awaiting_decision": fmt.Sprint(want.Totals.AwaitingDecision),
+			"open_overlaps": fmt.Sprint(want.Totals.OpenOverlaps), "gaps": fmt.Sprint(want.Totals.Gaps)}
+		if fmt.Sprint(totals) != fmt.Sprint(wantTotals) {
+			t.Errorf("totals on the page %v, summary %v", totals, wantTotals)
+		}
+		for _, r := range want.Regions {
+			got := shown[r.ID]
+			exp := map[string]string{"cops": fmt.Sprint(r.CoPs), "members": fmt.Sprint(r.Members),
+				"sessions_held_90d": fmt.Sprint(r.SessionsHeld90d), "declining": fmt.Sprint(r.Declining),
+				"onboarding.proposed": fmt.Sprint(r.Onboarding.Proposed), "onboarding.approved": fmt.Sprint(r.Onboarding.Approved),
+				"onboarding.declined": fmt.Sprint(r.Onboarding.Declined)}
+			for k, v := range r.CoPsByStatus {
+				exp["cops_by_status."+k] = fmt.Sprint(v)
+			}
+			for k, v := range r.CoPsByStage {
+				exp["cops_by_stage."+k] = fmt.Sprint(v)
+			}
+			if fmt.Sprint(got) != fmt.Sprint(exp) {
+				t.Errorf("region %s on the page %v, summary %v", r.ID, got, exp)
+			}
+			if len(r.AttendanceTrend) > 0 {
+				words := make([]string, len(r.AttendanceTrend))
+				for i, v := range r.AttendanceTrend {
+					words[i] = fmt.Sprintf("%.0f%%", v*100)
+				}
+				label := fmt.Sprintf("Attendance rate per session in %s, oldest to latest: %s", r.Name, strings.Join(words, ", "))
+				if !slices.Contains(labels, label) {
+					t.Errorf("no chart labelled %q among %q", label, labels)
+				}
+			}
+		}
+		screenshot(t, ctx, "national")
+		checkAccessibility(t, ctx, axe, "national page")
+		visit(t, ctx, n.URL+"/cops/"+nurses)
+		screenshot(t, ctx, "cop")
+		checkAccessibility(t, ctx, axe, "CoP page")
+	})
+
+	t.Run("hub approves a proposal", func(t *testing.T) {
+		ctx := chrome(t)
+		visit(t, ctx, n.URL+"/signin")
+		checkAccessibility(t, ctx, axe, "sign-in page")
+		err := chromedp.Do(ctx,
+			chromedp.SetValue(`#token`, hub(t, n, "north")),
+			chromedp.Click(`form.stack button[type=submit]`),
+			chromedp.WaitVisible(`#queue`),
+		)
+		if err != nil {
+			t.Fatalf("sign in by pasting a token and land on the region page: %v", err)
+		}
+		if where, err := chromedp.Run(ctx, chromedp.Location()); err != nil || !strings.HasSuffix(where, "/regions/north") {
+			t.Errorf("a hub lands on %q, want its region page", where)
+		}
+		screenshot(t, ctx, "region-before")
+		checkAccessibility(t, ctx, axe, "region page")
+
+		if err := chromedp.Do(ctx,
+			chromedp.Click(`tr[data-cop="`+kai+`"] button.approve`),
+			chromedp.WaitVisible(`p.notice`),
+		); err != nil {
+			t.Fatalf("approve from the region page: %v", err)
+		}
+		// The registry decides and publishes; the console shows it after the event round.
+		testkit.Eventually(t, waitFor, func() error {
+			if err := chromedp.Do(ctx, chromedp.Reload(), chromedp.WaitReady(`main`)); err != nil {
+				return err
+			}
+			status, err := chromedp.Run(ctx, chromedp.Evaluate[string](`(document.querySelector('#health tr[data-cop="`+kai+`"] [data-figure=status]') || {}).textContent || ""`))
+			if err != nil {
+				return err
+			}
+			queued, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`!!document.querySelector('#queue tr[data-cop="`+kai+`"]')`))
+			if err != nil {
+				return err
+			}
+			if status != "Approved" || queued {
+				return fmt.Errorf("Kai North shows %q, still queued %v", status, queued)
+			}
+			return nil
+		})
+		screenshot(t, ctx, "region-after")
+		checkAccessibility(t, ctx, axe, "region page after the approval")
+		var s projection.Network
+		n.JSON(t, "GET", "/v1/network/summary", nat, nil, &s)
+		if s.Regions[0].Onboarding != (projection.Onboarding{Approved: 2}) {
+			t.Errorf("north onboarding after the approval = %+v", s.Regions[0].Onboarding)
+		}
+	})
+
+	t.Run("hub of another region gets 403", func(t *testing.T) {
+		ctx := chrome(t)
+		visit(t, ctx, n.URL+"/signin?token="+hub(t, n, "south"))
+		if st := visit(t, ctx, n.URL+"/regions/north"); st != http.StatusForbidden {
+			t.Errorf("hub south opening region north: %d, want 403", st)
+		}
+		if heading, err := chromedp.Run(ctx, chromedp.Text(`h1`)); err != nil || !strings.Contains(heading, "403") {
+			t.Errorf("the 403 page says %q", heading)
+		}
+		screenshot(t, ctx, "forbidden")
+		checkAccessibility(t, ctx, axe, "403 page")
+	})
+}

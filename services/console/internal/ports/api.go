@@ -1,0 +1,169 @@
+package ports
+
+import (
+	"encoding/csv"
+	"errors"
+	"net/http"
+	"slices"
+	"strconv"
+
+	"github.com/copnet/copnet/pkg/apperr"
+	"github.com/copnet/copnet/pkg/httpx"
+	"github.com/copnet/copnet/services/console/internal/projection"
+)
+
+// apiCaller returns the caller of a read API request: national, or a hub (who sees its
+// own region only). Coordinators and members have no network view.
+func (w *Web) apiCaller(rw http.ResponseWriter, r *http.Request) (httpx.Claims, bool) {
+	c, ok := w.whoIs(r)
+	err := httpx.Authorize(c.claims, ok && (c.claims.IsNational() || c.claims.Role == httpx.RoleHub), "read the network figures")
+	if err != nil {
+		httpx.WriteProblem(rw, r, err)
+		return httpx.Claims{}, false
+	}
+	return c.claims, true
+}
+
+// scoped is the network as c may see it: everything for national; for a hub, its region,
+// the overlaps touching it, its gaps and the gaps it could fill, and no federation links
+// (those are the national tier's concern).
+func (w *Web) scoped(r *http.Request, c httpx.Claims) (*projection.Network, error) {
+	n, err := w.store.Network(r.Context())
+	if err != nil || c.IsNational() {
+		return n, err
+	}
+	out := &projection.Network{GeneratedAt: n.GeneratedAt, Regions: []projection.RegionFigures{},
+		Overlaps: []projection.Overlap{}, Gaps: []projection.Gap{}, Federation: []projection.Origin{}}
+	for _, f := range n.Regions {
+		if f.ID == c.Region {
+			out.Regions = append(out.Regions, f)
+			out.Totals.CoPs += f.CoPs
+			out.Totals.Members += f.Members
+			out.Totals.SessionsHeld90d += f.SessionsHeld90d
+			out.Totals.AwaitingDecision += f.Onboarding.Proposed
+		}
+	}
+	for _, o := range n.Overlaps {
+		if slices.Contains(o.Regions, c.Region) {
+			out.Overlaps = append(out.Overlaps, o)
+		}
+	}
+	for _, g := range n.Gaps {
+		if g.Region == c.Region || slices.Contains(g.SupplyingRegions, c.Region) {
+			out.Gaps = append(out.Gaps, g)
+		}
+	}
+	out.Totals.OpenOverlaps, out.Totals.Gaps = len(out.Overlaps), len(out.Gaps)
+	return out, nil
+}
+
+func (w *Web) apiSummary(rw http.ResponseWriter, r *http.Request) {
+	c, ok := w.apiCaller(rw, r)
+	if !ok {
+		return
+	}
+	n, err := w.scoped(r, c)
+	if err != nil {
+		httpx.WriteProblem(rw, r, err)
+		return
+	}
+	httpx.WriteJSON(rw, http.StatusOK, n)
+}
+
+func (w *Web) apiRegion(rw http.ResponseWriter, r *http.Request) {
+	c, ok := w.apiCaller(rw, r)
+	if !ok {
+		return
+	}
+	id := r.PathValue("id")
+	if err := httpx.Authorize(c, c.IsNational() || c.IsHubOf(id), "read region "+id); err != nil {
+		httpx.WriteProblem(rw, r, err)
+		return
+	}
+	d, err := w.store.Region(r.Context(), id)
+	if errors.Is(err, projection.ErrNotFound) {
+		err = apperr.NotFound("the console has no events about region %q yet", id)
+	}
+	if err != nil {
+		httpx.WriteProblem(rw, r, err)
+		return
+	}
+	httpx.WriteJSON(rw, http.StatusOK, d)
+}
+
+func (w *Web) apiOverlaps(rw http.ResponseWriter, r *http.Request) {
+	c, ok := w.apiCaller(rw, r)
+	if !ok {
+		return
+	}
+	n, err := w.scoped(r, c)
+	if err != nil {
+		httpx.WriteProblem(rw, r, err)
+		return
+	}
+	httpx.WriteJSON(rw, http.StatusOK, map[string]any{"overlaps": n.Overlaps})
+}
+
+func (w *Web) apiGaps(rw http.ResponseWriter, r *http.Request) {
+	c, ok := w.apiCaller(rw, r)
+	if !ok {
+		return
+	}
+	n, err := w.scoped(r, c)
+	if err != nil {
+		httpx.WriteProblem(rw, r, err)
+		return
+	}
+	httpx.WriteJSON(rw, http.StatusOK, map[string]any{"gaps": n.Gaps})
+}
+
+// CSVHeader is the summary report's header row: one row per region follows.
+func CSVHeader() []string {
+	h := []string{"region", "name", "cops"}
+	for _, s := range projection.Statuses {
+		h = append(h, "status_"+s)
+	}
+	for _, s := range projection.Stages {
+		h = append(h, "stage_"+s)
+	}
+	return append(h, "members", "sessions_held_90d", "latest_attendance_rate", "latest_confidence_mean", "declining")
+}
+
+// apiSummaryCSV is the summary as a spreadsheet for reports: the same figures, one region
+// a row.
+func (w *Web) apiSummaryCSV(rw http.ResponseWriter, r *http.Request) {
+	c, ok := w.apiCaller(rw, r)
+	if !ok {
+		return
+	}
+	n, err := w.scoped(r, c)
+	if err != nil {
+		httpx.WriteProblem(rw, r, err)
+		return
+	}
+	rw.Header().Set("Content-Type", "text/csv; charset=utf-8")
+	rw.Header().Set("Content-Disposition", `attachment; filename="copnet-summary.csv"`)
+	rw.Header().Set("X-Content-Type-Options", "nosniff")
+	out := csv.NewWriter(rw)
+	_ = out.Write(CSVHeader())
+	for _, f := range n.Regions {
+		row := []string{f.ID, f.Name, strconv.Itoa(f.CoPs)}
+		for _, s := range projection.Statuses {
+			row = append(row, strconv.Itoa(f.CoPsByStatus[s]))
+		}
+		for _, s := range projection.Stages {
+			row = append(row, strconv.Itoa(f.CoPsByStage[s]))
+		}
+		row = append(row, strconv.Itoa(f.Members), strconv.Itoa(f.SessionsHeld90d), last(f.AttendanceTrend),
+			last(f.ConfidenceTrend), strconv.Itoa(f.Declining))
+		_ = out.Write(row)
+	}
+	out.Flush()
+}
+
+func last(s []float64) string {
+	if len(s) == 0 {
+		return ""
+	}
+	return strconv.FormatFloat(s[len(s)-1], 'f', -1, 64)
+}

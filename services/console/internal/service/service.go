@@ -1,0 +1,83 @@
+// Package service is the console's composition root.
+package service
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+
+	"github.com/kelseyhightower/envconfig"
+
+	"github.com/copnet/copnet/pkg/bus"
+	"github.com/copnet/copnet/pkg/httpx"
+	"github.com/copnet/copnet/pkg/node"
+	"github.com/copnet/copnet/services/console/internal/ports"
+	"github.com/copnet/copnet/services/console/internal/projection"
+)
+
+// Name is the service's name and its database schema.
+const Name = "console"
+
+// Config is the console's own settings.
+type Config struct {
+	// APIURL is where the console forwards a hub's approve and decline to the registry's
+	// POST /v1/cops/{id}/decision. Empty means this same HTTP server (the address the request
+	// came in on), which is where the all-in-one serves the registry.
+	APIURL string `envconfig:"COPNET_CONSOLE_API_URL"`
+}
+
+// Options override the environment; zero fields fall back to it.
+type Options struct {
+	// Verifier checks sign-in tokens (default: the node's verifier).
+	Verifier httpx.Verifier
+	// APIURL is the registry's base URL (default COPNET_CONSOLE_API_URL, else this server).
+	APIURL string
+}
+
+// Service is the running console.
+type Service struct {
+	web    *ports.Web
+	router *bus.Router
+}
+
+// New wires the console from its dependencies and the environment.
+func New(ctx context.Context, d node.Deps) (node.Service, error) { return NewWith(Options{})(ctx, d) }
+
+// NewWith returns a constructor that prefers o over the environment.
+func NewWith(o Options) func(context.Context, node.Deps) (node.Service, error) {
+	return func(_ context.Context, d node.Deps) (node.Service, error) {
+		var cfg Config
+		if err := envconfig.Process("", &cfg); err != nil {
+			return nil, fmt.Errorf("console config: %w", err)
+		}
+		if o.Verifier == nil {
+			o.Verifier = d.Verifier
+		}
+		if o.Verifier == nil {
+			return nil, errors.New("console: no token verifier to check sign-ins with")
+		}
+		if o.APIURL == "" {
+			o.APIURL = cfg.APIURL
+		}
+		if o.APIURL != "" {
+			if u, err := url.Parse(o.APIURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+				return nil, fmt.Errorf("console config: COPNET_CONSOLE_API_URL %q must be an http(s) URL", o.APIURL)
+			}
+		}
+		r, err := d.Bus.NewRouter(Name, d.Pool)
+		if err != nil {
+			return nil, err
+		}
+		projection.Register(r)
+		store := projection.NewStore(d.Pool, d.Now)
+		return &Service{web: ports.NewWeb(store, o.Verifier, o.APIURL, d.Logger), router: r}, nil
+	}
+}
+
+// Register implements node.Service.
+func (s *Service) Register(mux *http.ServeMux) { s.web.Register(mux) }
+
+// Run implements node.Service: it keeps the projections up to date.
+func (s *Service) Run(ctx context.Context) error { return s.router.Run(ctx) }
