@@ -13,10 +13,7 @@ import (
 )
 
 // Route is one HTTP route; the table is also checked against schemas/openapi/feedback.yaml.
-type Route struct {
-	Method, Path string
-	handle       func(ctx context.Context, c httpx.Claims, r *http.Request) (int, any, error)
-}
+type Route = httpx.Route
 
 // HTTP serves the feedback service's routes.
 type HTTP struct {
@@ -40,40 +37,24 @@ func NewHTTP(a *app.Application) *HTTP {
 // Routes lists every route the feedback service serves.
 func (h *HTTP) Routes() []Route {
 	return []Route{
-		{"POST", "/v1/polls", h.createPoll},
-		{"GET", "/v1/polls/{id}", h.getPoll},
-		{"POST", "/v1/polls/{id}/ballots", h.issueBallot},
-		{"POST", "/v1/polls/{id}/responses", h.respond},
-		{"POST", "/v1/polls/{id}/close", h.closePoll},
-		{"GET", "/v1/polls/{id}/results", h.results},
-		{"GET", "/v1/polls/by-code/{code}/question", h.pollByCode},
-		{"POST", "/v1/polls/by-code/{code}/responses", h.respondByCode},
-		{"GET", "/v1/cops/{id}/polls", h.copPolls},
-		{"GET", "/v1/sessions/{id}/evaluation", h.evaluation},
-		{"GET", "/v1/cops/{id}/confidence", h.confidence},
-		{"GET", "/v1/stage-quiz", h.stageQuiz},
-		{"POST", "/v1/cops/{id}/stage-assessments", h.assessStage},
+		{Method: "POST", Path: "/v1/polls", Handle: h.createPoll},
+		{Method: "GET", Path: "/v1/polls/{id}", Handle: h.getPoll},
+		{Method: "POST", Path: "/v1/polls/{id}/ballots", Handle: h.issueBallot},
+		{Method: "POST", Path: "/v1/polls/{id}/responses", Handle: h.respond},
+		{Method: "POST", Path: "/v1/polls/{id}/close", Handle: h.closePoll},
+		{Method: "GET", Path: "/v1/polls/{id}/results", Handle: h.results},
+		{Method: "GET", Path: "/v1/polls/by-code/{code}/question", Handle: h.pollByCode},
+		{Method: "POST", Path: "/v1/polls/by-code/{code}/responses", Handle: h.respondByCode},
+		{Method: "GET", Path: "/v1/cops/{id}/polls", Handle: h.copPolls},
+		{Method: "GET", Path: "/v1/sessions/{id}/evaluation", Handle: h.evaluation},
+		{Method: "GET", Path: "/v1/cops/{id}/confidence", Handle: h.confidence},
+		{Method: "GET", Path: "/v1/stage-quiz", Handle: h.stageQuiz},
+		{Method: "POST", Path: "/v1/cops/{id}/stage-assessments", Handle: h.assessStage},
 	}
 }
 
 // Register mounts the routes on mux.
-func (h *HTTP) Register(mux *http.ServeMux) {
-	for _, rt := range h.Routes() {
-		mux.HandleFunc(rt.Method+" "+rt.Path, serve(rt.handle))
-	}
-}
-
-func serve(fn func(ctx context.Context, c httpx.Claims, r *http.Request) (int, any, error)) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
-		c, _ := httpx.ClaimsFrom(r.Context())
-		status, body, err := fn(r.Context(), c, r)
-		if err != nil {
-			httpx.WriteProblem(w, r, err)
-			return
-		}
-		httpx.WriteJSON(w, status, body)
-	}
-}
+func (h *HTTP) Register(mux *http.ServeMux) { httpx.Mount(mux, h.Routes()) }
 
 // PollView is a poll as the API shows it; its secret never leaves the service.
 type PollView struct {
@@ -133,7 +114,7 @@ func (h *HTTP) onePoll(code int, p *domain.Poll, err error) (int, any, error) {
 
 func (h *HTTP) createPoll(ctx context.Context, c httpx.Claims, r *http.Request) (int, any, error) {
 	var in app.NewPoll
-	if err := decode(c, r, &in); err != nil {
+	if err := httpx.DecodeSigned(c, r, &in); err != nil {
 		return 0, nil, err
 	}
 	p, err := h.app.CreatePoll(ctx, c, in)
@@ -256,18 +237,9 @@ func (h *HTTP) assessStage(ctx context.Context, c httpx.Claims, r *http.Request)
 	var in struct {
 		Answers map[string]string `json:"answers"`
 	}
-	if err := decode(c, r, &in); err != nil {
+	if err := httpx.DecodeSigned(c, r, &in); err != nil {
 		return 0, nil, err
 	}
 	a, err := h.app.AssessStage(ctx, c, r.PathValue("id"), in.Answers)
 	return http.StatusCreated, a, err
-}
-
-// decode reads the body once the caller is known: an anonymous caller learns nothing about
-// the body's shape before signing in.
-func decode(c httpx.Claims, r *http.Request, dst any) error {
-	if err := httpx.Authorize(c, c.Role != "", "call this route"); err != nil {
-		return err
-	}
-	return httpx.DecodeJSON(r, dst)
 }

@@ -13,10 +13,7 @@ import (
 )
 
 // Route is one HTTP route; the table is also checked against schemas/openapi/knowledge.yaml.
-type Route struct {
-	Method, Path string
-	handle       func(ctx context.Context, c httpx.Claims, r *http.Request) (int, any, error)
-}
+type Route = httpx.Route
 
 // HTTP serves the knowledge service's routes.
 type HTTP struct {
@@ -29,49 +26,24 @@ func NewHTTP(a *app.Application) *HTTP { return &HTTP{app: a} }
 // Routes lists every route the knowledge service serves.
 func (h *HTTP) Routes() []Route {
 	return []Route{
-		{"GET", "/v1/topics", h.listTopics},
-		{"POST", "/v1/topics", h.addTopic},
-		{"POST", "/v1/projects", h.mapProject},
-		{"GET", "/v1/projects", h.listProjects},
-		{"GET", "/v1/overlaps", h.listOverlaps},
-		{"PUT", "/v1/overlaps/{id}", h.resolveOverlap},
-		{"POST", "/v1/expertise", h.declareExpertise},
-		{"POST", "/v1/requests", h.raiseRequest},
-		{"POST", "/v1/requests/{id}/answers", h.answerRequest},
-		{"POST", "/v1/requests/{id}/close", h.closeRequest},
-		{"POST", "/v1/assets", h.shareAsset},
-		{"GET", "/v1/assets", h.listAssets},
-		{"GET", "/v1/gaps", h.listGaps},
+		{Method: "GET", Path: "/v1/topics", Handle: h.listTopics},
+		{Method: "POST", Path: "/v1/topics", Handle: h.addTopic},
+		{Method: "POST", Path: "/v1/projects", Handle: h.mapProject},
+		{Method: "GET", Path: "/v1/projects", Handle: h.listProjects},
+		{Method: "GET", Path: "/v1/overlaps", Handle: h.listOverlaps},
+		{Method: "PUT", Path: "/v1/overlaps/{id}", Handle: h.resolveOverlap},
+		{Method: "POST", Path: "/v1/expertise", Handle: h.declareExpertise},
+		{Method: "POST", Path: "/v1/requests", Handle: h.raiseRequest},
+		{Method: "POST", Path: "/v1/requests/{id}/answers", Handle: h.answerRequest},
+		{Method: "POST", Path: "/v1/requests/{id}/close", Handle: h.closeRequest},
+		{Method: "POST", Path: "/v1/assets", Handle: h.shareAsset},
+		{Method: "GET", Path: "/v1/assets", Handle: h.listAssets},
+		{Method: "GET", Path: "/v1/gaps", Handle: h.listGaps},
 	}
 }
 
 // Register mounts the routes on mux.
-func (h *HTTP) Register(mux *http.ServeMux) {
-	for _, rt := range h.Routes() {
-		mux.HandleFunc(rt.Method+" "+rt.Path, serve(rt.handle))
-	}
-}
-
-func serve(fn func(ctx context.Context, c httpx.Claims, r *http.Request) (int, any, error)) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
-		c, _ := httpx.ClaimsFrom(r.Context())
-		status, body, err := fn(r.Context(), c, r)
-		if err != nil {
-			httpx.WriteProblem(w, r, err)
-			return
-		}
-		httpx.WriteJSON(w, status, body)
-	}
-}
-
-// decode reads the body once the caller is known: an anonymous caller learns nothing about
-// the body's shape before signing in.
-func decode(c httpx.Claims, r *http.Request, dst any) error {
-	if err := httpx.Authorize(c, c.Role != "", "call this route"); err != nil {
-		return err
-	}
-	return httpx.DecodeJSON(r, dst)
-}
+func (h *HTTP) Register(mux *http.ServeMux) { httpx.Mount(mux, h.Routes()) }
 
 func (h *HTTP) listTopics(ctx context.Context, c httpx.Claims, _ *http.Request) (int, any, error) {
 	topics, err := h.app.Topics(ctx, c)
@@ -80,7 +52,7 @@ func (h *HTTP) listTopics(ctx context.Context, c httpx.Claims, _ *http.Request) 
 
 func (h *HTTP) addTopic(ctx context.Context, c httpx.Claims, r *http.Request) (int, any, error) {
 	var in app.NewTopic
-	if err := decode(c, r, &in); err != nil {
+	if err := httpx.DecodeSigned(c, r, &in); err != nil {
 		return 0, nil, err
 	}
 	t, err := h.app.AddTopic(ctx, c, in)
@@ -113,7 +85,7 @@ func view(p *adapters.Project) ProjectView {
 
 func (h *HTTP) mapProject(ctx context.Context, c httpx.Claims, r *http.Request) (int, any, error) {
 	var in app.NewProject
-	if err := decode(c, r, &in); err != nil {
+	if err := httpx.DecodeSigned(c, r, &in); err != nil {
 		return 0, nil, err
 	}
 	p, err := h.app.MapProject(ctx, c, in)
@@ -144,7 +116,7 @@ func (h *HTTP) listOverlaps(ctx context.Context, c httpx.Claims, r *http.Request
 
 func (h *HTTP) resolveOverlap(ctx context.Context, c httpx.Claims, r *http.Request) (int, any, error) {
 	var in app.Resolution
-	if err := decode(c, r, &in); err != nil {
+	if err := httpx.DecodeSigned(c, r, &in); err != nil {
 		return 0, nil, err
 	}
 	o, err := h.app.ResolveOverlap(ctx, c, r.PathValue("id"), in)
@@ -153,7 +125,7 @@ func (h *HTTP) resolveOverlap(ctx context.Context, c httpx.Claims, r *http.Reque
 
 func (h *HTTP) declareExpertise(ctx context.Context, c httpx.Claims, r *http.Request) (int, any, error) {
 	var in app.NewExpertise
-	if err := decode(c, r, &in); err != nil {
+	if err := httpx.DecodeSigned(c, r, &in); err != nil {
 		return 0, nil, err
 	}
 	e, err := h.app.DeclareExpertise(ctx, c, in)
@@ -162,7 +134,7 @@ func (h *HTTP) declareExpertise(ctx context.Context, c httpx.Claims, r *http.Req
 
 func (h *HTTP) raiseRequest(ctx context.Context, c httpx.Claims, r *http.Request) (int, any, error) {
 	var in app.NewRequest
-	if err := decode(c, r, &in); err != nil {
+	if err := httpx.DecodeSigned(c, r, &in); err != nil {
 		return 0, nil, err
 	}
 	q, err := h.app.RaiseRequest(ctx, c, in)
@@ -171,7 +143,7 @@ func (h *HTTP) raiseRequest(ctx context.Context, c httpx.Claims, r *http.Request
 
 func (h *HTTP) answerRequest(ctx context.Context, c httpx.Claims, r *http.Request) (int, any, error) {
 	var in app.NewAnswer
-	if err := decode(c, r, &in); err != nil {
+	if err := httpx.DecodeSigned(c, r, &in); err != nil {
 		return 0, nil, err
 	}
 	a, err := h.app.AnswerRequest(ctx, c, r.PathValue("id"), in)
@@ -188,7 +160,7 @@ func (h *HTTP) closeRequest(ctx context.Context, c httpx.Claims, r *http.Request
 
 func (h *HTTP) shareAsset(ctx context.Context, c httpx.Claims, r *http.Request) (int, any, error) {
 	var in app.NewAsset
-	if err := decode(c, r, &in); err != nil {
+	if err := httpx.DecodeSigned(c, r, &in); err != nil {
 		return 0, nil, err
 	}
 	a, err := h.app.ShareAsset(ctx, c, in)

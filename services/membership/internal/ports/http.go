@@ -13,10 +13,7 @@ import (
 )
 
 // Route is one HTTP route; the table is also checked against schemas/openapi/membership.yaml.
-type Route struct {
-	Method, Path string
-	handle       func(ctx context.Context, c httpx.Claims, r *http.Request) (int, any, error)
-}
+type Route = httpx.Route
 
 // HTTP serves membership's routes.
 type HTTP struct {
@@ -33,54 +30,25 @@ func NewHTTP(a *app.Application, limiter *httpx.Limiter) *HTTP {
 // Routes lists every route membership serves.
 func (h *HTTP) Routes() []Route {
 	return []Route{
-		{"POST", "/v1/people", h.register},
-		{"GET", "/v1/people/{id}", h.person},
-		{"DELETE", "/v1/people/{id}", h.erase},
-		{"POST", "/v1/cops/{id}/members", h.join},
-		{"GET", "/v1/cops/{id}/members", h.members},
-		{"POST", "/v1/cops/{id}/members:import", h.importRoster},
-		{"DELETE", "/v1/cops/{id}/members/{person_id}", h.leave},
-		{"PUT", "/v1/cops/{id}/members/{person_id}/roles", h.setRoles},
-		{"POST", "/v1/cops/{id}/coordinator-appointments", h.proposeCoordinator},
-		{"GET", "/v1/coordinator-appointments/{id}", h.appointment},
-		{"POST", "/v1/coordinator-appointments/{id}/objections", h.object},
-		{"POST", "/v1/cops/{id}/removals", h.proposeRemoval},
-		{"GET", "/v1/removals/{id}", h.removal},
-		{"POST", "/v1/removals/{id}/votes", h.vote},
+		{Method: "POST", Path: "/v1/people", Handle: h.register},
+		{Method: "GET", Path: "/v1/people/{id}", Handle: h.person},
+		{Method: "DELETE", Path: "/v1/people/{id}", Handle: h.erase},
+		{Method: "POST", Path: "/v1/cops/{id}/members", Handle: h.join},
+		{Method: "GET", Path: "/v1/cops/{id}/members", Handle: h.members},
+		{Method: "POST", Path: "/v1/cops/{id}/members:import", Handle: h.importRoster},
+		{Method: "DELETE", Path: "/v1/cops/{id}/members/{person_id}", Handle: h.leave},
+		{Method: "PUT", Path: "/v1/cops/{id}/members/{person_id}/roles", Handle: h.setRoles},
+		{Method: "POST", Path: "/v1/cops/{id}/coordinator-appointments", Handle: h.proposeCoordinator},
+		{Method: "GET", Path: "/v1/coordinator-appointments/{id}", Handle: h.appointment},
+		{Method: "POST", Path: "/v1/coordinator-appointments/{id}/objections", Handle: h.object},
+		{Method: "POST", Path: "/v1/cops/{id}/removals", Handle: h.proposeRemoval},
+		{Method: "GET", Path: "/v1/removals/{id}", Handle: h.removal},
+		{Method: "POST", Path: "/v1/removals/{id}/votes", Handle: h.vote},
 	}
 }
 
 // Register mounts the routes on mux.
-func (h *HTTP) Register(mux *http.ServeMux) {
-	for _, rt := range h.Routes() {
-		mux.HandleFunc(rt.Method+" "+rt.Path, serve(rt.handle))
-	}
-}
-
-func serve(fn func(ctx context.Context, c httpx.Claims, r *http.Request) (int, any, error)) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
-		c, _ := httpx.ClaimsFrom(r.Context())
-		status, body, err := fn(r.Context(), c, r)
-		if err != nil {
-			httpx.WriteProblem(w, r, err)
-			return
-		}
-		if status == http.StatusNoContent {
-			w.WriteHeader(status)
-			return
-		}
-		httpx.WriteJSON(w, status, body)
-	}
-}
-
-// decode reads a JSON body once the caller is known: an anonymous caller learns nothing
-// about the body's shape before signing in.
-func decode(c httpx.Claims, r *http.Request, dst any) error {
-	if err := httpx.Authorize(c, c.Role != "", "call this route"); err != nil {
-		return err
-	}
-	return httpx.DecodeJSON(r, dst)
-}
+func (h *HTTP) Register(mux *http.ServeMux) { httpx.Mount(mux, h.Routes()) }
 
 func (h *HTTP) register(ctx context.Context, c httpx.Claims, r *http.Request) (int, any, error) {
 	if c.Role == "" {
@@ -112,7 +80,7 @@ func (h *HTTP) erase(ctx context.Context, c httpx.Claims, r *http.Request) (int,
 
 func (h *HTTP) join(ctx context.Context, c httpx.Claims, r *http.Request) (int, any, error) {
 	var in app.NewMember
-	if err := decode(c, r, &in); err != nil {
+	if err := httpx.DecodeSigned(c, r, &in); err != nil {
 		return 0, nil, err
 	}
 	m, err := h.app.Join(ctx, c, r.PathValue("id"), in)
@@ -143,7 +111,7 @@ func (h *HTTP) setRoles(ctx context.Context, c httpx.Claims, r *http.Request) (i
 	var in struct {
 		Roles []domain.Role `json:"roles"`
 	}
-	if err := decode(c, r, &in); err != nil {
+	if err := httpx.DecodeSigned(c, r, &in); err != nil {
 		return 0, nil, err
 	}
 	m, err := h.app.SetRoles(ctx, c, r.PathValue("id"), r.PathValue("person_id"), in.Roles)
@@ -154,7 +122,7 @@ func (h *HTTP) proposeCoordinator(ctx context.Context, c httpx.Claims, r *http.R
 	var in struct {
 		PersonID string `json:"person_id"`
 	}
-	if err := decode(c, r, &in); err != nil {
+	if err := httpx.DecodeSigned(c, r, &in); err != nil {
 		return 0, nil, err
 	}
 	ap, err := h.app.ProposeCoordinator(ctx, c, r.PathValue("id"), in.PersonID)
@@ -168,7 +136,7 @@ func (h *HTTP) appointment(ctx context.Context, c httpx.Claims, r *http.Request)
 
 func (h *HTTP) object(ctx context.Context, c httpx.Claims, r *http.Request) (int, any, error) {
 	var in app.Objection
-	if err := decode(c, r, &in); err != nil {
+	if err := httpx.DecodeSigned(c, r, &in); err != nil {
 		return 0, nil, err
 	}
 	ap, err := h.app.Object(ctx, c, r.PathValue("id"), in)
@@ -177,7 +145,7 @@ func (h *HTTP) object(ctx context.Context, c httpx.Claims, r *http.Request) (int
 
 func (h *HTTP) proposeRemoval(ctx context.Context, c httpx.Claims, r *http.Request) (int, any, error) {
 	var in app.NewRemoval
-	if err := decode(c, r, &in); err != nil {
+	if err := httpx.DecodeSigned(c, r, &in); err != nil {
 		return 0, nil, err
 	}
 	rm, err := h.app.ProposeRemoval(ctx, c, r.PathValue("id"), in)
@@ -191,7 +159,7 @@ func (h *HTTP) removal(ctx context.Context, c httpx.Claims, r *http.Request) (in
 
 func (h *HTTP) vote(ctx context.Context, c httpx.Claims, r *http.Request) (int, any, error) {
 	var in app.Ballot
-	if err := decode(c, r, &in); err != nil {
+	if err := httpx.DecodeSigned(c, r, &in); err != nil {
 		return 0, nil, err
 	}
 	rm, err := h.app.Vote(ctx, c, r.PathValue("id"), in)

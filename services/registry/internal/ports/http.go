@@ -14,10 +14,7 @@ import (
 )
 
 // Route is one HTTP route; the table is also checked against schemas/openapi/registry.yaml.
-type Route struct {
-	Method, Path string
-	handle       func(ctx context.Context, c httpx.Claims, r *http.Request) (int, any, error)
-}
+type Route = httpx.Route
 
 // HTTP serves the registry's routes.
 type HTTP struct {
@@ -30,37 +27,21 @@ func NewHTTP(a *app.Application) *HTTP { return &HTTP{app: a} }
 // Routes lists every route the registry serves.
 func (h *HTTP) Routes() []Route {
 	return []Route{
-		{"POST", "/v1/regions", h.createRegion},
-		{"GET", "/v1/regions", h.listRegions},
-		{"POST", "/v1/cops", h.proposeCoP},
-		{"GET", "/v1/cops", h.listCoPs},
-		{"GET", "/v1/cops/{id}", h.getCoP},
-		{"POST", "/v1/cops/{id}/decision", h.decide},
-		{"PUT", "/v1/cops/{id}/charter", h.publishCharter},
-		{"GET", "/v1/cops/{id}/charter", h.getCharter},
-		{"PUT", "/v1/cops/{id}/stage", h.changeStage},
-		{"POST", "/v1/cops/{id}/retire", h.retire},
+		{Method: "POST", Path: "/v1/regions", Handle: h.createRegion},
+		{Method: "GET", Path: "/v1/regions", Handle: h.listRegions},
+		{Method: "POST", Path: "/v1/cops", Handle: h.proposeCoP},
+		{Method: "GET", Path: "/v1/cops", Handle: h.listCoPs},
+		{Method: "GET", Path: "/v1/cops/{id}", Handle: h.getCoP},
+		{Method: "POST", Path: "/v1/cops/{id}/decision", Handle: h.decide},
+		{Method: "PUT", Path: "/v1/cops/{id}/charter", Handle: h.publishCharter},
+		{Method: "GET", Path: "/v1/cops/{id}/charter", Handle: h.getCharter},
+		{Method: "PUT", Path: "/v1/cops/{id}/stage", Handle: h.changeStage},
+		{Method: "POST", Path: "/v1/cops/{id}/retire", Handle: h.retire},
 	}
 }
 
 // Register mounts the routes on mux.
-func (h *HTTP) Register(mux *http.ServeMux) {
-	for _, rt := range h.Routes() {
-		mux.HandleFunc(rt.Method+" "+rt.Path, serve(rt.handle))
-	}
-}
-
-func serve(fn func(ctx context.Context, c httpx.Claims, r *http.Request) (int, any, error)) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
-		c, _ := httpx.ClaimsFrom(r.Context())
-		status, body, err := fn(r.Context(), c, r)
-		if err != nil {
-			httpx.WriteProblem(w, r, err)
-			return
-		}
-		httpx.WriteJSON(w, status, body)
-	}
-}
+func (h *HTTP) Register(mux *http.ServeMux) { httpx.Mount(mux, h.Routes()) }
 
 // CoPView is a CoP as the API shows it.
 type CoPView struct {
@@ -100,7 +81,7 @@ func one(status int, c *domain.CoP, err error) (int, any, error) {
 
 func (h *HTTP) createRegion(ctx context.Context, c httpx.Claims, r *http.Request) (int, any, error) {
 	var in app.NewRegion
-	if err := decode(c, r, &in); err != nil {
+	if err := httpx.DecodeSigned(c, r, &in); err != nil {
 		return 0, nil, err
 	}
 	reg, err := h.app.CreateRegion(ctx, c, in)
@@ -114,7 +95,7 @@ func (h *HTTP) listRegions(ctx context.Context, c httpx.Claims, _ *http.Request)
 
 func (h *HTTP) proposeCoP(ctx context.Context, c httpx.Claims, r *http.Request) (int, any, error) {
 	var in app.NewCoP
-	if err := decode(c, r, &in); err != nil {
+	if err := httpx.DecodeSigned(c, r, &in); err != nil {
 		return 0, nil, err
 	}
 	cop, err := h.app.ProposeCoP(ctx, c, in)
@@ -152,7 +133,7 @@ func (h *HTTP) getCoP(ctx context.Context, c httpx.Claims, r *http.Request) (int
 
 func (h *HTTP) decide(ctx context.Context, c httpx.Claims, r *http.Request) (int, any, error) {
 	var in app.Decision
-	if err := decode(c, r, &in); err != nil {
+	if err := httpx.DecodeSigned(c, r, &in); err != nil {
 		return 0, nil, err
 	}
 	cop, err := h.app.Decide(ctx, c, r.PathValue("id"), in)
@@ -161,7 +142,7 @@ func (h *HTTP) decide(ctx context.Context, c httpx.Claims, r *http.Request) (int
 
 func (h *HTTP) publishCharter(ctx context.Context, c httpx.Claims, r *http.Request) (int, any, error) {
 	var in app.CharterInput
-	if err := decode(c, r, &in); err != nil {
+	if err := httpx.DecodeSigned(c, r, &in); err != nil {
 		return 0, nil, err
 	}
 	ch, err := h.app.PublishCharter(ctx, c, r.PathValue("id"), in)
@@ -185,7 +166,7 @@ func (h *HTTP) changeStage(ctx context.Context, c httpx.Claims, r *http.Request)
 	var in struct {
 		Stage string `json:"stage"`
 	}
-	if err := decode(c, r, &in); err != nil {
+	if err := httpx.DecodeSigned(c, r, &in); err != nil {
 		return 0, nil, err
 	}
 	cop, err := h.app.ChangeStage(ctx, c, r.PathValue("id"), in.Stage)
@@ -196,18 +177,9 @@ func (h *HTTP) retire(ctx context.Context, c httpx.Claims, r *http.Request) (int
 	var in struct {
 		Reason string `json:"reason"`
 	}
-	if err := decode(c, r, &in); err != nil {
+	if err := httpx.DecodeSigned(c, r, &in); err != nil {
 		return 0, nil, err
 	}
 	cop, err := h.app.Retire(ctx, c, r.PathValue("id"), in.Reason)
 	return one(http.StatusOK, cop, err)
-}
-
-// decode reads the body once the caller is known: an anonymous caller learns nothing about
-// the body's shape before signing in.
-func decode(c httpx.Claims, r *http.Request, dst any) error {
-	if err := httpx.Authorize(c, c.Role != "", "call this route"); err != nil {
-		return err
-	}
-	return httpx.DecodeJSON(r, dst)
 }

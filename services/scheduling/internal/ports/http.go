@@ -16,10 +16,7 @@ import (
 )
 
 // Route is one HTTP route; the table is also checked against schemas/openapi/scheduling.yaml.
-type Route struct {
-	Method, Path string
-	handle       func(ctx context.Context, c httpx.Claims, r *http.Request) (int, any, error)
-}
+type Route = httpx.Route
 
 // HTTP serves scheduling's routes.
 type HTTP struct {
@@ -33,52 +30,25 @@ func NewHTTP(a *app.Application, now func() time.Time) *HTTP { return &HTTP{app:
 // Routes lists every route scheduling serves.
 func (h *HTTP) Routes() []Route {
 	return []Route{
-		{"POST", "/v1/cops/{id}/programs", h.planProgram},
-		{"GET", "/v1/cops/{id}/sessions", h.listSessions},
-		{"GET", "/v1/sessions/{id}", h.getSession},
-		{"PUT", "/v1/sessions/{id}", h.reschedule},
-		{"POST", "/v1/sessions/{id}/cancel", h.cancel},
-		{"PUT", "/v1/sessions/{id}/hosts", h.setHosts},
-		{"PUT", "/v1/cops/{id}/rotation/{person_id}", h.setRotation},
-		{"POST", "/v1/sessions/{id}/attendance", h.recordAttendance},
-		{"POST", "/v1/sessions/{id}/held", h.hold},
-		{"GET", "/v1/cops/{id}/participation", h.participation},
-		{"GET", "/v1/cops/{id}/calendar.ics", h.copCalendar},
-		{"GET", "/v1/people/{id}/calendar.ics", h.personCalendar},
-		{"POST", "/v1/cops/{id}/calendar-link", h.copCalendarLink},
-		{"POST", "/v1/people/{id}/calendar-link", h.personCalendarLink},
+		{Method: "POST", Path: "/v1/cops/{id}/programs", Handle: h.planProgram},
+		{Method: "GET", Path: "/v1/cops/{id}/sessions", Handle: h.listSessions},
+		{Method: "GET", Path: "/v1/sessions/{id}", Handle: h.getSession},
+		{Method: "PUT", Path: "/v1/sessions/{id}", Handle: h.reschedule},
+		{Method: "POST", Path: "/v1/sessions/{id}/cancel", Handle: h.cancel},
+		{Method: "PUT", Path: "/v1/sessions/{id}/hosts", Handle: h.setHosts},
+		{Method: "PUT", Path: "/v1/cops/{id}/rotation/{person_id}", Handle: h.setRotation},
+		{Method: "POST", Path: "/v1/sessions/{id}/attendance", Handle: h.recordAttendance},
+		{Method: "POST", Path: "/v1/sessions/{id}/held", Handle: h.hold},
+		{Method: "GET", Path: "/v1/cops/{id}/participation", Handle: h.participation},
+		{Method: "GET", Path: "/v1/cops/{id}/calendar.ics", Handle: h.copCalendar},
+		{Method: "GET", Path: "/v1/people/{id}/calendar.ics", Handle: h.personCalendar},
+		{Method: "POST", Path: "/v1/cops/{id}/calendar-link", Handle: h.copCalendarLink},
+		{Method: "POST", Path: "/v1/people/{id}/calendar-link", Handle: h.personCalendarLink},
 	}
 }
 
 // Register mounts the routes on mux.
-func (h *HTTP) Register(mux *http.ServeMux) {
-	for _, rt := range h.Routes() {
-		mux.HandleFunc(rt.Method+" "+rt.Path, serve(rt.handle))
-	}
-}
-
-// calendarBody is an iCalendar document a handler returns instead of JSON.
-type calendarBody []byte
-
-func serve(fn func(ctx context.Context, c httpx.Claims, r *http.Request) (int, any, error)) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
-		c, _ := httpx.ClaimsFrom(r.Context())
-		status, body, err := fn(r.Context(), c, r)
-		if err != nil {
-			httpx.WriteProblem(w, r, err)
-			return
-		}
-		if ics, ok := body.(calendarBody); ok {
-			w.Header().Set("Content-Type", "text/calendar; charset=utf-8")
-			// A feed link is a secret: keep it out of shared caches.
-			w.Header().Set("Cache-Control", "private, max-age=300")
-			w.WriteHeader(status)
-			_, _ = w.Write(ics)
-			return
-		}
-		httpx.WriteJSON(w, status, body)
-	}
-}
+func (h *HTTP) Register(mux *http.ServeMux) { httpx.Mount(mux, h.Routes()) }
 
 // SessionView is a session as the API shows it; times are RFC 3339 in UTC, and timezone
 // says where the CoP meets.
@@ -143,7 +113,7 @@ func one(status int, s *domain.Session, err error) (int, any, error) {
 
 func (h *HTTP) planProgram(ctx context.Context, c httpx.Claims, r *http.Request) (int, any, error) {
 	var in app.NewProgram
-	if err := decode(c, r, &in); err != nil {
+	if err := httpx.DecodeSigned(c, r, &in); err != nil {
 		return 0, nil, err
 	}
 	p, err := h.app.PlanProgram(ctx, c, r.PathValue("id"), in)
@@ -194,7 +164,7 @@ func (h *HTTP) getSession(ctx context.Context, c httpx.Claims, r *http.Request) 
 
 func (h *HTTP) reschedule(ctx context.Context, c httpx.Claims, r *http.Request) (int, any, error) {
 	var in app.Reschedule
-	if err := decode(c, r, &in); err != nil {
+	if err := httpx.DecodeSigned(c, r, &in); err != nil {
 		return 0, nil, err
 	}
 	s, err := h.app.RescheduleSession(ctx, c, r.PathValue("id"), in)
@@ -205,7 +175,7 @@ func (h *HTTP) cancel(ctx context.Context, c httpx.Claims, r *http.Request) (int
 	var in struct {
 		Reason string `json:"reason"`
 	}
-	if err := decode(c, r, &in); err != nil {
+	if err := httpx.DecodeSigned(c, r, &in); err != nil {
 		return 0, nil, err
 	}
 	s, err := h.app.CancelSession(ctx, c, r.PathValue("id"), in.Reason)
@@ -216,7 +186,7 @@ func (h *HTTP) setHosts(ctx context.Context, c httpx.Claims, r *http.Request) (i
 	var in struct {
 		HostGroup []string `json:"host_group"`
 	}
-	if err := decode(c, r, &in); err != nil {
+	if err := httpx.DecodeSigned(c, r, &in); err != nil {
 		return 0, nil, err
 	}
 	s, err := h.app.SetHosts(ctx, c, r.PathValue("id"), in.HostGroup)
@@ -225,7 +195,7 @@ func (h *HTTP) setHosts(ctx context.Context, c httpx.Claims, r *http.Request) (i
 
 func (h *HTTP) setRotation(ctx context.Context, c httpx.Claims, r *http.Request) (int, any, error) {
 	var in app.Rotation
-	if err := decode(c, r, &in); err != nil {
+	if err := httpx.DecodeSigned(c, r, &in); err != nil {
 		return 0, nil, err
 	}
 	w, err := h.app.SetRotation(ctx, c, r.PathValue("id"), r.PathValue("person_id"), in)
@@ -244,7 +214,7 @@ func (h *HTTP) setRotation(ctx context.Context, c httpx.Claims, r *http.Request)
 
 func (h *HTTP) recordAttendance(ctx context.Context, c httpx.Claims, r *http.Request) (int, any, error) {
 	var in []adapters.Record
-	if err := decode(c, r, &in); err != nil {
+	if err := httpx.DecodeSigned(c, r, &in); err != nil {
 		return 0, nil, err
 	}
 	ev, err := h.app.RecordAttendance(ctx, c, r.PathValue("id"), in)
@@ -260,7 +230,7 @@ func (h *HTTP) hold(ctx context.Context, c httpx.Claims, r *http.Request) (int, 
 		Notes    string   `json:"notes"`
 		Outcomes []string `json:"outcomes"`
 	}
-	if err := decode(c, r, &in); err != nil {
+	if err := httpx.DecodeSigned(c, r, &in); err != nil {
 		return 0, nil, err
 	}
 	s, err := h.app.HoldSession(ctx, c, r.PathValue("id"), in.Notes, in.Outcomes)
@@ -315,7 +285,11 @@ func (h *HTTP) calendar(name string, ss []*domain.Session) (int, any, error) {
 	if err := writeCalendar(&b, name, ss, h.now()); err != nil {
 		return 0, nil, err
 	}
-	return http.StatusOK, calendarBody(b.Bytes()), nil
+	return http.StatusOK, httpx.Raw{Header: http.Header{
+		"Content-Type": {"text/calendar; charset=utf-8"},
+		// A feed link is a secret: keep it out of shared caches.
+		"Cache-Control": {"private, max-age=300"},
+	}, Data: b.Bytes()}, nil
 }
 
 func (h *HTTP) copCalendarLink(ctx context.Context, c httpx.Claims, r *http.Request) (int, any, error) {
@@ -345,13 +319,4 @@ func link(r *http.Request, path, key string, err error) (int, any, error) {
 	u := url.URL{Scheme: scheme, Host: host, Path: path, RawQuery: url.Values{"key": {key}}.Encode()}
 	return http.StatusCreated, map[string]any{"url": u.String(), "path": path + "?" + u.RawQuery,
 		"webcal": "webcal://" + host + path + "?" + u.RawQuery}, nil
-}
-
-// decode reads the body once the caller is known: an anonymous caller learns nothing about
-// the body's shape before signing in.
-func decode(c httpx.Claims, r *http.Request, dst any) error {
-	if err := httpx.Authorize(c, c.Role != "", "call this route"); err != nil {
-		return err
-	}
-	return httpx.DecodeJSON(r, dst)
 }

@@ -1,0 +1,69 @@
+package httpx
+
+import (
+	"context"
+	"net/http"
+)
+
+// Handler is one JSON route of a service: it answers a status and a body, or an error that
+// is written as a problem. The caller's claims come with it so every handler checks them.
+type Handler func(ctx context.Context, c Claims, r *http.Request) (int, any, error)
+
+// Route is one row of a service's route table. The tables are what the OpenAPI documents
+// and the route × role tests are checked against, so they list every route exactly once.
+type Route struct {
+	Method, Path string
+	Handle       Handler
+}
+
+// Raw is a body that is not JSON (a calendar feed): written as is with its headers.
+type Raw struct {
+	Header http.Header
+	Data   []byte
+}
+
+// Mount registers every route of a table on mux.
+func Mount(mux *http.ServeMux, routes []Route) {
+	for _, rt := range routes {
+		mux.HandleFunc(rt.Method+" "+rt.Path, JSONHandler(rt.Handle))
+	}
+}
+
+// JSONHandler adapts a Handler: errors become problems, 204 has no body, Raw is written as is,
+// anything else is JSON.
+func JSONHandler(h Handler) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		c, _ := ClaimsFrom(r.Context())
+		status, body, err := h(r.Context(), c, r)
+		switch b := body.(type) {
+		case nil:
+			if err == nil && status == http.StatusNoContent {
+				w.WriteHeader(status)
+				return
+			}
+		case Raw:
+			if err == nil {
+				for k, v := range b.Header {
+					w.Header()[k] = v
+				}
+				w.WriteHeader(status)
+				_, _ = w.Write(b.Data) // the client went away; nothing to tell it
+				return
+			}
+		}
+		if err != nil {
+			WriteProblem(w, r, err)
+			return
+		}
+		WriteJSON(w, status, body)
+	}
+}
+
+// DecodeSigned reads a JSON body once the caller is known: an anonymous caller learns
+// nothing about a body's shape before signing in.
+func DecodeSigned(c Claims, r *http.Request, dst any) error {
+	if err := Authorize(c, c.Role != "", "call this route"); err != nil {
+		return err
+	}
+	return DecodeJSON(r, dst)
+}
