@@ -13,7 +13,6 @@ import (
 	"net/http"
 	"os"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -26,28 +25,10 @@ import (
 // waitFor bounds every Eventually: reached only when something is really wrong.
 const waitFor = 20 * time.Second
 
-// clock is the services' injected time; tests move it instead of sleeping.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
-
 type env struct {
 	t     *testing.T
 	n     *testkit.Node
-	clock *clock
+	clock *testkit.Clock
 }
 
 // start boots the feedback service on a fresh node; logger nil logs warnings to stderr.
@@ -56,7 +37,7 @@ func start(t *testing.T, logger *slog.Logger) *env {
 	if logger == nil {
 		logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	}
-	c := &clock{t: time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)}
+	c := testkit.NewClock(time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC))
 	n := testkit.StartNode(t, testkit.NodeOptions{Now: c.Now, Logger: logger}, feedback.Factory)
 	return &env{t: t, n: n, clock: c}
 }

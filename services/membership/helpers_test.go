@@ -14,7 +14,6 @@ import (
 	"net/http"
 	"os"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -28,36 +27,18 @@ import (
 // waitFor bounds every Eventually: reached only when something is really wrong.
 const waitFor = 20 * time.Second
 
-// clock is the services' injected clock; tests move it instead of sleeping.
-type clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
-
 // env is one running node and a client for it.
 type env struct {
 	t     *testing.T
 	n     *testkit.Node
-	clock *clock
+	clock *testkit.Clock
 }
 
 // start boots membership (and any other factories) on a fresh node.
 func start(t *testing.T, others ...node.Factory) *env {
 	t.Helper()
 	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	c := &clock{now: time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)}
+	c := testkit.NewClock(time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC))
 	n := testkit.StartNode(t, testkit.NodeOptions{Now: c.Now, Logger: logger}, append(others, membership.Factory)...)
 	return &env{t: t, n: n, clock: c}
 }

@@ -11,7 +11,6 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
-	"sync"
 	"testing"
 	"time"
 
@@ -23,34 +22,16 @@ import (
 
 const waitFor = 20 * time.Second
 
-// clock is the services' time, moved by the test instead of sleeping.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Set(t time.Time) {
-	c.mu.Lock()
-	c.t = t
-	c.mu.Unlock()
-}
-
 type env struct {
 	t     *testing.T
 	n     *testkit.Node
-	clock *clock
+	clock *testkit.Clock
 }
 
 func start(t *testing.T, now time.Time) *env {
 	t.Helper()
 	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	c := &clock{t: now}
+	c := testkit.NewClock(now)
 	n := testkit.StartNode(t, testkit.NodeOptions{Now: c.Now, Logger: logger}, scheduling.Factory)
 	return &env{t: t, n: n, clock: c}
 }
