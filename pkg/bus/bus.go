@@ -4,6 +4,7 @@
 package bus
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -146,9 +147,9 @@ func New(cfg Config, connect Connector) (*Bus, error) {
 		connect: connect,
 		schemas: events.DefaultSchemas(),
 		// watermill logs every subscriber start and schema query at Info; that is our Debug.
-		wmLog: watermill.NewSlogLoggerWithLevelMapping(cfg.Logger, map[slog.Level]slog.Level{
+		wmLog: shutdownQuiet{watermill.NewSlogLoggerWithLevelMapping(cfg.Logger, map[slog.Level]slog.Level{
 			slog.LevelInfo: slog.LevelDebug,
-		}),
+		})},
 		handlers: map[string]*handler{},
 	}, nil
 }
@@ -179,4 +180,21 @@ func (b *Bus) Close() error {
 // contract: renaming a handler creates a new durable, which replays the stream.
 func DurableName(handler string) string {
 	return strings.NewReplacer(".", "_", "*", "_", ">", "_", " ", "_").Replace(handler)
+}
+
+// shutdownQuiet lowers watermill's errors that only say a context was cancelled (the outbox
+// poller and subscribers stopping on shutdown) to debug: an operator reading ERROR lines
+// should see failures, not a clean stop.
+type shutdownQuiet struct{ watermill.LoggerAdapter }
+
+func (q shutdownQuiet) Error(msg string, err error, fields watermill.LogFields) {
+	if errors.Is(err, context.Canceled) {
+		q.Debug(msg+": "+err.Error(), fields)
+		return
+	}
+	q.LoggerAdapter.Error(msg, err, fields)
+}
+
+func (q shutdownQuiet) With(fields watermill.LogFields) watermill.LoggerAdapter {
+	return shutdownQuiet{q.LoggerAdapter.With(fields)}
 }
