@@ -1,0 +1,90 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"text/tabwriter"
+	"time"
+)
+
+// Child is a child node registered at this node (federation.Child).
+type Child struct {
+	ID        string    `json:"id"`
+	Tier      string    `json:"tier"`
+	Parent    string    `json:"parent"`
+	CreatedAt time.Time `json:"created_at"`
+}
+
+// Link is the health of one child's link (federation.Link).
+type Link struct {
+	Child         string     `json:"child"`
+	Up            bool       `json:"up"`
+	Stalled       bool       `json:"stalled"`
+	ChildLastSeq  uint64     `json:"child_last_seq"`
+	SourcedSeq    uint64     `json:"sourced_seq"`
+	LagMessages   uint64     `json:"lag_messages"`
+	LagSeconds    float64    `json:"lag_seconds"`
+	LastEventAt   *time.Time `json:"last_event_at"`
+	ActiveSeconds float64    `json:"active_seconds"`
+	Error         string     `json:"error"`
+}
+
+func cmdNodes(ctx context.Context, c *Client, args []string, out io.Writer) error {
+	if _, err := noArgs("nodes", args); err != nil {
+		return err
+	}
+	var res struct {
+		Node     string  `json:"node"`
+		Tier     string  `json:"tier"`
+		Children []Child `json:"children"`
+	}
+	if err := c.JSON(ctx, "GET", "/v1/nodes", nil, &res); err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "node %s (%s), %d child node(s)\n", res.Node, res.Tier, len(res.Children))
+	if len(res.Children) == 0 {
+		return nil
+	}
+	tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "ID\tTIER\tPARENT\tREGISTERED")
+	for _, ch := range res.Children {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", ch.ID, ch.Tier, ch.Parent, ch.CreatedAt.UTC().Format(time.RFC3339))
+	}
+	return tw.Flush()
+}
+
+func cmdFederation(ctx context.Context, c *Client, args []string, out io.Writer) error {
+	if _, err := noArgs("federation", args); err != nil {
+		return err
+	}
+	var res struct {
+		Node  string `json:"node"`
+		Tier  string `json:"tier"`
+		Links []Link `json:"links"`
+	}
+	if err := c.JSON(ctx, "GET", "/v1/federation", nil, &res); err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "node %s (%s), %d link(s)\n", res.Node, res.Tier, len(res.Links))
+	if len(res.Links) == 0 {
+		return nil
+	}
+	tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "CHILD\tSTATE\tLAG MSGS\tLAG SECS\tSOURCED/LAST\tLAST EVENT\tERROR")
+	for _, l := range res.Links {
+		state := "down"
+		switch {
+		case l.Up && l.Stalled:
+			state = "stalled"
+		case l.Up:
+			state = "up"
+		}
+		last := "-"
+		if l.LastEventAt != nil {
+			last = l.LastEventAt.UTC().Format(time.RFC3339)
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%.0f\t%d/%d\t%s\t%s\n", l.Child, state, l.LagMessages, l.LagSeconds, l.SourcedSeq, l.ChildLastSeq, last, oneLine(l.Error))
+	}
+	return tw.Flush()
+}

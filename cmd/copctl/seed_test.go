@@ -1,0 +1,160 @@
+package main
+
+import (
+	"fmt"
+	"net/http"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/copnet/copnet/pkg/testkit"
+	"github.com/copnet/copnet/services/feedback"
+	"github.com/copnet/copnet/services/knowledge"
+	"github.com/copnet/copnet/services/membership"
+	"github.com/copnet/copnet/services/registry"
+	"github.com/copnet/copnet/services/scheduling"
+)
+
+// figures counts what the demo left in every service, through the API.
+type figures struct {
+	Regions                              []string
+	CoPs, Approved, Chartered            int
+	Members, Sessions, Projects, Working int
+	Overlaps                             []string
+}
+
+func (e *env) figures() figures {
+	e.t.Helper()
+	var f figures
+	var regs struct {
+		Regions []Region `json:"regions"`
+	}
+	e.must(http.StatusOK, &regs, "GET", "/v1/regions", e.national(), nil)
+	for _, r := range regs.Regions {
+		f.Regions = append(f.Regions, r.ID)
+	}
+	var cops struct {
+		CoPs []CoP `json:"cops"`
+	}
+	e.must(http.StatusOK, &cops, "GET", "/v1/cops?limit=500", e.national(), nil)
+	for _, c := range cops.CoPs {
+		f.CoPs++
+		if c.Status == "approved" {
+			f.Approved++
+		}
+		if c.CharterVersion == 1 {
+			f.Chartered++
+		}
+		var ms struct {
+			Members []struct {
+				Roles []string `json:"roles"`
+			} `json:"members"`
+		}
+		e.must(http.StatusOK, &ms, "GET", "/v1/cops/"+c.ID+"/members", e.national(), nil)
+		f.Members += len(ms.Members)
+		for _, m := range ms.Members {
+			if slices.Contains(m.Roles, "working_group") {
+				f.Working++
+			}
+		}
+		var ss struct {
+			Sessions []object `json:"sessions"`
+		}
+		e.must(http.StatusOK, &ss, "GET", "/v1/cops/"+c.ID+"/sessions", e.national(), nil)
+		f.Sessions += len(ss.Sessions)
+	}
+	var ps struct {
+		Projects []object `json:"projects"`
+	}
+	e.must(http.StatusOK, &ps, "GET", "/v1/projects", e.national(), nil)
+	f.Projects = len(ps.Projects)
+	var ov struct {
+		Overlaps []struct {
+			Kind    string   `json:"kind"`
+			Regions []string `json:"regions"`
+		} `json:"overlaps"`
+	}
+	e.must(http.StatusOK, &ov, "GET", "/v1/overlaps", e.national(), nil)
+	for _, o := range ov.Overlaps {
+		f.Overlaps = append(f.Overlaps, o.Kind+" "+strings.Join(o.Regions, ","))
+	}
+	slices.Sort(f.Overlaps)
+	return f
+}
+
+func TestSeedDemoBuildsTwoRegionsAndRerunsAsExists(t *testing.T) {
+	e := start(t, registry.Factory, membership.Factory, scheduling.Factory, knowledge.Factory, feedback.Factory)
+
+	out, err := e.call(e.national(), cmdSeed, "demo")
+	if err != nil {
+		t.Fatalf("seed demo: %v\n%s", err, out)
+	}
+	t.Logf("first run:\n%s", out)
+	// Overlap detection runs on project_mapped events.
+	testkit.Eventually(t, waitFor, func() error {
+		if f := e.figures(); len(f.Overlaps) < demoOverlaps {
+			return fmt.Errorf("overlaps %q, want %d", f.Overlaps, demoOverlaps)
+		}
+		return nil
+	})
+	got := e.figures()
+	roster, sessions, projects := 0, 0, 0
+	for _, d := range demoCoPs {
+		roster += len(d.Roster)
+		if d.Program != nil {
+			sessions += d.Program.Sessions
+		}
+		projects += len(d.Projects)
+	}
+	want := figures{Regions: []string{"vic", "wa"}, CoPs: len(demoCoPs), Approved: len(demoCoPs), Chartered: len(demoCoPs),
+		Members: roster, Sessions: sessions, Projects: projects, Working: 3,
+		Overlaps: []string{"duplication wa", "fatigue vic"}}
+	if !slices.Equal(got.Regions, want.Regions) || got.CoPs != want.CoPs || got.Approved != want.Approved ||
+		got.Chartered != want.Chartered || got.Members != want.Members || got.Sessions != want.Sessions ||
+		got.Projects != want.Projects || got.Working != want.Working || !slices.Equal(got.Overlaps, want.Overlaps) {
+		t.Errorf("after seeding: %+v, want %+v", got, want)
+	}
+	for _, region := range []string{"vic", "wa"} {
+		var cops struct {
+			CoPs []CoP `json:"cops"`
+		}
+		e.must(http.StatusOK, &cops, "GET", "/v1/cops?region="+region, e.national(), nil)
+		if len(cops.CoPs) != 2 {
+			t.Errorf("region %s has %d CoPs, want 2", region, len(cops.CoPs))
+		}
+	}
+
+	// Again: everything is found and reported as existing; nothing is added.
+	code, out, stderr := e.cli(e.national(), "seed", "demo")
+	if code != exitOK {
+		t.Fatalf("second seed: exit %d\n%s%s", code, out, stderr)
+	}
+	t.Logf("second run:\n%s", out)
+	for _, word := range []string{"created", "proposed as", "approved\n", "published", "planned", "mapped", "added"} {
+		if strings.Contains(out, word) {
+			t.Errorf("second run still says %q:\n%s", word, out)
+		}
+	}
+	if n := strings.Count(out, "exists"); n < len(demoRegions)+3*len(demoCoPs) {
+		t.Errorf("second run reports %d things as existing:\n%s", n, out)
+	}
+	if again := e.figures(); !slices.Equal(again.Regions, got.Regions) || again.CoPs != got.CoPs || again.Members != got.Members ||
+		again.Sessions != got.Sessions || again.Projects != got.Projects || again.Working != got.Working ||
+		!slices.Equal(again.Overlaps, got.Overlaps) {
+		t.Errorf("second run changed the network: %+v, was %+v", again, got)
+	}
+}
+
+func TestSeedNeedsNationalAndTheDemoName(t *testing.T) {
+	e := start(t, registry.Factory)
+	if code, _, stderr := e.cli(e.national(), "seed"); code != exitUsage {
+		t.Errorf("seed without a name → %d %q", code, stderr)
+	}
+	if code, _, stderr := e.cli(e.national(), "seed", "prod"); code != exitUsage {
+		t.Errorf("seed prod → %d %q", code, stderr)
+	}
+	code, _, stderr := e.cli(e.hub("vic"), "seed", "demo")
+	if code != exitFail || !strings.Contains(stderr, "copctl: region vic\n403 Forbidden: ") {
+		t.Errorf("seed as a hub → exit %d, stderr %q", code, stderr)
+	}
+}
