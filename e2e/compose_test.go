@@ -20,6 +20,13 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/copnet/copnet/pkg/config"
+	"github.com/copnet/copnet/pkg/node"
+	"github.com/copnet/copnet/services/console"
+	"github.com/copnet/copnet/services/feedback"
+	"github.com/copnet/copnet/services/knowledge"
+	"github.com/copnet/copnet/services/membership"
+	"github.com/copnet/copnet/services/registry"
+	"github.com/copnet/copnet/services/scheduling"
 )
 
 // composeFile is one compose file and what it is meant to publish.
@@ -150,6 +157,12 @@ func checkCopnetService(t *testing.T, p *types.Project, name string, s types.Ser
 	known := config.Vars(config.Base{})
 	if allInOne(s) {
 		known = config.Vars(config.AllInOne{})
+	}
+	// A service's own settings are known too (all of them for the all-in-one).
+	for _, f := range factories {
+		if f.Settings != nil && (allInOne(s) || *s.Build.Args["SERVICE"] == f.Name) {
+			maps.Copy(known, config.Vars(f.Settings))
+		}
 	}
 	for k := range env {
 		if _, ok := known[k]; !ok {
@@ -429,3 +442,8 @@ func TestComposeRefusesMissingSecrets(t *testing.T) {
 func allInOne(s types.ServiceConfig) bool {
 	return s.Build != nil && s.Build.Args["SERVICE"] != nil && *s.Build.Args["SERVICE"] == "copnet"
 }
+
+// factories are the services as copnet builds them; their Settings list the variables each
+// reads beyond config.Base.
+var factories = []node.Factory{registry.Factory, membership.Factory, scheduling.Factory,
+	knowledge.Factory, feedback.Factory, console.Factory}

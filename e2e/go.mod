@@ -11,6 +11,8 @@ require (
 	go.yaml.in/yaml/v3 v3.0.5
 )
 
+require github.com/teambition/rrule-go v1.8.2 // indirect
+
 require (
 	github.com/ThreeDotsLabs/watermill v1.5.1 // indirect
 	github.com/ThreeDotsLabs/watermill-nats/v2 v2.1.3 // indirect
@@ -20,6 +22,12 @@ require (
 	github.com/cenkalti/backoff/v5 v5.0.3 // indirect
 	github.com/cespare/xxhash/v2 v2.3.0 // indirect
 	github.com/copnet/copnet/schemas v0.0.0 // indirect
+	github.com/copnet/copnet/services/console v0.0.0
+	github.com/copnet/copnet/services/feedback v0.0.0
+	github.com/copnet/copnet/services/knowledge v0.0.0
+	github.com/copnet/copnet/services/membership v0.0.0
+	github.com/copnet/copnet/services/registry v0.0.0
+	github.com/copnet/copnet/services/scheduling v0.0.0
 	github.com/distribution/reference v0.5.0 // indirect
 	github.com/docker/go-connections v0.4.0 // indirect
 	github.com/docker/go-units v0.5.0 // indirect
@@ -86,3 +94,15 @@ require (
 replace github.com/copnet/copnet/pkg => ../pkg
 
 replace github.com/copnet/copnet/schemas => ../schemas
+
+replace github.com/copnet/copnet/services/console => ../services/console
+
+replace github.com/copnet/copnet/services/feedback => ../services/feedback
+
+replace github.com/copnet/copnet/services/knowledge => ../services/knowledge
+
+replace github.com/copnet/copnet/services/membership => ../services/membership
+
+replace github.com/copnet/copnet/services/registry => ../services/registry
+
+replace github.com/copnet/copnet/services/scheduling => ../services/scheduling

@@ -59,10 +59,19 @@ type step struct {
 	run     func(t *testing.T, d *deployment, s *scenario)
 }
 
-// scenario carries what one step leaves for the next.
+// scenario carries what one step leaves for the next, and what the console's figures
+// must add up to.
 type scenario struct {
 	region, copID string
 	members       []string
+	regions       []string // every region created
+	cops          []string // every CoP approved
+
+	sessions []sessionView // the program's sessions as planned, in order
+	held     []heldSession // the sessions held, in order
+
+	confidence *float64 // the mean confidence of the evaluation that published results
+	overlaps   []string // overlap ids knowledge detected
 }
 
 // The CoP's life across the services, in order. A step whose service is not in the build
@@ -318,10 +327,12 @@ func onboardCoP(t *testing.T, d *deployment, s *scenario) {
 		t.Fatalf("proposed CoP: %+v", cop)
 	}
 	s.copID = cop.ID
+	s.regions = append(s.regions, s.region)
 	d.call(t, "registry", "POST", "/v1/cops/"+cop.ID+"/decision", national, map[string]any{"decision": "approve"}, &cop, http.StatusOK)
 	if cop.Status != "approved" {
 		t.Fatalf("after approval: %+v", cop)
 	}
+	s.cops = append(s.cops, cop.ID)
 	d.call(t, "registry", "PUT", "/v1/cops/"+cop.ID+"/charter", hub, map[string]any{
 		"aims": "Better youth mental health practice", "terms_of_reference": "We meet monthly.", "code_of_practice": "Be kind.",
 	}, nil, http.StatusOK)
@@ -363,33 +374,4 @@ func membersJoin(t *testing.T, d *deployment, s *scenario) {
 		subject("membership", "person_registered"): n,
 		subject("membership", "member_joined"):     n,
 	})
-}
-
-// programPlanned: the coordinator plans a seven-session Share / Discuss / Apply program.
-func programPlanned(t *testing.T, d *deployment, s *scenario) {
-	t.Error("step not written yet: plan a program for s.copID, check program_planned and session_scheduled")
-}
-
-// sessionsHeld: sessions are held with attendance recorded, rotating facilitator and
-// note-taker among the members who joined.
-func sessionsHeld(t *testing.T, d *deployment, s *scenario) {
-	t.Error("step not written yet: record attendance, mark sessions held, check session_held")
-}
-
-// evaluationAnswered: feedback opened an evaluation when the session was held; members
-// answer it anonymously and the results are published once enough answered.
-func evaluationAnswered(t *testing.T, d *deployment, s *scenario) {
-	t.Error("step not written yet: answer the evaluation opened by session_held, check results_published")
-}
-
-// overlapDetected: two CoPs map projects on the same community; knowledge detects the
-// overlap.
-func overlapDetected(t *testing.T, d *deployment, s *scenario) {
-	t.Error("step not written yet: map two overlapping projects, check overlap_detected")
-}
-
-// consoleFigures: the console's national figures show the region, the CoP and its
-// participation, built only from the events above.
-func consoleFigures(t *testing.T, d *deployment, s *scenario) {
-	t.Error("step not written yet: read the console's national figures")
 }

@@ -50,6 +50,9 @@ type Factory struct {
 	Name       string
 	Migrations fs.FS
 	New        func(ctx context.Context, d Deps) (Service, error)
+	// Settings is the zero value of the service's own environment settings (envconfig
+	// tags), beyond config.Base; deployment tests check compose files against it.
+	Settings any
 }
 
 // Config is one node's runtime settings.

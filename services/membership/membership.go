@@ -10,4 +10,4 @@ import (
 )
 
 // Factory lets a node (the all-in-one or membership's own process) run membership.
-var Factory = node.Factory{Name: service.Name, Migrations: migrations.FS, New: service.New}
+var Factory = node.Factory{Name: service.Name, Migrations: migrations.FS, New: service.New, Settings: service.Settings{}}
