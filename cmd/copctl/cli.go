@@ -19,31 +19,50 @@ const (
 )
 
 // command is one copctl command: it parses its own args, talks to the node through c and
-// writes what it did to out. It returns a usageError for a wrong command line.
+// writes what it did to out. It returns a usageError for a wrong command line and a
+// helpRequest (or flag.ErrHelp) for --help.
 type command struct {
 	summary string
 	usage   string
-	run     func(ctx context.Context, c *Client, args []string, out io.Writer) error
+	// help is the longer text `copctl COMMAND --help` shows after the usage line.
+	help string
+	run  func(ctx context.Context, c *Client, args []string, out io.Writer) error
+	// alias hides the command from the list: an older name kept for scripts.
+	alias bool
 }
 
 var commands = map[string]command{
-	"import":      {"import a roster (name,email,organisation) into a CoP", "import --cop ID FILE.csv", cmdImport},
-	"seed":        {"create a demo network through the API (national token)", "seed demo [--wait 60s]", cmdSeed},
-	"regions":     {"list regions", "regions", cmdRegions},
-	"cops":        {"list CoPs", "cops [--region R] [--status S]", cmdCoPs},
-	"deadletters": {"list events parked in the dead-letter stream (national token)", "deadletters [--limit N]", cmdDeadLetters},
-	"replay":      {"re-run one dead letter after its cause is fixed (national token)", "replay SEQ", cmdReplay},
-	"nodes":       {"list this node and its registered child nodes", "nodes", cmdNodes},
-	"federation":  {"show the health of each child node's link", "federation", cmdFederation},
-	"version":     {"print copctl's version", "version", cmdVersion},
+	"status": {summary: "show each service's readiness, stream and consumer lag, dead letters, federation links",
+		usage: "status [--output table|json] [--stream NAME]", help: statusHelp, run: cmdStatus},
+	"dlq": {summary: "list or replay events parked in the dead-letter stream (national token)",
+		usage: dlqUsage, help: dlqHelp, run: cmdDLQ},
+	"import": {summary: "import cops, people, members or projects from CSV; every row is checked first",
+		usage: "import cops|people|members|projects [--cop ID] [--progress] FILE.csv", help: importHelp, run: cmdImport},
+	"seed":       {summary: "create a demo network through the API (national token)", usage: "seed demo [--wait 60s]", help: seedHelp, run: cmdSeed},
+	"regions":    {summary: "list regions", usage: "regions", run: cmdRegions},
+	"cops":       {summary: "list CoPs", usage: "cops [--region R] [--status S]", run: cmdCoPs},
+	"nodes":      {summary: "list this node and its registered child nodes", usage: "nodes", run: cmdNodes},
+	"federation": {summary: "show the health of each child node's link", usage: "federation", run: cmdFederation},
+	"version":    {summary: "print copctl's version", usage: "version", run: cmdVersion},
+	// Older names of dlq list and dlq replay.
+	"deadletters": {summary: "same as dlq list", usage: "deadletters [--limit N]", run: cmdDLQList, alias: true},
+	"replay":      {summary: "same as dlq replay --id SEQ", usage: "replay SEQ", run: cmdReplay, alias: true},
 }
 
-// usageError is a wrong command line: exit code 2.
-type usageError struct{ msg string }
+// usageError is a wrong command line: exit code 2. usage, when set, replaces the
+// command's usage line (a subcommand's own).
+type usageError struct{ msg, usage string }
 
 func (e usageError) Error() string { return e.msg }
 
-func usagef(format string, args ...any) error { return usageError{fmt.Sprintf(format, args...)} }
+func usagef(format string, args ...any) error { return usageError{msg: fmt.Sprintf(format, args...)} }
+
+// helpRequest is --help on a subcommand: its usage and text go to stdout, exit 0.
+type helpRequest struct{ usage, help string }
+
+func (h helpRequest) Error() string { return "help requested" }
+
+const globalUsage = "copctl [--url URL] [--token TOKEN] [--nats URL]"
 
 // run executes copctl with args (without the program name) and returns the exit code.
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
@@ -51,6 +70,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	global.SetOutput(io.Discard)
 	url := global.String("url", envOr("COPNET_URL", "http://127.0.0.1:8080"), "the copnet node's base URL ($COPNET_URL)")
 	token := global.String("token", os.Getenv("COPNET_TOKEN"), "bearer token ($COPNET_TOKEN; copnet token --role ... prints one)")
+	natsURL := global.String("nats", os.Getenv("COPNET_NATS_URL"), "the node's NATS server, for stream and consumer lag in status ($COPNET_NATS_URL)")
 	if err := global.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			printUsage(stdout, global)
@@ -64,9 +84,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if len(rest) == 0 || rest[0] == "help" {
 		if len(rest) > 1 {
 			if cmd, ok := commands[rest[1]]; ok {
-				fmt.Fprintf(stdout, "usage: copctl [--url URL] [--token TOKEN] %s\n\n%s\n", cmd.usage, cmd.summary)
+				printCommandHelp(stdout, cmd.usage, cmd.summary, cmd.help)
 				return exitOK
 			}
+			fmt.Fprintf(stderr, "copctl: unknown command %q\n", rest[1])
+			printUsage(stderr, global)
+			return exitUsage
 		}
 		w := stdout
 		if len(rest) == 0 {
@@ -85,44 +108,89 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return exitUsage
 	}
 	c := NewClient(*url, *token)
+	c.NATSURL = *natsURL
+	c.Stderr, c.StderrTTY = stderr, isTerminal(stderr)
 	err := cmd.run(ctx, c, rest[1:], stdout)
+	var hr helpRequest
 	switch {
 	case err == nil:
 		return exitOK
 	case errors.Is(err, flag.ErrHelp):
-		fmt.Fprintf(stdout, "usage: copctl [--url URL] [--token TOKEN] %s\n\n%s\n", cmd.usage, cmd.summary)
+		printCommandHelp(stdout, cmd.usage, cmd.summary, cmd.help)
+		return exitOK
+	case errors.As(err, &hr):
+		printCommandHelp(stdout, hr.usage, "", hr.help)
 		return exitOK
 	}
 	var ue usageError
 	if errors.As(err, &ue) {
-		fmt.Fprintf(stderr, "copctl %s: %s\nusage: copctl %s\n", rest[0], ue.msg, cmd.usage)
+		usage := cmd.usage
+		if ue.usage != "" {
+			usage = ue.usage
+		}
+		fmt.Fprintf(stderr, "copctl %s: %s\nusage: copctl %s\n", rest[0], ue.msg, usage)
 		return exitUsage
 	}
 	printError(stderr, err)
 	return exitFail
 }
 
+func printCommandHelp(w io.Writer, usage, summary, help string) {
+	fmt.Fprintf(w, "usage: %s %s\n", globalUsage, usage)
+	if summary != "" {
+		fmt.Fprintf(w, "\n%s\n", summary)
+	}
+	if help != "" {
+		fmt.Fprintf(w, "\n%s\n", strings.TrimRight(help, "\n"))
+	}
+	fmt.Fprintln(w, "\n"+exitCodesHelp)
+}
+
+const exitCodesHelp = `exit codes:
+  0  done (status: the node is ready)
+  1  the node refused, failed or could not be reached; some rows or dead letters failed;
+     a CSV had bad rows (nothing was imported); status: the node is not ready
+  2  wrong command line (unknown command or flag, missing argument)`
+
 func printUsage(w io.Writer, global *flag.FlagSet) {
-	fmt.Fprintln(w, "usage: copctl [--url URL] [--token TOKEN] COMMAND [ARGS]")
-	fmt.Fprintln(w, "\ncommands:")
+	fmt.Fprintf(w, "usage: %s COMMAND [ARGS]\n", globalUsage)
+	fmt.Fprintln(w, "\ncommands (copctl COMMAND --help for more):")
 	names := make([]string, 0, len(commands))
-	for name := range commands {
-		names = append(names, name)
+	for name, cmd := range commands {
+		if !cmd.alias {
+			names = append(names, name)
+		}
 	}
 	sort.Strings(names)
 	for _, name := range names {
-		fmt.Fprintf(w, "  %-38s %s\n", commands[name].usage, commands[name].summary)
+		fmt.Fprintf(w, "  %-10s %s\n", name, commands[name].summary)
+		fmt.Fprintf(w, "  %-10s   copctl %s\n", "", commands[name].usage)
 	}
 	fmt.Fprintln(w, "\nflags:")
 	global.SetOutput(w)
 	global.PrintDefaults()
 	global.SetOutput(io.Discard)
-	fmt.Fprintln(w, "\nexit codes: 0 done, 1 refused or failed, 2 wrong command line")
+	fmt.Fprintln(w, "\n"+exitCodesHelp)
+}
+
+// isTerminal reports whether w is a terminal (a character device), where progress bars go.
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	st, err := f.Stat()
+	return err == nil && st.Mode()&os.ModeCharDevice != 0
 }
 
 // printError writes a failure the way copctl shows every failure: a problem answer as
 // "status title: detail" and one indented line per field error.
 func printError(w io.Writer, err error) {
+	var rr *RowsRejected
+	if errors.As(err, &rr) {
+		fmt.Fprint(w, rr.Format())
+		return
+	}
 	var p *Problem
 	if errors.As(err, &p) {
 		if prefix := strings.TrimSuffix(err.Error(), p.Error()); prefix != "" {
@@ -150,7 +218,7 @@ func parse(fs *flag.FlagSet, args []string) ([]string, error) {
 			if errors.Is(err, flag.ErrHelp) {
 				return nil, err
 			}
-			return nil, usageError{err.Error()}
+			return nil, usageError{msg: err.Error()}
 		}
 		args = fs.Args()
 		if len(args) == 0 {
@@ -169,4 +237,26 @@ func envOr(key, def string) string {
 		return v
 	}
 	return def
+}
+
+// errHelp is what parse returns for -h or --help.
+var errHelp = flag.ErrHelp
+
+// withUsage gives a usage error a subcommand's own usage line.
+func withUsage(err error, usage string) error {
+	var ue usageError
+	if errors.As(err, &ue) {
+		ue.usage = usage
+		return ue
+	}
+	return err
+}
+
+// flagDefaults is fs's flags as PrintDefaults writes them.
+func flagDefaults(fs *flag.FlagSet) string {
+	var b strings.Builder
+	fs.SetOutput(&b)
+	fs.PrintDefaults()
+	fs.SetOutput(io.Discard)
+	return b.String()
 }

@@ -42,7 +42,10 @@ func TestProblemsPrintStatusTitleDetailAndFields(t *testing.T) {
 
 func TestUsageErrorsExitTwo(t *testing.T) {
 	var stdout, stderr bytes.Buffer
-	for _, args := range [][]string{{}, {"frobnicate"}, {"--nope"}, {"replay"}, {"replay", "abc"}, {"cops", "extra"}, {"regions", "x"}} {
+	for _, args := range [][]string{{}, {"frobnicate"}, {"--nope"}, {"replay"}, {"replay", "abc"}, {"cops", "extra"}, {"regions", "x"},
+		{"dlq"}, {"dlq", "purge"}, {"dlq", "replay", "7"}, {"dlq", "replay", "--id", "x"}, {"dlq", "list", "--output", "xml"},
+		{"import"}, {"import", "widgets", "a.csv"}, {"import", "people"}, {"import", "people", "--cop", "c1", "a.csv"},
+		{"status", "now"}, {"status", "--output", "yaml"}, {"help", "frobnicate"}} {
 		stdout.Reset()
 		stderr.Reset()
 		if code := run(context.Background(), args, &stdout, &stderr); code != exitUsage || !strings.Contains(stderr.String(), "usage: copctl") {
@@ -78,11 +81,11 @@ func TestListsOpsAndFederation(t *testing.T) {
 		t.Errorf("cops --region wa: %v\n%s", err, out)
 	}
 
-	out, err = e.call(e.national(), cmdDeadLetters)
+	out, err = e.call(e.national(), cmdDLQ, "list")
 	if err != nil || out != "no dead letters\n" {
 		t.Errorf("deadletters: %v %q", err, out)
 	}
-	if _, err := e.call(e.hub("vic"), cmdDeadLetters); StatusOf(err) != http.StatusForbidden {
+	if _, err := e.call(e.hub("vic"), cmdDLQ, "list"); StatusOf(err) != http.StatusForbidden {
 		t.Errorf("deadletters as hub: %v", err)
 	}
 	if _, err := e.call(e.national(), cmdReplay, "424242"); StatusOf(err) != http.StatusNotFound || !strings.Contains(err.Error(), "no dead letter 424242") {

@@ -17,6 +17,12 @@ type Client struct {
 	BaseURL string
 	Token   string
 	HTTP    *http.Client
+	// NATSURL is the node's NATS server, for what only NATS knows (consumer lag); empty
+	// when not given.
+	NATSURL string
+	// Stderr receives progress bars; nil shows none. StderrTTY says it is a terminal.
+	Stderr    io.Writer
+	StderrTTY bool
 }
 
 // NewClient returns a client for the node at baseURL.

@@ -1,6 +1,9 @@
 package main
 
-import "time"
+import (
+	"strings"
+	"time"
+)
 
 // The demo network, modelled on the seeds: a state health promotion CoP of six local
 // public health units with a seven-session Share / Discuss / Apply program and a council's
@@ -82,7 +85,7 @@ var demoCoPs = []demoCoP{
 	},
 	{
 		Region: "vic", Name: "Council community engagement", Scope: "local",
-		Purpose: "Council staff who run community engagement learn from each other's consultations.",
+		Purpose: "An internal CoP of the council: staff across its departments who run community engagement learn from each other's consultations and coordinate them.",
 		Topics:  []string{"community engagement", "youth mental health"}, Hosts: []string{"City of Greater Geelong"},
 		Frequency: "bi-monthly", Duration: 60, Format: []string{"share", "discuss"},
 		Roster: []demoPerson{
@@ -99,17 +102,12 @@ var demoCoPs = []demoCoP{
 	},
 	{
 		Region: "wa", Name: "Community organisations network", Scope: "regional",
-		Purpose:   "Twenty-four community organisations across the region share practice in volunteering and community development.",
+		Purpose: "Twenty-four community organisations across the region share practice in volunteering and community development, " +
+			"coordinate their work and avoid duplicating each other's efforts.",
 		Topics:    []string{"volunteering", "community development"},
-		Hosts:     []string{"Perth Community Hub", "Fremantle Neighbourhood Centre", "Bunbury Volunteer Centre"},
+		Hosts:     communityOrganisations,
 		Frequency: "monthly", Duration: 120, Format: shareDiscussApply,
-		Roster: []demoPerson{
-			{"Kai Wilson", "kai.wilson@demo.copnet.example", "Perth Community Hub"},
-			{"Lena Fischer", "lena.fischer@demo.copnet.example", "Fremantle Neighbourhood Centre"},
-			{"Mia Tran", "mia.tran@demo.copnet.example", "Bunbury Volunteer Centre"},
-			{"Noah Jones", "noah.jones@demo.copnet.example", "Midland Family Services"},
-			{"Olivia Chen", "olivia.chen@demo.copnet.example", "Joondalup Youth Services"},
-		},
+		Roster: communityRoster(),
 		Program: &demoProgram{
 			Title: "Volunteering practice exchange", Timezone: "Australia/Perth",
 			Cadence: "FREQ=MONTHLY;BYDAY=1WE", Sessions: 6, Duration: 120, Format: shareDiscussApply, Checkins: []int{3, 6},
@@ -123,8 +121,9 @@ var demoCoPs = []demoCoP{
 	},
 	{
 		Region: "wa", Name: "Health consumer engagement", Scope: "regional",
-		Purpose: "Health services and consumer representatives improve how consumers shape services, guided by a working group.",
-		Topics:  []string{"consumer engagement", "volunteering"}, Hosts: []string{"WA Health Consumers' Council"},
+		Purpose: "Promote best practice and build capability in consumer and carer engagement and participation across the health sector, " +
+			"guided by a working group of members.",
+		Topics: []string{"consumer engagement", "volunteering"}, Hosts: []string{"WA Health Consumers' Council"},
 		Frequency: "monthly", Duration: 60, Format: []string{"share", "discuss", "apply"},
 		Roster: []demoPerson{
 			{"Priya Sharma", "priya.sharma@demo.copnet.example", "WA Health Consumers' Council"},
@@ -139,6 +138,29 @@ var demoCoPs = []demoCoP{
 			Methods: []string{"interviews"}, StartMonths: 2, Months: 3,
 		}},
 	},
+}
+
+// communityOrganisations are the 24 members of the WA regional network, one coordinator each.
+var communityOrganisations = []string{
+	"Perth Community Hub", "Fremantle Neighbourhood Centre", "Bunbury Volunteer Centre", "Midland Family Services",
+	"Joondalup Youth Services", "Mandurah Men's Shed", "Albany Community Garden", "Geraldton Landcare",
+	"Busselton Foodbank", "Kalgoorlie Neighbourhood House", "Armadale Multicultural Network", "Rockingham Seniors Club",
+	"Broome Youth Hub", "Esperance Coastcare", "Northam Community Resource Centre", "Karratha Family Support",
+	"Collie Neighbourhood Centre", "Margaret River Volunteer Hub", "Gosnells Community Legal Centre", "Swan Valley Arts Collective",
+	"Cockburn Tenants Network", "Stirling Disability Advocates", "Bayswater Repair Café", "Wanneroo Emergency Relief",
+}
+
+// communityRoster is one coordinator for each of the network's organisations.
+func communityRoster() []demoPerson {
+	first := []string{"Kai", "Lena", "Mia", "Noah", "Olivia", "Pete", "Quinlan", "Rosa", "Sione", "Tara", "Uma", "Vik",
+		"Wren", "Xavier", "Yasmin", "Zac", "Abby", "Bilal", "Cora", "Dmitri", "Elif", "Finn", "Gia", "Hugo"}
+	last := []string{"Wilson", "Fischer", "Tran", "Jones", "Chen", "Murray", "Hart", "Alvarez", "Tupou", "Singh", "Rao", "Novak",
+		"Ellis", "Dupont", "Karimi", "Moore", "Grant", "Aziz", "Byrne", "Petrov", "Demir", "Walsh", "Romano", "Laurent"}
+	out := make([]demoPerson, len(communityOrganisations))
+	for i, org := range communityOrganisations {
+		out[i] = demoPerson{first[i] + " " + last[i], strings.ToLower(first[i]+"."+last[i]) + "@demo.copnet.example", org}
+	}
+	return out
 }
 
 // nthWeekday is the local date-time (at hhmm) of the nth given weekday of next month.

@@ -70,9 +70,13 @@ func cmdFederation(ctx context.Context, c *Client, args []string, out io.Writer)
 	if len(res.Links) == 0 {
 		return nil
 	}
+	return writeLinks(out, res.Links)
+}
+
+func writeLinks(out io.Writer, links []Link) error {
 	tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "CHILD\tSTATE\tLAG MSGS\tLAG SECS\tSOURCED/LAST\tLAST EVENT\tERROR")
-	for _, l := range res.Links {
+	for _, l := range links {
 		state := "down"
 		switch {
 		case l.Up && l.Stalled:

@@ -45,7 +45,7 @@ func TestImportReportsExactlyTheBadRowsThenImportsTheFixedFileOnce(t *testing.T)
 	// refused for the CoP, after that for the rows.
 	var rejected *RosterRejected
 	testkit.Eventually(t, waitFor, func() error {
-		_, err := e.call(e.national(), cmdImport, "--cop", cop, bad)
+		_, err := e.call(e.national(), cmdImport, "members", "--cop", cop, bad)
 		if !errors.As(err, &rejected) {
 			return fmt.Errorf("import of the bad file: %v", err)
 		}
@@ -59,7 +59,7 @@ func TestImportReportsExactlyTheBadRowsThenImportsTheFixedFileOnce(t *testing.T)
 	}
 
 	// The whole command line: exit 1, and stderr names exactly those three rows.
-	code, stdout, stderr := e.cli(e.national(), "import", "--cop", cop, bad)
+	code, stdout, stderr := e.cli(e.national(), "import", "members", "--cop", cop, bad)
 	if code != exitFail || stdout != "" {
 		t.Errorf("exit %d, stdout %q; want 1 and nothing", code, stdout)
 	}
@@ -79,7 +79,7 @@ func TestImportReportsExactlyTheBadRowsThenImportsTheFixedFileOnce(t *testing.T)
 		t.Fatalf("%d members after a refused import, want 0", n)
 	}
 
-	out, err := e.call(e.national(), cmdImport, fixed, "--cop", cop)
+	out, err := e.call(e.national(), cmdImport, "members", fixed, "--cop", cop)
 	if err != nil {
 		t.Fatalf("import fixed file: %v", err)
 	}
@@ -90,7 +90,7 @@ func TestImportReportsExactlyTheBadRowsThenImportsTheFixedFileOnce(t *testing.T)
 		t.Errorf("%d members after importing 7 rows", n)
 	}
 
-	code, stdout, stderr = e.cli(e.national(), "import", "--cop", cop, fixed)
+	code, stdout, stderr = e.cli(e.national(), "import", "members", "--cop", cop, fixed)
 	if code != exitOK || stderr != "" {
 		t.Fatalf("second import: exit %d, stderr %q", code, stderr)
 	}
@@ -105,23 +105,24 @@ func TestImportReportsExactlyTheBadRowsThenImportsTheFixedFileOnce(t *testing.T)
 func TestImportCommandLine(t *testing.T) {
 	e := start(t, registry.Factory, membership.Factory)
 	for _, args := range [][]string{
-		{"import", "roster.csv"},                    // no --cop
-		{"import", "--cop", "c1"},                   // no file
-		{"import", "--cop", "c1", "a.csv", "b.csv"}, // two files
-		{"import", "--nope", "a.csv"},
+		{"import", "members", "roster.csv"},                    // no --cop
+		{"import", "members", "--cop", "c1"},                   // no file
+		{"import", "members", "--cop", "c1", "a.csv", "b.csv"}, // two files
+		{"import", "members", "--nope", "a.csv"},
+		{"import", "--cop", "c1", "a.csv"}, // no kind
 	} {
-		if code, _, stderr := e.cli(e.national(), args...); code != exitUsage || !strings.Contains(stderr, "usage: copctl import --cop ID FILE.csv") {
+		if code, _, stderr := e.cli(e.national(), args...); code != exitUsage || !strings.Contains(stderr, "usage: copctl import cops|people|members|projects") {
 			t.Errorf("%q → exit %d, stderr %q; want 2 with usage", args, code, stderr)
 		}
 	}
-	if code, _, stderr := e.cli(e.national(), "import", "--cop", "c1", "/does/not/exist.csv"); code != exitFail || !strings.Contains(stderr, "no such file") {
+	if code, _, stderr := e.cli(e.national(), "import", "members", "--cop", "c1", "/does/not/exist.csv"); code != exitFail || !strings.Contains(stderr, "no such file") {
 		t.Errorf("missing file → exit %d, %q", code, stderr)
 	}
 	// A hub may not import into another region's CoP: the problem comes back as is.
 	cop := e.approvedCoP("wa", "Consumers")
 	f := writeFile(t, "r.csv", "Ana,ana@example.org\n")
 	testkit.Eventually(t, waitFor, func() error {
-		code, _, stderr := e.cli(e.hub("vic"), "import", "--cop", cop, f)
+		code, _, stderr := e.cli(e.hub("vic"), "import", "members", "--cop", cop, f)
 		if code != exitFail || !strings.HasPrefix(stderr, "403 Forbidden: ") {
 			return fmt.Errorf("hub of vic → exit %d, %q", code, stderr)
 		}

@@ -310,7 +310,12 @@ func notYetKnown(err error) bool {
 
 // eventually retries fn while it fails with a retryable error, up to the seeder's wait.
 func (s *seeder) eventually(ctx context.Context, retryable func(error) bool, fn func() error) error {
-	deadline := time.Now().Add(s.wait)
+	return retry(ctx, s.wait, retryable, fn)
+}
+
+// retry retries fn while it fails with a retryable error, for up to wait.
+func retry(ctx context.Context, wait time.Duration, retryable func(error) bool, fn func() error) error {
+	deadline := time.Now().Add(wait)
 	delay := 100 * time.Millisecond
 	for {
 		err := fn()
@@ -325,3 +330,15 @@ func (s *seeder) eventually(ctx context.Context, retryable func(error) bool, fn 
 		delay = min(delay*2, 2*time.Second)
 	}
 }
+
+const seedHelp = `seed demo creates, through the API and with a national token, a demo network modelled on
+the seeds, in two regions:
+  vic  a state health promotion CoP of six local public health units with a seven-session
+       Share / Discuss / Apply program; a council's internal community engagement CoP
+  wa   a regional network of 24 community organisations with its own program; a health
+       consumer-engagement CoP with a working group
+with rosters, charters and mapped projects (two of which overlap in each region). Every
+step finds what already exists by its natural key, so running it again changes nothing.
+
+flags:
+  --wait 60s   how long to wait for an approval to reach the other services`

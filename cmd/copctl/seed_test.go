@@ -158,3 +158,31 @@ func TestSeedNeedsNationalAndTheDemoName(t *testing.T) {
 		t.Errorf("seed as a hub → exit %d, stderr %q", code, stderr)
 	}
 }
+
+// TestDemoMatchesTheSeeds pins the demo network to what issue 9 lists.
+func TestDemoMatchesTheSeeds(t *testing.T) {
+	regions := map[string]bool{}
+	var healthPromotion, council, network, consumer bool
+	for _, d := range demoCoPs {
+		regions[d.Region] = true
+		orgs := map[string]bool{}
+		for _, p := range d.Roster {
+			orgs[p.Organisation] = true
+		}
+		switch {
+		case len(d.Hosts) == 6 && len(orgs) == 6 && d.Program != nil && d.Program.Sessions == 7 &&
+			slices.Equal(d.Program.Format, []string{"share", "discuss", "apply"}):
+			healthPromotion = true
+		case d.Scope == "local" && len(d.Hosts) == 1 && strings.Contains(d.Purpose, "internal"):
+			council = true
+		case len(d.Hosts) == 24 && len(orgs) == 24:
+			network = true
+		case strings.Contains(d.Name, "consumer engagement") && len(d.WorkingGroup) > 0:
+			consumer = true
+		}
+	}
+	if !healthPromotion || !council || !network || !consumer || !regions["vic"] || !regions["wa"] {
+		t.Errorf("demo: health promotion %v, council %v, network of 24 %v, consumer engagement %v, regions %v",
+			healthPromotion, council, network, consumer, regions)
+	}
+}
