@@ -2,12 +2,16 @@ package main
 
 import (
 	"fmt"
+	"io"
 	"net/http"
+	"net/http/cookiejar"
+	"net/url"
 	"slices"
 	"strings"
 	"testing"
 
 	"github.com/copnet/copnet/pkg/testkit"
+	"github.com/copnet/copnet/services/console"
 	"github.com/copnet/copnet/services/feedback"
 	"github.com/copnet/copnet/services/knowledge"
 	"github.com/copnet/copnet/services/membership"
@@ -83,7 +87,7 @@ func (e *env) figures() figures {
 }
 
 func TestSeedDemoBuildsTwoRegionsAndRerunsAsExists(t *testing.T) {
-	e := start(t, registry.Factory, membership.Factory, scheduling.Factory, knowledge.Factory, feedback.Factory)
+	e := start(t, registry.Factory, membership.Factory, scheduling.Factory, knowledge.Factory, feedback.Factory, console.Factory)
 
 	out, err := e.call(e.national(), cmdSeed, "demo")
 	if err != nil {
@@ -123,6 +127,35 @@ func TestSeedDemoBuildsTwoRegionsAndRerunsAsExists(t *testing.T) {
 			t.Errorf("region %s has %d CoPs, want 2", region, len(cops.CoPs))
 		}
 	}
+
+	// The console's national page, signed in as national, shows both regions.
+	jar, err := cookiejar.New(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	browser := &http.Client{Jar: jar}
+	signin, err := browser.Get(e.n.URL + "/signin?token=" + url.QueryEscape(e.national()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	signin.Body.Close()
+	testkit.Eventually(t, waitFor, func() error {
+		resp, err := browser.Get(e.n.URL + "/")
+		if err != nil {
+			return err
+		}
+		defer resp.Body.Close()
+		page, err := io.ReadAll(resp.Body)
+		if err != nil {
+			return err
+		}
+		for _, r := range demoRegions {
+			if resp.StatusCode != http.StatusOK || !strings.Contains(string(page), r.Name) {
+				return fmt.Errorf("national page (%d) does not show %s yet", resp.StatusCode, r.Name)
+			}
+		}
+		return nil
+	})
 
 	// Again: everything is found and reported as existing; nothing is added.
 	code, out, stderr := e.cli(e.national(), "seed", "demo")
