@@ -16,6 +16,7 @@ import (
 	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/propagation"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	oteltrace "go.opentelemetry.io/otel/trace"
 
 	"github.com/copnet/copnet/pkg/bus"
 	"github.com/copnet/copnet/pkg/events"
@@ -31,11 +32,10 @@ func TestOutboxDeliversCommittedEventWithEnvelope(t *testing.T) {
 	pool := e.service("registry")
 	e.forward("registry", pool)
 
-	// The bus injects trace context through the global propagator, as services configure
-	// it at start-up; restore whatever was there for the other tests.
-	prev := otel.GetTextMapPropagator()
-	otel.SetTextMapPropagator(propagation.TraceContext{})
-	t.Cleanup(func() { otel.SetTextMapPropagator(prev) })
+	// traceparent is part of the envelope contract, so the bus writes it with the W3C
+	// propagator itself: a process that configured no global propagator (the no-op one
+	// here) must still put it on the wire.
+	noGlobalPropagator(t)
 	tp := sdktrace.NewTracerProvider()
 	t.Cleanup(func() { _ = tp.Shutdown(context.Background()) })
 
@@ -83,6 +83,62 @@ func TestOutboxDeliversCommittedEventWithEnvelope(t *testing.T) {
 	}
 	if string(raw.Data) != `{"region_id":"vic","name":"Victoria"}` {
 		t.Errorf("payload = %s", raw.Data)
+	}
+}
+
+// noGlobalPropagator installs otel's do-nothing propagator for the test, restoring the
+// previous one after.
+func noGlobalPropagator(t *testing.T) {
+	prev := otel.GetTextMapPropagator()
+	otel.SetTextMapPropagator(propagation.NewCompositeTextMapPropagator())
+	t.Cleanup(func() { otel.SetTextMapPropagator(prev) })
+}
+
+// A handler runs on the producer's trace and correlation id, so what it logs and the
+// events it publishes in turn stay on them.
+func TestHandlerContinuesTraceAndCorrelation(t *testing.T) {
+	e := newEnv(t)
+	registry := e.service("registry")
+	e.forward("registry", registry)
+	pool := e.service("consumer")
+	noGlobalPropagator(t)
+	tp := sdktrace.NewTracerProvider()
+	t.Cleanup(func() { _ = tp.Shutdown(context.Background()) })
+
+	type seen struct {
+		trace       oteltrace.SpanContext
+		correlation string
+	}
+	got := make(chan seen, 1)
+	r, err := e.bus.NewRouter("consumer", pool)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bus.Handle(r, "on_region_created", func(ctx context.Context, tx pgx.Tx, ev events.RegionCreated, env events.Envelope) error {
+		got <- seen{trace: oteltrace.SpanContextFromContext(ctx), correlation: httpx.CorrelationID(ctx)}
+		return nil
+	})
+	e.start(r)
+
+	ctx, span := tp.Tracer("bus_test").Start(context.Background(), "create region")
+	ctx = httpx.WithCorrelationID(ctx, "corr-consume-1")
+	e.publish(ctx, registry, events.RegionCreated{RegionID: "vic", Name: "Victoria"})
+	span.End()
+
+	var s seen
+	testkit.Eventually(t, waitFor, func() error {
+		select {
+		case s = <-got:
+			return nil
+		default:
+			return errors.New("handler not called yet")
+		}
+	})
+	if s.trace.TraceID() != span.SpanContext().TraceID() {
+		t.Errorf("handler trace %s, want the producer's %s", s.trace.TraceID(), span.SpanContext().TraceID())
+	}
+	if s.correlation != "corr-consume-1" {
+		t.Errorf("handler correlation id %q, want corr-consume-1", s.correlation)
 	}
 }
 
@@ -247,11 +303,26 @@ func TestDeadLettersBadMessagesAndMovesOn(t *testing.T) {
 	badID, forgedID, goodID := events.NewID(), events.NewID(), events.NewID()
 	e.rawPublish(regionSubject, envelopeHeader(badID, ceType, node), `{"region_id":"vic"}`)
 	e.rawPublish(regionSubject, envelopeHeader(forgedID, ceType, "vic"), `{"region_id":"vic","name":"Victoria"}`)
+	// Two different messages without any id: each is parked, not merged into one.
+	for _, region := range []string{"vic", "wa"} {
+		h := envelopeHeader("", ceType, node)
+		h.Del(events.HeaderID)
+		e.rawPublish(regionSubject, h, `{"region_id":"`+region+`","name":"No id"}`)
+	}
 	goodSeq := e.rawPublish(regionSubject, envelopeHeader(goodID, ceType, node), `{"region_id":"tas","name":"Tasmania"}`)
 
 	waitRows(t, pool, "tas", 1)
 	e.waitAcked(durable, goodSeq)
-	dls := e.waitDeadLetters(2)
+	dls := e.waitDeadLetters(4)
+	noID := 0
+	for _, dl := range dls {
+		if dl.EventID == "" && strings.Contains(dl.Reason, events.HeaderID) {
+			noID++
+		}
+	}
+	if noID != 2 {
+		t.Errorf("%d dead letters for the two messages without ce-id, want 2: %+v", noID, dls)
+	}
 
 	bad := deadLetterFor(t, dls, badID)
 	if !strings.Contains(bad.Reason, "schema") {
@@ -265,7 +336,7 @@ func TestDeadLettersBadMessagesAndMovesOn(t *testing.T) {
 	if !strings.Contains(forged.Reason, "ce-source") || forged.Handler != durable || forged.Source != "vic" {
 		t.Errorf("forged-origin dead letter = %+v", forged)
 	}
-	if n := count(t, pool, "SELECT count(*) FROM applied WHERE region_id = 'vic'"); n != 0 {
+	if n := count(t, pool, "SELECT count(*) FROM applied WHERE region_id IN ('vic', 'wa')"); n != 0 {
 		t.Errorf("%d rows applied from rejected messages", n)
 	}
 	// Rejected before the handler: no retry can mend them, so none is spent.
@@ -574,4 +645,151 @@ func TestEmptyBackoffTakesDefaults(t *testing.T) {
 	e.start(r)
 	e.rawPublish(regionSubject, envelopeHeader(events.NewID(), "registry.region_created.v1", node), `{"region_id":"vic","name":"Victoria"}`)
 	waitRows(t, pool, "vic", 1)
+}
+
+// Stopping a service (SIGTERM on deploy) must let an event already in its handler finish
+// and commit, not cancel it halfway: the design's graceful shutdown drains in-flight work.
+func TestRouterStopLetsInFlightHandlerFinish(t *testing.T) {
+	e := newEnv(t)
+	pool := e.service("consumer")
+	r, err := e.bus.NewRouter("consumer", pool)
+	if err != nil {
+		t.Fatal(err)
+	}
+	entered, release := make(chan struct{}), make(chan struct{})
+	var calls atomic.Int32
+	bus.Handle(r, "on_region_created", func(ctx context.Context, tx pgx.Tx, ev events.RegionCreated, env events.Envelope) error {
+		calls.Add(1)
+		close(entered)
+		<-release
+		return recordRegion(ctx, tx, "on_region_created", ev, env)
+	})
+	run := e.start(r)
+	durable := bus.DurableName("consumer_on_region_created")
+	seq := e.rawPublish(regionSubject, envelopeHeader(events.NewID(), "registry.region_created.v1", node), `{"region_id":"vic","name":"Victoria"}`)
+	<-entered
+
+	stopped := make(chan error, 1)
+	go func() { stopped <- run.stop(t) }()
+	// Once the subscription's interest is gone the stop is under way; only then may the
+	// handler go on, so it runs into whatever the stop did to its context.
+	testkit.Eventually(t, waitFor, func() error {
+		info, err := e.js.ConsumerInfo(bus.DefaultStream, durable)
+		if err != nil {
+			return err
+		}
+		if info.PushBound {
+			return errors.New("subscription still bound")
+		}
+		return nil
+	})
+	close(release)
+	if err := <-stopped; err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+
+	if n := count(t, pool, "SELECT count(*) FROM applied WHERE region_id = 'vic'"); n != 1 {
+		t.Fatalf("in-flight event applied %d times by the stopping router, want 1", n)
+	}
+	info, err := e.js.ConsumerInfo(bus.DefaultStream, durable)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if info.AckFloor.Stream < seq || info.NumAckPending != 0 {
+		t.Errorf("in-flight event not acked before the router stopped: ack floor %d, %d pending", info.AckFloor.Stream, info.NumAckPending)
+	}
+	if dls, err := e.bus.DeadLetters(context.Background(), 10); err != nil || len(dls) != 0 {
+		t.Errorf("dead letters = %+v, %v; want none", dls, err)
+	}
+	if n := calls.Load(); n != 1 {
+		t.Errorf("handler ran %d times, want 1", n)
+	}
+}
+
+// Stopping a router while a backlog streams in must lose nothing, park nothing and not
+// crash (watermill-nats can send on its closed channel when stopped mid-delivery): a new
+// router applies the rest, each event once.
+func TestRouterStopMidStreamLosesNothing(t *testing.T) {
+	// Deliveries cut off by a stop come back after a back-off step; keep them short.
+	e := newEnv(t, func(c *bus.Config) {
+		c.AckWait = time.Second
+		c.Backoff = []time.Duration{time.Second}
+	})
+	pool := e.service("consumer")
+	const total = 200
+	for i := range total {
+		e.rawPublish(regionSubject, envelopeHeader(events.NewID(), "registry.region_created.v1", node),
+			fmt.Sprintf(`{"region_id":"r%d","name":"Region %d"}`, i, i))
+	}
+	newRouter := func() *bus.Router {
+		r, err := e.bus.NewRouter("consumer", pool)
+		if err != nil {
+			t.Fatal(err)
+		}
+		bus.Handle(r, "on_region_created", func(ctx context.Context, tx pgx.Tx, ev events.RegionCreated, env events.Envelope) error {
+			return recordRegion(ctx, tx, "on_region_created", ev, env)
+		})
+		return r
+	}
+	applied := func() int { return count(t, pool, "SELECT count(*) FROM applied") }
+
+	// Several stops while deliveries are in full flow.
+	for range 3 {
+		before := applied()
+		run := e.start(newRouter())
+		testkit.Eventually(t, waitFor, func() error {
+			if n := applied(); n == before && n < total {
+				return fmt.Errorf("no progress past %d events", n)
+			}
+			return nil
+		})
+		if err := run.stop(t); err != nil {
+			t.Fatalf("Run: %v", err)
+		}
+	}
+	e.start(newRouter())
+	testkit.Eventually(t, waitFor, func() error {
+		if n := count(t, pool, "SELECT count(DISTINCT event_id) FROM applied"); n != total {
+			return fmt.Errorf("%d of %d events applied", n, total)
+		}
+		return nil
+	})
+	if n := applied(); n != total {
+		t.Errorf("applied rows = %d, want %d (each event once)", n, total)
+	}
+	if dls, err := e.bus.DeadLetters(context.Background(), 10); err != nil || len(dls) != 0 {
+		t.Errorf("dead letters = %+v, %v; want none", dls, err)
+	}
+}
+
+// A broker restart only delays events: the forwarder re-drives what it could not publish
+// and the router's subscription comes back by itself on the reconnected connection.
+func TestBrokerRestartOnlyDelaysEvents(t *testing.T) {
+	e := newEnv(t)
+	registry := e.service("registry")
+	e.forward("registry", registry)
+	pool := e.service("consumer")
+	r, err := e.bus.NewRouter("consumer", pool)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bus.Handle(r, "on_region_created", func(ctx context.Context, tx pgx.Tx, ev events.RegionCreated, env events.Envelope) error {
+		return recordRegion(ctx, tx, "on_region_created", ev, env)
+	})
+	e.start(r)
+	ctx := context.Background()
+
+	e.publish(ctx, registry, events.RegionCreated{RegionID: "before", Name: "Before"})
+	waitRows(t, pool, "before", 1)
+
+	e.ns.Restart(t)
+	// Committed while the bus's connections are still finding the new server.
+	e.publish(ctx, registry, events.RegionCreated{RegionID: "during", Name: "During"})
+	waitRows(t, pool, "during", 1)
+	e.publish(ctx, registry, events.RegionCreated{RegionID: "after", Name: "After"})
+	waitRows(t, pool, "after", 1)
+
+	if n := count(t, pool, "SELECT count(*) FROM applied"); n != 3 {
+		t.Errorf("applied rows = %d, want 3", n)
+	}
 }

@@ -84,10 +84,10 @@ func (b *Bus) deadLetter(msg *message.Message, durable string, cause error) erro
 }
 
 // deadLetterMsgID keys the dead letter on the stored message's stream sequence, which every
-// redelivery of it repeats. The watermill UUID is no key: a producer that is not watermill
-// (another node's tooling, a forger) sends none, and every such message would then share
-// one id and all but the first would be dropped as duplicates, and acked, and lost. Nor is
-// ce-id, which a forged message can copy from a real event.
+// redelivery of it repeats. Neither the watermill UUID nor ce-id is a safe key: a message
+// from outside watermill may carry neither (then all such dead letters would share one id,
+// and all but the first would be dropped as duplicates, then acked, and lost), and a forged
+// message can copy a real event's.
 func deadLetterMsgID(msg *message.Message, durable string) string {
 	if seq := msg.Metadata.Get(MetaStreamSeq); seq != "" {
 		return durable + ":seq:" + seq

@@ -78,12 +78,15 @@ func EnsureStream(js nats.JetStreamManager, cfg *nats.StreamConfig) error {
 	return nil
 }
 
-// consumerConfig is the durable push consumer for one handler on one subject filter. The
-// deliver group lets several replicas of a service share the work.
-func (b *Bus) consumerConfig(durable, filter string) *nats.ConsumerConfig {
+// consumerConfig is the durable push consumer for one handler on one subject filter of
+// stream. The deliver group lets several replicas of a service share the work.
+func (b *Bus) consumerConfig(stream, durable, filter string) *nats.ConsumerConfig {
 	return &nats.ConsumerConfig{
-		Durable:        durable,
-		DeliverSubject: "copnet.deliver." + b.cfg.NodeID + "." + durable,
+		Durable: durable,
+		// Durable names are per stream, deliver subjects are not: without the stream in it,
+		// consumers of one name on two streams push into each other's subscriptions. (An
+		// existing consumer takes the new subject on its next EnsureConsumer.)
+		DeliverSubject: "copnet.deliver." + b.cfg.NodeID + "." + stream + "." + durable,
 		DeliverGroup:   durable,
 		DeliverPolicy:  nats.DeliverAllPolicy,
 		AckPolicy:      nats.AckExplicitPolicy,
