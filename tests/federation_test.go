@@ -132,6 +132,9 @@ func TestPartitionThenCatchUpThroughAParentRestart(t *testing.T) {
 func TestChildRegisteredAfterTrimDeliversBacklog(t *testing.T) {
 	national := startFedNode(t, "national", "national", "", true)
 	national.produce("national", 5)
+	// The node's own consumers take the events before the trim; what is tested is the
+	// child's backlog, not national's.
+	waitCounts(t, national, 30*time.Second, map[string]int{"national": 5})
 	js := national.js()
 	if err := js.PurgeStream("COPNET"); err != nil {
 		t.Fatal(err)

@@ -47,6 +47,9 @@ func ReconnectOptions(name string) []nats.Option {
 		nats.ReconnectWait(100 * time.Millisecond),
 		nats.RetryOnFailedConnect(true),
 		nats.ReconnectBufSize(-1), // fail publishes fast while disconnected; the outbox retries them
+		// Registering a child node reloads the server's accounts, which can refuse a
+		// reconnect for a moment; by default nats.go would then give up for good.
+		nats.IgnoreAuthErrorAbort(),
 	}
 }
 
@@ -132,6 +135,7 @@ type Bus struct {
 
 	mu       sync.Mutex
 	handlers map[string]*handler
+	routers  []*Router
 	closers  []func() error
 	dlConn   *nats.Conn
 }
@@ -197,4 +201,24 @@ func (q shutdownQuiet) Error(msg string, err error, fields watermill.LogFields) 
 
 func (q shutdownQuiet) With(fields watermill.LogFields) watermill.LoggerAdapter {
 	return shutdownQuiet{q.LoggerAdapter.With(fields)}
+}
+
+// ConsumersReady reports an error naming each router whose handlers are not all subscribed
+// yet: a node is not ready while it would miss none of its events but apply none either.
+func (b *Bus) ConsumersReady() error {
+	b.mu.Lock()
+	routers := append([]*Router(nil), b.routers...)
+	b.mu.Unlock()
+	var waiting []string
+	for _, r := range routers {
+		select {
+		case <-r.Running():
+		default:
+			waiting = append(waiting, r.service)
+		}
+	}
+	if len(waiting) > 0 {
+		return fmt.Errorf("consumers of %s are not subscribed yet", strings.Join(waiting, ", "))
+	}
+	return nil
 }

@@ -69,6 +69,9 @@ func (b *Bus) NewRouter(service string, pool *pgxpool.Pool) (*Router, error) {
 		return nil, err
 	}
 	rt := &Router{bus: b, service: service, pool: pool, router: r}
+	b.mu.Lock()
+	b.routers = append(b.routers, rt)
+	b.mu.Unlock()
 	// Outermost first: tracing and correlation, then dead-lettering outside retry, and
 	// the recoverer innermost so a panic is an ordinary error to retry and dead-letter.
 	r.AddMiddleware(
@@ -133,11 +136,8 @@ func Handle[E events.Event](r *Router, name string, fn HandlerFunc[E]) {
 // Run provisions every handler's durable consumer and consumes until ctx ends; in-flight
 // messages finish (or are left unacked for redelivery) before it returns.
 func (r *Router) Run(ctx context.Context) error {
-	for _, h := range r.handlers {
-		if err := h.sub.SubscribeInitialize(h.filter); err != nil {
-			return err
-		}
-	}
+	// Each handler's subscriber provisions its durable consumer before binding to it, and
+	// keeps trying while the broker is away.
 	go func() {
 		<-ctx.Done()
 		r.router.Close() //nolint:errcheck // shutting down

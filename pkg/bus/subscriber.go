@@ -90,6 +90,25 @@ func (s *Subscriber) SubscribeInitialize(topic string) error {
 // (or Close is called) delivery stops: messages already handed out finish, those not yet
 // handed out are nacked for redelivery, and then the channel closes.
 func (s *Subscriber) Subscribe(ctx context.Context, topic string) (<-chan *message.Message, error) {
+	// A broker that is restarting, or a connection still reconnecting, is no reason to
+	// stop the service: keep trying until it answers or the service stops.
+	wait := 100 * time.Millisecond
+	for {
+		ch, err := s.subscribe(ctx, topic)
+		if err == nil || ctx.Err() != nil {
+			return ch, err
+		}
+		s.bus.cfg.Logger.Warn("subscribe failed; retrying", "topic", topic, "error", err.Error(), "in", wait.String())
+		select {
+		case <-ctx.Done():
+			return nil, err
+		case <-time.After(wait):
+		}
+		wait = min(2*wait, 2*time.Second)
+	}
+}
+
+func (s *Subscriber) subscribe(ctx context.Context, topic string) (<-chan *message.Message, error) {
 	if err := s.SubscribeInitialize(topic); err != nil {
 		return nil, err
 	}

@@ -139,7 +139,7 @@ func (n *Node) buildHandler() http.Handler {
 			return fmt.Errorf("nats: %s", n.health.Status())
 		}
 		return nil
-	}}}
+	}}, {Name: "consumers", Probe: func(context.Context) error { return n.cfg.Bus.ConsumersReady() }}}
 	for _, s := range n.services {
 		checks = append(checks, httpx.Check{Name: "postgres:" + s.name, Probe: s.pool.Ping})
 	}
