@@ -8,7 +8,7 @@ MODULES     := $(shell $(GO) list -m -f '{{.Dir}}')
 TEST_MODULES := $(filter-out %/e2e,$(MODULES))
 TEST_FLAGS  ?= -count=1 -timeout 12m
 
-.PHONY: run test test-short e2e lint build postgres
+.PHONY: run test test-short e2e bench bench-quick lint build postgres
 
 run:
 	$(GO) run ./cmd/copnet
@@ -30,6 +30,15 @@ test-short: postgres
 # and every service as its own OS process, through one scenario across all of them.
 e2e: postgres
 	cd e2e && $(GO) test -count=1 -timeout 10m ./...
+
+# Throughput, latency, growth and federation measured against the raw limits of NATS and
+# PostgreSQL in the same run; results in bench/results/<date>.json. bench-quick is a small run
+# CI makes so the harness never rots (it checks the harness runs, not speed).
+bench: postgres
+	$(GO) run ./bench/cmd/bench --split
+
+bench-quick: postgres
+	$(GO) run ./bench/cmd/bench --quick --split
 
 lint:
 	@out=$$(gofmt -l $(MODULES)); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
