@@ -73,7 +73,9 @@ type Config struct {
 	Backoff []time.Duration
 	// Retries are in-process attempts per delivery, bounded well under AckWait (default 3).
 	Retries int
-	// OutboxPoll is how often the forwarder looks for committed outbox rows (default 100ms).
+	// OutboxPoll is how often the forwarder looks for committed outbox rows when no commit
+	// woke it (default 1s): every commit with events notifies the forwarder (LISTEN/NOTIFY),
+	// so this is only the safety net for a missed notification.
 	OutboxPoll time.Duration
 	// Logger receives bus logs (default slog.Default()).
 	Logger *slog.Logger
@@ -104,7 +106,7 @@ func (c *Config) SetDefaults() {
 		c.Retries = 3
 	}
 	if c.OutboxPoll == 0 {
-		c.OutboxPoll = 100 * time.Millisecond
+		c.OutboxPoll = time.Second
 	}
 	if c.Logger == nil {
 		c.Logger = slog.Default()

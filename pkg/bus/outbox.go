@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/ThreeDotsLabs/watermill"
 	"github.com/ThreeDotsLabs/watermill-nats/v2/pkg/nats"
 	wmsql "github.com/ThreeDotsLabs/watermill-sql/v4/pkg/sql"
 	"github.com/ThreeDotsLabs/watermill/components/forwarder"
@@ -56,8 +57,17 @@ func (o *Outbox) Publish(ctx context.Context, tx pgx.Tx, evs ...events.Event) er
 			return fmt.Errorf("outbox: write %s: %w", msg.Metadata.Get(events.HeaderType), err)
 		}
 	}
+	// Delivered on commit only, like the rows: wakes the forwarder at once instead of at
+	// its next poll.
+	if _, err := tx.Exec(ctx, "SELECT pg_notify('"+notifyPrefix+"' || current_schema(), '')"); err != nil {
+		return fmt.Errorf("outbox: notify: %w", err)
+	}
 	return nil
 }
+
+// notifyPrefix names the channel on which commits with events wake the forwarder of that
+// schema.
+const notifyPrefix = "copnet_outbox_"
 
 // NewMessage wraps an event in its envelope: a fresh ULID (also the watermill UUID, hence
 // Nats-Msg-Id), this node as source, the trace context and correlation id of ctx.
@@ -90,7 +100,7 @@ func (b *Bus) NewMessage(ctx context.Context, ev events.Event) (*message.Message
 // InitOutbox creates the outbox tables in the service's schema. It must run before the
 // first publish inside a transaction: creating tables there would fail the transaction.
 func (b *Bus) InitOutbox(pool *pgxpool.Pool) error {
-	sub, err := b.outboxSubscriber(pool)
+	sub, err := b.outboxSubscriber(pool, nil)
 	if err != nil {
 		return err
 	}
@@ -101,13 +111,14 @@ func (b *Bus) InitOutbox(pool *pgxpool.Pool) error {
 	return nil
 }
 
-func (b *Bus) outboxSubscriber(pool *pgxpool.Pool) (*wmsql.Subscriber, error) {
+func (b *Bus) outboxSubscriber(pool *pgxpool.Pool, backoff wmsql.BackoffManager) (*wmsql.Subscriber, error) {
 	return wmsql.NewSubscriber(wmsql.BeginnerFromPgx(pool), wmsql.SubscriberConfig{
 		SchemaAdapter:  wmsql.DefaultPostgreSQLSchema{},
 		OffsetsAdapter: wmsql.DefaultPostgreSQLOffsetsAdapter{},
 		PollInterval:   b.cfg.OutboxPoll,
-		ResendInterval: b.cfg.OutboxPoll,
+		ResendInterval: 250 * time.Millisecond,
 		RetryInterval:  250 * time.Millisecond,
+		BackoffManager: backoff,
 	}, b.wmLog)
 }
 
@@ -133,7 +144,10 @@ func (b *Bus) NewPublisher(name string) (message.Publisher, error) {
 // RunForwarder moves committed outbox rows of pool's schema to JetStream until ctx ends.
 // A broker outage only delays it: a row is acknowledged once JetStream has stored it.
 func (b *Bus) RunForwarder(ctx context.Context, name string, pool *pgxpool.Pool) error {
-	sub, err := b.outboxSubscriber(pool)
+	wake := make(chan struct{}, 1)
+	go b.listenForCommits(ctx, pool, notifyPrefix+name, wake)
+	sub, err := b.outboxSubscriber(pool, &commitWaker{ctx: ctx, wake: wake, idle: b.cfg.OutboxPoll,
+		fallback: wmsql.NewDefaultBackoffManager(b.cfg.OutboxPoll, 250*time.Millisecond)})
 	if err != nil {
 		return err
 	}
@@ -153,4 +167,78 @@ func (b *Bus) RunForwarder(ctx context.Context, name string, pool *pgxpool.Pool)
 		fwd.Close() //nolint:errcheck // shutting down
 	}()
 	return fwd.Run(ctx)
+}
+
+// commitWaker is the forwarder's pause when the outbox is empty: it returns as soon as a
+// commit notifies, or after idle at the latest. (watermill-sql sleeps for whatever its
+// backoff manager returns, so waiting here is how a notification cuts the sleep short.)
+// The forwarder reads only rows of transactions older than the oldest one still running in
+// the cluster, so a notified row can stay unreadable while some other long transaction
+// runs: after a wake-up that found nothing it keeps looking, backing off to 100ms, for up
+// to idle, instead of going back to sleep.
+type commitWaker struct {
+	ctx      context.Context
+	wake     <-chan struct{}
+	idle     time.Duration
+	fallback wmsql.BackoffManager
+	until    time.Time
+	delay    time.Duration
+}
+
+func (w *commitWaker) HandleError(logger watermill.LoggerAdapter, noMsg bool, err error) time.Duration {
+	if err != nil || !noMsg {
+		w.until = time.Time{}
+		return w.fallback.HandleError(logger, noMsg, err)
+	}
+	if time.Now().Before(w.until) {
+		d := w.delay
+		w.delay = min(2*w.delay, 100*time.Millisecond)
+		return d
+	}
+	t := time.NewTimer(w.idle)
+	defer t.Stop()
+	select {
+	case <-w.wake:
+		w.until, w.delay = time.Now().Add(w.idle), 5*time.Millisecond
+	case <-t.C:
+	case <-w.ctx.Done():
+	}
+	return 0
+}
+
+// listenForCommits holds a connection listening on channel and signals wake for each
+// notification, reconnecting while ctx lasts. Losing it only slows the forwarder down to
+// its poll.
+func (b *Bus) listenForCommits(ctx context.Context, pool *pgxpool.Pool, channel string, wake chan<- struct{}) {
+	for ctx.Err() == nil {
+		err := b.listen(ctx, pool, channel, wake)
+		if ctx.Err() != nil {
+			return
+		}
+		b.cfg.Logger.Warn("outbox: commit notifications lost; polling until reconnected", "channel", channel, "error", err)
+		select {
+		case <-ctx.Done():
+		case <-time.After(time.Second):
+		}
+	}
+}
+
+func (b *Bus) listen(ctx context.Context, pool *pgxpool.Pool, channel string, wake chan<- struct{}) error {
+	conn, err := pgx.ConnectConfig(ctx, pool.Config().ConnConfig.Copy())
+	if err != nil {
+		return err
+	}
+	defer conn.Close(context.WithoutCancel(ctx))
+	if _, err := conn.Exec(ctx, "LISTEN "+pgx.Identifier{channel}.Sanitize()); err != nil {
+		return err
+	}
+	for {
+		if _, err := conn.WaitForNotification(ctx); err != nil {
+			return err
+		}
+		select {
+		case wake <- struct{}{}:
+		default: // a wake-up is already pending
+		}
+	}
 }
