@@ -3,8 +3,6 @@ package tests
 import (
 	"context"
 	"fmt"
-	"io"
-	"net"
 	"net/http"
 	"strings"
 	"sync"
@@ -174,65 +172,15 @@ func (n *fedNode) js() nats.JetStreamContext {
 	return j
 }
 
-// leafProxy stands between a child and its parent's leaf port, so a test can cut the link
-// (a partition) and restore it without touching either server.
-type leafProxy struct {
-	t      *testing.T
-	addr   string
-	target string
-	mu     sync.Mutex
-	ln     net.Listener
-	conns  []net.Conn
-}
-
-func newLeafProxy(t *testing.T, target string) *leafProxy {
-	p := &leafProxy{t: t, addr: loopback(t), target: target}
-	p.restore()
-	t.Cleanup(p.cut)
-	return p
-}
-
-func (p *leafProxy) restore() {
-	p.t.Helper()
-	ln, err := net.Listen("tcp", p.addr)
+// newLeafProxy relays a child's leaf link so the test can cut it (a partition).
+func newLeafProxy(t *testing.T, target string) *testkit.Proxy {
+	t.Helper()
+	p, err := testkit.NewProxy(target)
 	if err != nil {
-		p.t.Fatal(err)
+		t.Fatal(err)
 	}
-	p.mu.Lock()
-	p.ln = ln
-	p.mu.Unlock()
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			up, err := net.Dial("tcp", p.target)
-			if err != nil {
-				c.Close()
-				continue
-			}
-			p.mu.Lock()
-			p.conns = append(p.conns, c, up)
-			p.mu.Unlock()
-			go func() { io.Copy(up, c); up.Close() }() //nolint:errcheck // ends with the link
-			go func() { io.Copy(c, up); c.Close() }()  //nolint:errcheck // ends with the link
-		}
-	}()
-}
-
-// cut closes the listener and every proxied connection.
-func (p *leafProxy) cut() {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.ln != nil {
-		p.ln.Close()
-		p.ln = nil
-	}
-	for _, c := range p.conns {
-		c.Close()
-	}
-	p.conns = nil
+	t.Cleanup(p.Cut)
+	return p
 }
 
 // viaProxy rewrites a leaf URL to dial the proxy instead of the parent.

@@ -19,7 +19,7 @@ import (
 // that the test can cut.
 type tree struct {
 	national, vic, geelong, wa *fedNode
-	vicLink                    *leafProxy
+	vicLink                    *testkit.Proxy
 }
 
 func startTree(t *testing.T, services ...node.Factory) *tree {
@@ -29,7 +29,7 @@ func startTree(t *testing.T, services ...node.Factory) *tree {
 	vicURL := tr.national.register("vic", "regional")
 	waURL := tr.national.register("wa", "regional")
 	tr.vicLink = newLeafProxy(t, tr.national.topo.LeafListen)
-	tr.vic = startFedNode(t, "vic", "regional", viaProxy(vicURL, tr.national.topo.LeafListen, tr.vicLink.addr), true, services...)
+	tr.vic = startFedNode(t, "vic", "regional", viaProxy(vicURL, tr.national.topo.LeafListen, tr.vicLink.Addr), true, services...)
 	tr.wa = startFedNode(t, "wa", "regional", waURL, false, services...)
 	geelongURL := tr.vic.register("geelong", "local")
 	tr.geelong = startFedNode(t, "geelong", "local", geelongURL, false, services...)
@@ -82,7 +82,7 @@ func TestPartitionThenCatchUpThroughAParentRestart(t *testing.T) {
 	tr.vic.produce("warmup", 1)
 	waitCounts(t, tr.national, 30*time.Second, map[string]int{"vic": 1})
 
-	tr.vicLink.cut()
+	tr.vicLink.Cut()
 	testkit.Eventually(t, 15*time.Second, func() error {
 		if l := tr.national.links()["vic"]; l["up"] != false {
 			return fmt.Errorf("vic link still reported up: %v", l)
@@ -96,7 +96,9 @@ func TestPartitionThenCatchUpThroughAParentRestart(t *testing.T) {
 		t.Fatalf("events crossed a cut link: %v", got)
 	}
 
-	tr.vicLink.restore()
+	if err := tr.vicLink.Restore(); err != nil {
+		t.Fatal(err)
+	}
 	sawLag := false
 	testkit.Eventually(t, 30*time.Second, func() error {
 		l := tr.national.links()["vic"]

@@ -3,9 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
-	"io"
 	mrand "math/rand/v2"
-	"net"
 	"net/http"
 	"strings"
 	"sync"
@@ -15,6 +13,7 @@ import (
 
 	"github.com/copnet/copnet/pkg/events"
 	"github.com/copnet/copnet/pkg/federation"
+	"github.com/copnet/copnet/pkg/testkit"
 	"github.com/copnet/copnet/services/console"
 	"github.com/copnet/copnet/services/knowledge"
 	"github.com/copnet/copnet/services/registry"
@@ -57,62 +56,6 @@ func runFederationRetrying(ctx context.Context, cfg runConfig) (*Federation, err
 // stallAfter is the federation component's default: a silent source is re-created after it.
 const stallAfter = 3 * time.Second
 
-// leafProxy stands between a child and its parent's leaf port so the run can cut the link
-// (a partition) and restore it without touching either server (as tests/ does).
-type leafProxy struct {
-	addr, target string
-	mu           sync.Mutex
-	ln           net.Listener
-	conns        []net.Conn
-}
-
-func newLeafProxy(target string) (*leafProxy, error) {
-	p := &leafProxy{addr: freeAddr(), target: target}
-	return p, p.restore()
-}
-
-func (p *leafProxy) restore() error {
-	ln, err := net.Listen("tcp", p.addr)
-	if err != nil {
-		return err
-	}
-	p.mu.Lock()
-	p.ln = ln
-	p.mu.Unlock()
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			up, err := net.Dial("tcp", p.target)
-			if err != nil {
-				c.Close()
-				continue
-			}
-			p.mu.Lock()
-			p.conns = append(p.conns, c, up)
-			p.mu.Unlock()
-			go func() { io.Copy(up, c); up.Close() }() //nolint:errcheck // ends with the link
-			go func() { io.Copy(c, up); c.Close() }()  //nolint:errcheck // ends with the link
-		}
-	}()
-	return nil
-}
-
-func (p *leafProxy) cut() {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.ln != nil {
-		p.ln.Close()
-		p.ln = nil
-	}
-	for _, c := range p.conns {
-		c.Close()
-	}
-	p.conns = nil
-}
-
 // runFederation starts national and two regional nodes, each an embedded NATS server
 // (pkg/broker) on loopback with its services and its own database; vic's leaf link runs
 // through a proxy the run cuts.
@@ -143,16 +86,16 @@ func runFederation(ctx context.Context, cfg runConfig) (*Federation, error) {
 		}
 		leaf[id] = body.LeafURL
 	}
-	proxy, err := newLeafProxy(national.topo.LeafListen)
+	proxy, err := testkit.NewProxy(national.topo.LeafListen)
 	if err != nil {
 		return nil, err
 	}
-	defer proxy.cut()
+	defer proxy.Cut()
 	regions := map[string]*inproc{}
 	for _, id := range []string{"vic", "wa"} {
 		u := leaf[id]
 		if id == "vic" {
-			u = strings.Replace(u, national.topo.LeafListen, proxy.addr, 1)
+			u = strings.Replace(u, national.topo.LeafListen, proxy.Addr, 1)
 		}
 		n, err := startBroker(id, u, false)
 		if err != nil {
@@ -262,7 +205,7 @@ func runFederation(ctx context.Context, cfg runConfig) (*Federation, error) {
 		return info.State.Subjects[subject]
 	}
 	base := count()
-	proxy.cut()
+	proxy.Cut()
 	time.Sleep(time.Second)
 	k := cfg.partitionEvents
 	out.PartitionEvents = k
@@ -280,7 +223,7 @@ func runFederation(ctx context.Context, cfg runConfig) (*Federation, error) {
 	if got := count(); got != base {
 		return nil, fmt.Errorf("federation: %d events crossed a cut link", got-base)
 	}
-	if err := proxy.restore(); err != nil {
+	if err := proxy.Restore(); err != nil {
 		return nil, err
 	}
 	restored := time.Now()
