@@ -4,7 +4,6 @@ import (
 	"encoding/csv"
 	"errors"
 	"net/http"
-	"slices"
 	"strconv"
 
 	"github.com/copnet/copnet/pkg/apperr"
@@ -28,33 +27,18 @@ func (w *Web) apiCaller(rw http.ResponseWriter, r *http.Request) (httpx.Claims, 
 // the overlaps touching it, its gaps and the gaps it could fill, and no federation links
 // (those are the national tier's concern).
 func (w *Web) scoped(r *http.Request, c httpx.Claims) (*projection.Network, error) {
-	n, err := w.store.Network(r.Context())
-	if err != nil || c.IsNational() {
-		return n, err
+	if c.IsNational() {
+		return w.store.Network(r.Context())
 	}
-	out := &projection.Network{GeneratedAt: n.GeneratedAt, Regions: []projection.RegionFigures{},
-		Overlaps: []projection.Overlap{}, Gaps: []projection.Gap{}, Federation: []projection.Origin{}}
-	for _, f := range n.Regions {
-		if f.ID == c.Region {
-			out.Regions = append(out.Regions, f)
-			out.Totals.CoPs += f.CoPs
-			out.Totals.Members += f.Members
-			out.Totals.SessionsHeld90d += f.SessionsHeld90d
-			out.Totals.AwaitingDecision += f.Onboarding.Proposed
-		}
+	return w.store.RegionNetwork(r.Context(), c.Region)
+}
+
+// scopeRegion is the region c's lists are narrowed to: none for national.
+func scopeRegion(c httpx.Claims) string {
+	if c.IsNational() {
+		return ""
 	}
-	for _, o := range n.Overlaps {
-		if slices.Contains(o.Regions, c.Region) {
-			out.Overlaps = append(out.Overlaps, o)
-		}
-	}
-	for _, g := range n.Gaps {
-		if g.Region == c.Region || slices.Contains(g.SupplyingRegions, c.Region) {
-			out.Gaps = append(out.Gaps, g)
-		}
-	}
-	out.Totals.OpenOverlaps, out.Totals.Gaps = len(out.Overlaps), len(out.Gaps)
-	return out, nil
+	return c.Region
 }
 
 func (w *Web) apiSummary(rw http.ResponseWriter, r *http.Request) {
@@ -96,12 +80,12 @@ func (w *Web) apiOverlaps(rw http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	n, err := w.scoped(r, c)
+	overlaps, err := w.store.Overlaps(r.Context(), scopeRegion(c))
 	if err != nil {
 		httpx.WriteProblem(rw, r, err)
 		return
 	}
-	httpx.WriteJSON(rw, http.StatusOK, map[string]any{"overlaps": n.Overlaps})
+	httpx.WriteJSON(rw, http.StatusOK, map[string]any{"overlaps": overlaps})
 }
 
 func (w *Web) apiGaps(rw http.ResponseWriter, r *http.Request) {
@@ -109,12 +93,12 @@ func (w *Web) apiGaps(rw http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	n, err := w.scoped(r, c)
+	gaps, err := w.store.Gaps(r.Context(), scopeRegion(c))
 	if err != nil {
 		httpx.WriteProblem(rw, r, err)
 		return
 	}
-	httpx.WriteJSON(rw, http.StatusOK, map[string]any{"gaps": n.Gaps})
+	httpx.WriteJSON(rw, http.StatusOK, map[string]any{"gaps": gaps})
 }
 
 // CSVHeader is the summary report's header row: one row per region follows.
