@@ -20,6 +20,7 @@ require (
 	github.com/cenkalti/backoff/v5 v5.0.3 // indirect
 	github.com/cespare/xxhash/v2 v2.3.0 // indirect
 	github.com/copnet/copnet/schemas v0.0.0 // indirect
+	github.com/copnet/copnet/services/feedback v0.0.0
 	github.com/copnet/copnet/services/knowledge v0.0.0
 	github.com/felixge/httpsnoop v1.1.0 // indirect
 	github.com/go-logr/logr v1.4.4 // indirect
@@ -82,3 +83,5 @@ replace (
 )
 
 replace github.com/copnet/copnet/services/knowledge => ../services/knowledge
+
+replace github.com/copnet/copnet/services/feedback => ../services/feedback

@@ -12,6 +12,17 @@ def A(item): return {"type": "array", "items": item}
 INT = {"type": "integer"}
 NUM = {"type": "number"}
 OBJ = {"type": "object"}
+# A poll's aggregates, one entry per question (feedback's contract; knowledge reads ranking
+# questions as learning priorities and the "confidence" question's mean, the console the
+# confidence, usefulness and check-in answers).
+RESULTS = {"type": "object", "required": ["questions"], "properties": {"questions": {"type": "array", "items": {
+    "type": "object", "required": ["key", "kind"], "properties": {
+        "key": {"type": "string"}, "kind": {"type": "string"}, "prompt": {"type": "string"},
+        "mean": {"type": "number"}, "distribution": {"type": "object"}, "counts": {"type": "object"},
+        "method": {"type": "string"}, "tie_break": {"type": "string"},
+        "ranking": {"type": "array", "items": {"type": "object", "required": ["option", "position"], "properties": {
+            "option": {"type": "string"}, "position": {"type": "integer", "minimum": 1}, "score": {"type": "number"}}}},
+        "words": {"type": "array"}}}}}}
 
 # field: (json name, Go name, Go type, schema, required)
 def f(j, g, t, s, req=True): return (j, g, t, s, req)
@@ -148,7 +159,7 @@ EVENTS = {
   ("results_published", "ResultsPublished", "A poll's aggregate results, published only at or above its minimum number of responses.",
    [f("poll_id","PollID","string",ID), f("cop_id","CoPID","string",ID), f("region","Region","string",S(64,False),False),
     f("session_id","SessionID","string",S(64,False),False), f("kind","Kind","string",S(50)), f("purpose","Purpose","string",S(50)),
-    f("responses","Responses","int",{"type":"integer","minimum":1}), f("results","Results","map[string]any",OBJ)]),
+    f("responses","Responses","int",{"type":"integer","minimum":1}), f("results","Results","map[string]any",RESULTS)]),
   ("stage_assessed", "StageAssessed", "A CoP took the stage self-assessment quiz.",
    [f("assessment_id","AssessmentID","string",ID), f("cop_id","CoPID","string",ID), f("stage","Stage","string",STAGE)]),
  ],

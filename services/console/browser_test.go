@@ -209,9 +209,9 @@ func TestBrowser(t *testing.T) {
 		events.SessionHeld{SessionID: "s2", CoPID: nurses, ProgramID: "pg", Number: 2, HeldAt: now.Add(-6 * 24 * time.Hour), Topics: []string{"triage"}},
 		events.AttendanceRecorded{SessionID: "s2", CoPID: nurses, Attended: 7, Apologies: 2, Absent: 3, Records: []events.Attendance{}},
 		events.ResultsPublished{PollID: "e1", CoPID: nurses, SessionID: "s1", Kind: "evaluation", Purpose: "evaluation", Responses: 6,
-			Results: map[string]any{"questions": []any{map[string]any{"key": "confidence", "mean": 3.4}}}},
+			Results: map[string]any{"questions": []any{map[string]any{"key": "confidence", "kind": "scale", "mean": 3.4}}}},
 		events.ResultsPublished{PollID: "e2", CoPID: nurses, SessionID: "s2", Kind: "evaluation", Purpose: "evaluation", Responses: 5,
-			Results: map[string]any{"questions": []any{map[string]any{"key": "confidence", "mean": 4.1}}}},
+			Results: map[string]any{"questions": []any{map[string]any{"key": "confidence", "kind": "scale", "mean": 4.1}}}},
 		events.OverlapDetected{OverlapID: "o1", Kind: "fatigue", Score: 0.82, ProjectIDs: []string{"pa", "pb"}, CoPIDs: []string{nurses, health}, Regions: []string{"north", "south"}},
 		events.GapIdentified{Region: "north", Topic: "wetland restoration", SupplyingRegions: []string{"south"}},
 	)

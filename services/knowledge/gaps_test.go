@@ -94,7 +94,11 @@ func TestLearningPrioritiesAreDemand(t *testing.T) {
 	e := start(t)
 	e.approve(t, "cop-vic", "vic")
 	e.Publish(t, events.ResultsPublished{PollID: "poll-1", CoPID: "cop-vic", Kind: "ranking", Purpose: "learning_priorities",
-		Responses: 7, Results: map[string]any{"order": []any{"Facilitation", "Evaluation"}}})
+		Responses: 7, Results: map[string]any{"questions": []any{map[string]any{"key": "q1", "kind": "ranking", "method": "borda",
+			"ranking": []any{
+				map[string]any{"option": "Evaluation", "position": 2, "score": 5},
+				map[string]any{"option": "Facilitation", "position": 1, "score": 8},
+			}}}}})
 	testkit.Eventually(t, waitFor, func() error {
 		var gaps struct{ Gaps []gap }
 		e.must(t, http.StatusOK, "GET", "/v1/gaps", e.national(t), nil, &gaps)

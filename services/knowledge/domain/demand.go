@@ -2,7 +2,9 @@ package domain
 
 import (
 	"cmp"
+	"math"
 	"slices"
+	"strconv"
 )
 
 // Reasons a topic is in demand, besides open requests.
@@ -18,61 +20,76 @@ const TopPriorities = 3
 // the session's topics demand: 0.375 of the way is 2.5 on a 1–5 scale.
 const LowConfidence = 0.375
 
-// LearningPriorities reads the topics a ranking poll's aggregate puts first: its "order"
-// (options best first) or else its per-option "scores" (highest first).
-func LearningPriorities(results map[string]any) []string {
-	var out []string
-	if order, ok := results["order"].([]any); ok {
-		for _, o := range order {
-			if s, ok := o.(string); ok {
-				out = append(out, s)
-			}
+// The aggregates come in feedback's results_published contract: {"questions": [{"key",
+// "kind", "mean", "distribution", "ranking": [{"option", "position", ...}], ...}]}.
+func questions(results map[string]any) []map[string]any {
+	list, _ := results["questions"].([]any)
+	out := make([]map[string]any, 0, len(list))
+	for _, q := range list {
+		if m, ok := q.(map[string]any); ok {
+			out = append(out, m)
 		}
-	} else if scores, ok := results["scores"].(map[string]any); ok {
-		type scored struct {
-			option string
-			score  float64
-		}
-		var all []scored
-		for opt, v := range scores {
-			if f, ok := v.(float64); ok {
-				all = append(all, scored{opt, f})
-			}
-		}
-		slices.SortFunc(all, func(a, b scored) int {
-			return cmp.Or(cmp.Compare(b.score, a.score), cmp.Compare(a.option, b.option))
-		})
-		for _, s := range all {
-			out = append(out, s.option)
-		}
-	}
-	if len(out) > TopPriorities {
-		out = out[:TopPriorities]
 	}
 	return out
 }
 
-// ConfidenceIsLow reads a session evaluation's aggregate: a "confidence" object (or the
-// results themselves, for a confidence scale poll) with a "mean" on a scale of "min" to
-// "max" (default 1 to 5).
+// LearningPriorities reads the topics a ranking question's aggregate puts first.
+func LearningPriorities(results map[string]any) []string {
+	for _, q := range questions(results) {
+		if q["kind"] != "ranking" {
+			continue
+		}
+		type placed struct {
+			option   string
+			position float64
+		}
+		var all []placed
+		ranking, _ := q["ranking"].([]any)
+		for _, r := range ranking {
+			m, _ := r.(map[string]any)
+			opt, _ := m["option"].(string)
+			pos, _ := m["position"].(float64)
+			if opt != "" {
+				all = append(all, placed{opt, pos})
+			}
+		}
+		slices.SortStableFunc(all, func(a, b placed) int { return cmp.Compare(a.position, b.position) })
+		out := make([]string, 0, TopPriorities)
+		for _, p := range all {
+			if len(out) == TopPriorities {
+				break
+			}
+			out = append(out, p.option)
+		}
+		return out
+	}
+	return nil
+}
+
+// ConfidenceIsLow reads a session evaluation's "confidence" question: its mean on the
+// scale its distribution lists (default 1 to 5).
 func ConfidenceIsLow(results map[string]any) bool {
-	scale := results
-	if c, ok := results["confidence"].(map[string]any); ok {
-		scale = c
+	for _, q := range questions(results) {
+		if q["key"] != "confidence" {
+			continue
+		}
+		mean, ok := q["mean"].(float64)
+		if !ok {
+			return false
+		}
+		lo, hi := 1.0, 5.0
+		if dist, ok := q["distribution"].(map[string]any); ok && len(dist) > 1 {
+			lo, hi = math.Inf(1), math.Inf(-1)
+			for point := range dist {
+				if v, err := strconv.ParseFloat(point, 64); err == nil {
+					lo, hi = math.Min(lo, v), math.Max(hi, v)
+				}
+			}
+		}
+		if hi <= lo {
+			return false
+		}
+		return (mean-lo)/(hi-lo) <= LowConfidence
 	}
-	mean, ok := scale["mean"].(float64)
-	if !ok {
-		return false
-	}
-	lo, hi := 1.0, 5.0
-	if v, ok := scale["min"].(float64); ok {
-		lo = v
-	}
-	if v, ok := scale["max"].(float64); ok {
-		hi = v
-	}
-	if hi <= lo {
-		return false
-	}
-	return (mean-lo)/(hi-lo) <= LowConfidence
+	return false
 }

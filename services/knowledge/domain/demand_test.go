@@ -1,39 +1,51 @@
 package domain_test
 
 import (
+	"encoding/json"
 	"slices"
 	"testing"
 
 	"github.com/copnet/copnet/services/knowledge/domain"
 )
 
+// results parses a results_published payload's results as feedback writes them.
+func results(t *testing.T, raw string) map[string]any {
+	t.Helper()
+	var m map[string]any
+	if err := json.Unmarshal([]byte(raw), &m); err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
 func TestLearningPriorities(t *testing.T) {
-	byOrder := map[string]any{"order": []any{"a", "b", "c", "d"}}
-	if got := domain.LearningPriorities(byOrder); !slices.Equal(got, []string{"a", "b", "c"}) {
-		t.Errorf("from order: %v", got)
+	ranked := results(t, `{"questions": [{"key": "q1", "kind": "ranking", "method": "borda",
+		"ranking": [{"option": "d", "position": 4, "score": 1}, {"option": "a", "position": 1, "score": 9},
+		{"option": "c", "position": 3, "score": 4}, {"option": "b", "position": 2, "score": 7}]}]}`)
+	if got := domain.LearningPriorities(ranked); !slices.Equal(got, []string{"a", "b", "c"}) {
+		t.Errorf("top three by position: %v", got)
 	}
-	byScore := map[string]any{"scores": map[string]any{"low": 1.0, "high": 9.0, "mid": 5.0, "tie": 5.0}}
-	if got := domain.LearningPriorities(byScore); !slices.Equal(got, []string{"high", "mid", "tie"}) {
-		t.Errorf("from scores: %v", got)
-	}
-	if got := domain.LearningPriorities(map[string]any{"mean": 3.0}); len(got) != 0 {
+	scale := results(t, `{"questions": [{"key": "confidence", "kind": "scale", "mean": 3.0}]}`)
+	if got := domain.LearningPriorities(scale); len(got) != 0 {
 		t.Errorf("not a ranking: %v", got)
 	}
 }
 
 func TestConfidenceIsLow(t *testing.T) {
 	for _, tc := range []struct {
-		results map[string]any
+		results string
 		want    bool
 	}{
-		{map[string]any{"confidence": map[string]any{"mean": 2.0}}, true},
-		{map[string]any{"confidence": map[string]any{"mean": 2.5}}, true},
-		{map[string]any{"confidence": map[string]any{"mean": 3.5}}, false},
-		{map[string]any{"mean": 3.0, "min": 0.0, "max": 10.0}, true},
-		{map[string]any{"counts": map[string]any{}}, false},
+		{`{"questions": [{"key": "confidence", "kind": "scale", "mean": 2.0}]}`, true},
+		{`{"questions": [{"key": "confidence", "kind": "scale", "mean": 2.5}]}`, true},
+		{`{"questions": [{"key": "confidence", "kind": "scale", "mean": 3.5}]}`, false},
+		{`{"questions": [{"key": "confidence", "kind": "scale", "mean": 3.0,
+			"distribution": {"0": 1, "5": 2, "10": 0}}]}`, true},
+		{`{"questions": [{"key": "usefulness", "kind": "scale", "mean": 1.0}]}`, false},
+		{`{"questions": []}`, false},
 	} {
-		if got := domain.ConfidenceIsLow(tc.results); got != tc.want {
-			t.Errorf("%v: low = %v, want %v", tc.results, got, tc.want)
+		if got := domain.ConfidenceIsLow(results(t, tc.results)); got != tc.want {
+			t.Errorf("%s: low = %v, want %v", tc.results, got, tc.want)
 		}
 	}
 }
