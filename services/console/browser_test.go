@@ -222,6 +222,17 @@ func TestBrowser(t *testing.T) {
 			want.Totals.Gaps != 1 || len(want.Regions) != 2 || len(want.Regions[0].ConfidenceTrend) != 2 {
 			return fmt.Errorf("console not caught up: %+v", want.Totals)
 		}
+		// cop_proposed (which carries the stage) and cop_approved reach the console on
+		// separate consumers: wait until every CoP has its stage too.
+		staged := 0
+		for _, r := range want.Regions {
+			for _, c := range r.CoPsByStage {
+				staged += c
+			}
+		}
+		if staged != 3 {
+			return fmt.Errorf("%d of 3 CoPs have their stage yet", staged)
+		}
 		return nil
 	})
 
