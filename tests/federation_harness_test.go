@@ -75,7 +75,7 @@ func startFedNode(t *testing.T, id, tier, parentLeaf string, withLeaf bool, extr
 	fed := federation.Factory(federation.Config{NodeID: id, Tier: tier, LeafAdvertise: n.topo.LeafListen, Accounts: n,
 		StallAfter: 2 * time.Second, CheckEvery: 500 * time.Millisecond})
 	dbURL := testkit.PostgresURL(t)
-	nd, err := node.Start(ctx, node.Config{NodeID: id, DatabaseURL: dbURL, Bus: b,
+	nd, err := node.Start(ctx, node.Config{NodeID: id, Tier: tier, DatabaseURL: dbURL, Bus: b,
 		HTTP: httpx.ServerConfig{Addr: "127.0.0.1:0"}, Verifier: httpx.HS256{Secret: []byte(secret)}},
 		append([]node.Factory{registry.Factory, fed}, extra...)...)
 	if err != nil {

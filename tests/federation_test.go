@@ -273,4 +273,18 @@ func TestOverlapAcrossRegionsIsDetectedAtNational(t *testing.T) {
 			t.Errorf("%s detected %d overlaps; it cannot see the other region", n.id, got)
 		}
 	}
+
+	// vic maps its own project for the same young people: the pair with geelong's is
+	// vic's to report (national sees it too, but reports only pairs across regions), and
+	// the pair with wa's is national's.
+	mapProject(t, tr.vic, approvedCoP(t, tr.vic, "vic"), "au.vic")
+	testkit.Eventually(t, 30*time.Second, func() error {
+		if got := overlaps(t, tr.vic); got != 1 {
+			return fmt.Errorf("vic has %d overlaps, want 1 (geelong's and its own)", got)
+		}
+		if got := overlaps(t, tr.national); got != 2 {
+			return fmt.Errorf("national has %d overlaps, want 2 (both with wa's)", got)
+		}
+		return nil
+	})
 }

@@ -114,6 +114,7 @@ func run() error {
 	signer := httpx.HS256{Secret: []byte(s.AuthSecret)}
 	return node.Serve(ctx, node.Config{
 		NodeID:      s.NodeID,
+		Tier:        s.NodeTier,
 		DatabaseURL: dbURL,
 		HTTP:        httpx.ServerConfig{Addr: s.HTTPAddr},
 		Verifier:    signer,

@@ -50,6 +50,7 @@ func runSplit(f Factory) error {
 	defer b.Close()
 	return Serve(ctx, Config{
 		NodeID:      cfg.NodeID,
+		Tier:        cfg.NodeTier,
 		DatabaseURL: cfg.DatabaseURL,
 		HTTP:        httpx.ServerConfig{Addr: cfg.HTTPAddr},
 		Verifier:    httpx.HS256{Secret: []byte(cfg.AuthSecret)},

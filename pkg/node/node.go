@@ -26,6 +26,8 @@ import (
 // Deps is what a service's composition root receives.
 type Deps struct {
 	NodeID string
+	// Tier is national, regional or local: where this node stands in the federation tree.
+	Tier   string
 	Pool   *pgxpool.Pool
 	Bus    *bus.Bus
 	Logger *slog.Logger
@@ -58,6 +60,7 @@ type Factory struct {
 // Config is one node's runtime settings.
 type Config struct {
 	NodeID      string
+	Tier        string
 	DatabaseURL string
 	HTTP        httpx.ServerConfig
 	Verifier    httpx.Verifier
@@ -111,7 +114,7 @@ func Start(ctx context.Context, cfg Config, factories ...Factory) (*Node, error)
 			n.Close()
 			return nil, fmt.Errorf("%s: %w", f.Name, err)
 		}
-		svc, err := f.New(ctx, Deps{NodeID: cfg.NodeID, Pool: pool, Bus: cfg.Bus, Logger: cfg.Logger.With("service", f.Name), Now: cfg.Now, Verifier: cfg.Verifier})
+		svc, err := f.New(ctx, Deps{NodeID: cfg.NodeID, Tier: cfg.Tier, Pool: pool, Bus: cfg.Bus, Logger: cfg.Logger.With("service", f.Name), Now: cfg.Now, Verifier: cfg.Verifier})
 		if err != nil {
 			n.Close()
 			return nil, fmt.Errorf("%s: %w", f.Name, err)

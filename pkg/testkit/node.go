@@ -23,7 +23,9 @@ import (
 // NodeOptions shape a test node; zero values give a national node on its own NATS server
 // and database.
 type NodeOptions struct {
-	NodeID      string
+	NodeID string
+	// Tier is the node's place in the federation tree (default national).
+	Tier        string
 	NATS        *NATSServer
 	DatabaseURL string
 	// AckWait bounds redelivery in tests (default 5s).
@@ -70,7 +72,7 @@ func StartNode(t testing.TB, opts NodeOptions, factories ...node.Factory) *Node 
 	secret := []byte("testkit-secret-" + opts.NodeID + "-0123456789")
 	ctx, cancel := context.WithCancel(context.Background())
 	n, err := node.Start(ctx, node.Config{
-		NodeID: opts.NodeID, DatabaseURL: opts.DatabaseURL, Bus: b, Now: opts.Now, Logger: opts.Logger,
+		NodeID: opts.NodeID, Tier: opts.Tier, DatabaseURL: opts.DatabaseURL, Bus: b, Now: opts.Now, Logger: opts.Logger,
 		HTTP:     httpx.ServerConfig{Addr: "127.0.0.1:0"},
 		Verifier: httpx.HS256{Secret: secret},
 	}, factories...)

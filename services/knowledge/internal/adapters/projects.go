@@ -189,6 +189,9 @@ func (r *Repository) detectOverlaps(ctx context.Context, tx pgx.Tx, id string) (
 	var evs []events.Event
 	for _, other := range ids {
 		o := projects[other]
+		if !domain.DetectedHere(r.node, r.tier, mine.Origin, mine.Region, o.Origin, o.Region) {
+			continue // a node below this one sees both and reports it
+		}
 		verdict, ok := r.rule.Compare(mine.Project, o.Project)
 		if !ok {
 			continue

@@ -23,14 +23,15 @@ type Repository struct {
 	pool   *pgxpool.Pool
 	outbox *bus.Outbox
 	node   string
+	tier   string
 	now    func() time.Time
 	rule   domain.OverlapRule
 }
 
-// NewRepository returns node's repository writing events through outbox, stamping rows
-// with now and detecting overlaps with rule.
-func NewRepository(pool *pgxpool.Pool, outbox *bus.Outbox, node string, now func() time.Time, rule domain.OverlapRule) *Repository {
-	return &Repository{pool: pool, outbox: outbox, node: node, now: now, rule: rule}
+// NewRepository returns the repository of node (at tier) writing events through outbox,
+// stamping rows with now and detecting overlaps with rule.
+func NewRepository(pool *pgxpool.Pool, outbox *bus.Outbox, node, tier string, now func() time.Time, rule domain.OverlapRule) *Repository {
+	return &Repository{pool: pool, outbox: outbox, node: node, tier: tier, now: now, rule: rule}
 }
 
 // querier is what both the pool and a transaction offer.

@@ -48,7 +48,7 @@ func New(_ context.Context, d node.Deps) (node.Service, error) {
 	if err := config.Load(&cfg); err != nil {
 		return nil, err
 	}
-	repo := adapters.NewRepository(d.Pool, d.Bus.Outbox(), d.NodeID, d.Now, domain.OverlapRule{GapDays: cfg.OverlapGapDays})
+	repo := adapters.NewRepository(d.Pool, d.Bus.Outbox(), d.NodeID, d.Tier, d.Now, domain.OverlapRule{GapDays: cfg.OverlapGapDays})
 	r, err := d.Bus.NewRouter(Name, d.Pool)
 	if err != nil {
 		return nil, err
