@@ -341,6 +341,14 @@ func onboardCoP(t *testing.T, d *deployment, s *scenario) {
 		subject("registry", "cop_approved"):      1,
 		subject("registry", "charter_published"): 1,
 	})
+	// The registry's process also runs the node's federation component.
+	var fed struct {
+		Node string `json:"node"`
+	}
+	d.call(t, "registry", "GET", "/v1/federation", national, nil, &fed, http.StatusOK)
+	if fed.Node != splitNode {
+		t.Fatalf("federation health names node %q, want %q", fed.Node, splitNode)
+	}
 }
 
 // membersJoin: six practitioners register and join the approved CoP, accepting its Code

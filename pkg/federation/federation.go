@@ -274,3 +274,25 @@ func (f *Federation) listChildren(r *http.Request, _ httpx.Claims) (int, any, er
 	}
 	return http.StatusOK, map[string]any{"node": f.cfg.NodeID, "tier": f.cfg.Tier, "children": kids}, nil
 }
+
+// Settings are what a split process reads for its federation component: the children its
+// external NATS server's configuration accepts.
+type Settings struct {
+	ChildNodes []string `envconfig:"COPNET_CHILD_NODES"`
+}
+
+// SplitFactory is the federation component of a split deployment, where the NATS server is
+// external: node id and tier come from the node, the children from COPNET_CHILD_NODES, and
+// registration at run time is refused (the server's accounts live in deploy/nats).
+func SplitFactory() node.Factory {
+	f := Factory(Config{})
+	f.Settings = Settings{}
+	f.New = func(ctx context.Context, d node.Deps) (node.Service, error) {
+		var s Settings
+		if err := config.Load(&s); err != nil {
+			return nil, err
+		}
+		return Factory(Config{NodeID: d.NodeID, Tier: d.Tier, StaticChildren: s.ChildNodes}).New(ctx, d)
+	}
+	return f
+}

@@ -15,16 +15,18 @@ import (
 )
 
 // Main runs one split service (its own process, an external NATS server and PostgreSQL)
-// configured from the environment. It returns the process exit code.
-func Main(f Factory) int {
-	if err := runSplit(f); err != nil {
+// configured from the environment, with any node components that ride along (the
+// registry's process also serves the node's federation routes). It returns the process
+// exit code.
+func Main(f Factory, with ...Factory) int {
+	if err := runSplit(f, with); err != nil {
 		fmt.Fprintf(os.Stderr, "%s: %v\n", f.Name, err)
 		return 1
 	}
 	return 0
 }
 
-func runSplit(f Factory) error {
+func runSplit(f Factory, with []Factory) error {
 	var cfg config.Base
 	if err := config.Load(&cfg); err != nil {
 		return err
@@ -57,7 +59,7 @@ func runSplit(f Factory) error {
 		Bus:         b,
 		Metrics:     tel.MetricsHandler(),
 		Logger:      tel.Logger,
-	}, f)
+	}, append([]Factory{f}, with...)...)
 }
 
 // Serve starts the factories, listens on cfg.HTTP.Addr and runs until ctx ends.
