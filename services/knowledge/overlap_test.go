@@ -102,7 +102,7 @@ func TestProjectFromAnotherNodeJoinsTheMap(t *testing.T) {
 		project("cop-vic", "Soil health days", []string{"soil"}, "au.vic.ballarat", "farmers", "2026-06-01", "2026-06-30"), nil)
 	e.Publish(t, events.ProjectMapped{ProjectID: "remote-1", CoPID: "cop-far", Region: "vic", Organisation: "Landcare",
 		Topics: []string{"Soil"}, Communities: []events.Community{{Place: "au.vic.geelong", Group: "farmers"}},
-		StartsOn: "2026-09-01", EndsOn: "2026-09-30", Title: "Regenerative farming"})
+		StartsOn: "2026-06-15", EndsOn: "2026-07-15", Title: "Regenerative farming"})
 	testkit.Eventually(t, waitFor, func() error {
 		got := payloads[events.OverlapDetected](t, e)
 		if len(got) != 1 || got[0].Kind != "duplication" {

@@ -13,7 +13,8 @@ const (
 	// KindFatigue: both ask the same community (same or containing place, same population
 	// group) at nearly the same time; the community is asked twice.
 	KindFatigue Kind = "fatigue"
-	// KindDuplication: both work on the same topics in the same region with different
+	// KindDuplication: both work on the same topics in the same region, at about the same
+	// time (overlapping or less than the gap apart), with different
 	// communities; a partnership opportunity.
 	KindDuplication Kind = "duplication"
 )
@@ -78,7 +79,10 @@ func (r OverlapRule) Compare(a, b Project) (Overlap, bool) {
 		// in time make it worse.
 		return Overlap{KindFatigue, round(0.5 + 0.25*topics + 0.25*closeness)}, true
 	}
-	if a.Region == b.Region && Shared(a.Topics, b.Topics) > 0 {
+	// Duplicated effort is work on the same topics in the same region at about the same
+	// time: a project that ended years ago is no partner now, and without the window every
+	// project would pair with every earlier one on its topics.
+	if a.Region == b.Region && Shared(a.Topics, b.Topics) > 0 && DaysApart(a, b) < gap {
 		return Overlap{KindDuplication, round(topics)}, true
 	}
 	return Overlap{}, false

@@ -141,7 +141,8 @@ func (r *Repository) MapProject(ctx context.Context, tx pgx.Tx, ev events.Projec
 
 // CandidatesSQL finds the projects that may overlap project $1 with a gap of $2 days:
 // the same group in the same place or a place containing or inside it, with windows near
-// in time (fatigue), and projects of the same region sharing a topic (duplication). Each
+// in time (fatigue), and projects of the same region sharing a topic at about the same
+// time (duplication). Each
 // arm is answered by an index (group and place btree, ancestors GIN, window GiST; region
 // btree, topics GIN); domain.OverlapRule then decides on this short list.
 const CandidatesSQL = `
@@ -156,6 +157,7 @@ SELECT c.project_id FROM project_communities mine JOIN project_communities c
 WHERE mine.project_id = $1 AND c.project_id <> $1
 UNION
 SELECT p.id FROM projects mine JOIN projects p ON p.region = mine.region AND p.topics && mine.topics
+	AND p.starts_on <= mine.ends_on + $2::int AND p.ends_on >= mine.starts_on - $2::int
 WHERE mine.id = $1 AND p.id <> $1`
 
 // overlapLock serialises overlap detection: two projects mapped at once (each inserted by
