@@ -41,64 +41,45 @@ func scopeRegion(c httpx.Claims) string {
 	return c.Region
 }
 
-func (w *Web) apiSummary(rw http.ResponseWriter, r *http.Request) {
-	c, ok := w.apiCaller(rw, r)
-	if !ok {
-		return
+// networkRead serves a JSON read of the network figures to national or a hub: the caller
+// check, the problem answer and the JSON answer once for every read route.
+func (w *Web) networkRead(read func(r *http.Request, c httpx.Claims) (any, error)) http.HandlerFunc {
+	return func(rw http.ResponseWriter, r *http.Request) {
+		c, ok := w.apiCaller(rw, r)
+		if !ok {
+			return
+		}
+		body, err := read(r, c)
+		if err != nil {
+			httpx.WriteProblem(rw, r, err)
+			return
+		}
+		httpx.WriteJSON(rw, http.StatusOK, body)
 	}
-	n, err := w.scoped(r, c)
-	if err != nil {
-		httpx.WriteProblem(rw, r, err)
-		return
-	}
-	httpx.WriteJSON(rw, http.StatusOK, n)
 }
 
-func (w *Web) apiRegion(rw http.ResponseWriter, r *http.Request) {
-	c, ok := w.apiCaller(rw, r)
-	if !ok {
-		return
-	}
+func (w *Web) apiSummary(r *http.Request, c httpx.Claims) (any, error) { return w.scoped(r, c) }
+
+func (w *Web) apiRegion(r *http.Request, c httpx.Claims) (any, error) {
 	id := r.PathValue("id")
 	if err := httpx.Authorize(c, c.IsNational() || c.IsHubOf(id), "read region "+id); err != nil {
-		httpx.WriteProblem(rw, r, err)
-		return
+		return nil, err
 	}
 	d, err := w.store.Region(r.Context(), id)
 	if errors.Is(err, projection.ErrNotFound) {
-		err = apperr.NotFound("the console has no events about region %q yet", id)
+		return nil, apperr.NotFound("the console has no events about region %q yet", id)
 	}
-	if err != nil {
-		httpx.WriteProblem(rw, r, err)
-		return
-	}
-	httpx.WriteJSON(rw, http.StatusOK, d)
+	return d, err
 }
 
-func (w *Web) apiOverlaps(rw http.ResponseWriter, r *http.Request) {
-	c, ok := w.apiCaller(rw, r)
-	if !ok {
-		return
-	}
+func (w *Web) apiOverlaps(r *http.Request, c httpx.Claims) (any, error) {
 	overlaps, err := w.store.Overlaps(r.Context(), scopeRegion(c))
-	if err != nil {
-		httpx.WriteProblem(rw, r, err)
-		return
-	}
-	httpx.WriteJSON(rw, http.StatusOK, map[string]any{"overlaps": overlaps})
+	return map[string]any{"overlaps": overlaps}, err
 }
 
-func (w *Web) apiGaps(rw http.ResponseWriter, r *http.Request) {
-	c, ok := w.apiCaller(rw, r)
-	if !ok {
-		return
-	}
+func (w *Web) apiGaps(r *http.Request, c httpx.Claims) (any, error) {
 	gaps, err := w.store.Gaps(r.Context(), scopeRegion(c))
-	if err != nil {
-		httpx.WriteProblem(rw, r, err)
-		return
-	}
-	httpx.WriteJSON(rw, http.StatusOK, map[string]any{"gaps": gaps})
+	return map[string]any{"gaps": gaps}, err
 }
 
 // CSVHeader is the summary report's header row: one row per region follows.

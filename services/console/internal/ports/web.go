@@ -64,11 +64,11 @@ type Route struct {
 // APIRoutes are the read API's routes, documented in schemas/openapi/console.yaml.
 func (w *Web) APIRoutes() []Route {
 	return []Route{
-		{"GET", "/v1/network/summary", w.apiSummary},
+		{"GET", "/v1/network/summary", w.networkRead(w.apiSummary)},
 		{"GET", "/v1/network/summary.csv", w.apiSummaryCSV},
-		{"GET", "/v1/network/regions/{id}", w.apiRegion},
-		{"GET", "/v1/network/overlaps", w.apiOverlaps},
-		{"GET", "/v1/network/gaps", w.apiGaps},
+		{"GET", "/v1/network/regions/{id}", w.networkRead(w.apiRegion)},
+		{"GET", "/v1/network/overlaps", w.networkRead(w.apiOverlaps)},
+		{"GET", "/v1/network/gaps", w.networkRead(w.apiGaps)},
 	}
 }
 
