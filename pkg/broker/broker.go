@@ -6,6 +6,7 @@ package broker
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"time"
 
@@ -66,6 +67,11 @@ func (e *Embedded) Connector() bus.Connector {
 func (e *Embedded) SetChildren(children []Child) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
+	// The federation component re-applies its children every second to heal a missed
+	// change; a reload when nothing changed would only churn the server.
+	if sameChildren(e.topo.Children, children) {
+		return nil
+	}
 	topo := e.topo
 	topo.Children = children
 	opts, err := topo.options()
@@ -94,4 +100,16 @@ func (e *Embedded) Server() *server.Server { return e.srv }
 func (e *Embedded) Shutdown() {
 	e.srv.Shutdown()
 	e.srv.WaitForShutdown()
+}
+
+func sameChildren(a, b []Child) bool {
+	key := func(cs []Child) []string {
+		out := make([]string, len(cs))
+		for i, c := range cs {
+			out[i] = c.ID + "\x00" + c.LeafPassword
+		}
+		slices.Sort(out)
+		return out
+	}
+	return slices.Equal(key(a), key(b))
 }

@@ -90,3 +90,26 @@ func TestChildRegisteredAtRunTimeIsSourced(t *testing.T) {
 		return nil
 	})
 }
+
+// Re-applying the same children (the federation component does so every second) leaves the
+// server's configuration alone; a new child reloads it.
+func TestSetChildrenReloadsOnlyOnChange(t *testing.T) {
+	e := start(t, broker.Topology{NodeID: "national", LeafListen: fmt.Sprintf("127.0.0.1:%d", testkit.FreePort(t))})
+	vic := broker.Child{ID: "vic", LeafPassword: "pw"}
+	if err := e.SetChildren([]broker.Child{vic}); err != nil {
+		t.Fatal(err)
+	}
+	loaded := e.Server().ConfigTime()
+	if err := e.SetChildren([]broker.Child{vic}); err != nil {
+		t.Fatal(err)
+	}
+	if !e.Server().ConfigTime().Equal(loaded) {
+		t.Fatal("the same children reloaded the server")
+	}
+	if err := e.SetChildren([]broker.Child{vic, {ID: "wa", LeafPassword: "pw2"}}); err != nil {
+		t.Fatal(err)
+	}
+	if e.Server().ConfigTime().Equal(loaded) {
+		t.Fatal("a new child did not reload the server")
+	}
+}
