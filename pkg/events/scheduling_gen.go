@@ -83,6 +83,8 @@ type AttendanceRecorded struct {
 	Attended  int          `json:"attended"`
 	Apologies int          `json:"apologies"`
 	Absent    int          `json:"absent"`
+	Members   int          `json:"members,omitempty"`
+	StartsAt  time.Time    `json:"starts_at,omitempty"`
 	Records   []Attendance `json:"records"`
 }
 
@@ -96,6 +98,7 @@ type SessionHeld struct {
 	ProgramID string    `json:"program_id"`
 	Number    int       `json:"number"`
 	HeldAt    time.Time `json:"held_at"`
+	StartsAt  time.Time `json:"starts_at,omitempty"`
 	Topic     string    `json:"topic,omitempty"`
 	Topics    []string  `json:"topics"`
 }
