@@ -84,7 +84,7 @@ type AttendanceRecorded struct {
 	Apologies int          `json:"apologies"`
 	Absent    int          `json:"absent"`
 	Members   int          `json:"members,omitempty"`
-	StartsAt  time.Time    `json:"starts_at,omitempty"`
+	StartsAt  time.Time    `json:"starts_at,omitzero"`
 	Records   []Attendance `json:"records"`
 }
 
@@ -98,7 +98,7 @@ type SessionHeld struct {
 	ProgramID string    `json:"program_id"`
 	Number    int       `json:"number"`
 	HeldAt    time.Time `json:"held_at"`
-	StartsAt  time.Time `json:"starts_at,omitempty"`
+	StartsAt  time.Time `json:"starts_at,omitzero"`
 	Topic     string    `json:"topic,omitempty"`
 	Topics    []string  `json:"topics"`
 }

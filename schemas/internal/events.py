@@ -192,7 +192,7 @@ for svc, evs in EVENTS.items():
             json.dump(schema, fh, indent=2); fh.write("\n")
         go.append(f"// {gname}: {desc}\ntype {gname} struct {{")
         for (j,g,t,s,r) in fields:
-            go.append(f"\t{g} {t} `json:\"{j}{'' if r else ',omitempty'}\"`")
+            go.append(f"\t{g} {t} `json:\"{j}{'' if r else (',omitzero' if t == 'time.Time' else ',omitempty')}\"`")
         go.append("}\n")
         go.append(f"// EventName implements Event.\nfunc ({gname}) EventName() Name {{ return Name{{\"{svc}\", \"{name}\", 1}} }}\n")
         names.append(gname)
