@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"io"
 	"net/http"
 	"os"
@@ -28,7 +29,16 @@ type env struct {
 func start(t *testing.T, factories ...node.Factory) *env {
 	t.Helper()
 	factories = append(factories, federation.Factory(federation.Config{NodeID: "national", Tier: "national"}))
-	return &env{t: t, n: testkit.StartNode(t, testkit.NodeOptions{}, factories...)}
+	e := &env{t: t, n: testkit.StartNode(t, testkit.NodeOptions{}, factories...)}
+	// status and the replays read readiness: wait until every consumer is subscribed, as
+	// an operator would after a start, rather than racing the subscriptions.
+	testkit.Eventually(t, waitFor, func() error {
+		if code, body := e.n.Do(t, http.MethodGet, "/readyz", "", nil); code != http.StatusOK {
+			return fmt.Errorf("readyz %d: %s", code, body)
+		}
+		return nil
+	})
+	return e
 }
 
 func (e *env) national() string {
