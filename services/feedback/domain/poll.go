@@ -96,8 +96,8 @@ type Poll struct {
 	Questions    []Question
 	MinResponses int
 	OpenedAt     time.Time
-	ClosesAt *time.Time
-	ClosedAt *time.Time
+	ClosesAt     *time.Time
+	ClosedAt     *time.Time
 }
 
 // Closed reports whether the poll takes no more answers at now.
