@@ -100,18 +100,9 @@ type NewPoll struct {
 	Purpose string `json:"purpose"`
 }
 
-// CreatePoll opens a poll (the CoP's coordinator, its hub, national).
-func (a *Application) CreatePoll(ctx context.Context, c httpx.Claims, in NewPoll) (*domain.Poll, error) {
-	if err := httpx.Authorize(c, c.IsNational() || c.Role == httpx.RoleHub || c.IsCoordinatorOf(in.CoPID), "open polls for this CoP"); err != nil {
-		return nil, err
-	}
-	if in.CoPID == "" {
-		return nil, apperr.Invalid("cop_id", "is required")
-	}
-	if err := a.authorize(ctx, c, in.CoPID, true, "open polls for this CoP"); err != nil {
-		return nil, err
-	}
-	now := a.now()
+// validate fills in's defaults and checks it as asked for at now, naming the request's
+// fields; it returns the poll's one question and its threshold.
+func (in *NewPoll) validate(now time.Time) (domain.Question, int, error) {
 	if in.Audience == "" {
 		in.Audience = domain.AudienceMembers
 	}
@@ -134,7 +125,23 @@ func (a *Application) CreatePoll(ctx context.Context, c httpx.Claims, in NewPoll
 	v.Check(len(in.SessionID) <= 64, "session_id", "is at most 64 characters")
 	v.Check(in.Purpose == domain.PurposePoll || (in.Purpose == domain.PurposeLearningPriorities && in.Kind == domain.KindRanking),
 		"purpose", "must be poll, or learning_priorities for a ranking")
-	if err := v.Err(); err != nil {
+	return q, minResponses, v.Err()
+}
+
+// CreatePoll opens a poll (the CoP's coordinator, its hub, national).
+func (a *Application) CreatePoll(ctx context.Context, c httpx.Claims, in NewPoll) (*domain.Poll, error) {
+	if err := httpx.Authorize(c, c.IsNational() || c.Role == httpx.RoleHub || c.IsCoordinatorOf(in.CoPID), "open polls for this CoP"); err != nil {
+		return nil, err
+	}
+	if in.CoPID == "" {
+		return nil, apperr.Invalid("cop_id", "is required")
+	}
+	if err := a.authorize(ctx, c, in.CoPID, true, "open polls for this CoP"); err != nil {
+		return nil, err
+	}
+	now := a.now()
+	q, minResponses, err := in.validate(now)
+	if err != nil {
 		return nil, err
 	}
 	if _, known, err := a.repo.CoPRegion(ctx, in.CoPID); err != nil || !known {
