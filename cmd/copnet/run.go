@@ -118,6 +118,7 @@ func run() error {
 		DatabaseURL: dbURL,
 		HTTP:        httpx.ServerConfig{Addr: s.HTTPAddr},
 		Verifier:    signer,
+		Secret:      []byte(s.AuthSecret),
 		Bus:         b,
 		Metrics:     tel.MetricsHandler(),
 		Logger:      tel.Logger,

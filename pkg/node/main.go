@@ -56,6 +56,7 @@ func runSplit(f Factory, with []Factory) error {
 		DatabaseURL: cfg.DatabaseURL,
 		HTTP:        httpx.ServerConfig{Addr: cfg.HTTPAddr},
 		Verifier:    httpx.HS256{Secret: []byte(cfg.AuthSecret)},
+		Secret:      []byte(cfg.AuthSecret),
 		Bus:         b,
 		Metrics:     tel.MetricsHandler(),
 		Logger:      tel.Logger,

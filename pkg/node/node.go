@@ -36,6 +36,10 @@ type Deps struct {
 	// Verifier checks bearer tokens, for services that take a token other than from the
 	// Authorization header (the console's sign-in cookie).
 	Verifier httpx.Verifier
+	// Secret is the node's secret, never stored in the database; services derive their
+	// own keys from it with HKDF (feedback seals answers and keys ballots with it, so a
+	// database administrator can neither read answers early nor mint ballots).
+	Secret []byte
 }
 
 // Service is a running copnet service.
@@ -64,9 +68,12 @@ type Config struct {
 	DatabaseURL string
 	HTTP        httpx.ServerConfig
 	Verifier    httpx.Verifier
-	Bus         *bus.Bus
-	Metrics     http.Handler
-	Logger      *slog.Logger
+	// Secret is the node's secret handed to services (Deps.Secret). When empty, an HS256
+	// verifier's key is used: today that is the node's auth secret.
+	Secret  []byte
+	Bus     *bus.Bus
+	Metrics http.Handler
+	Logger  *slog.Logger
 	// Now is the clock services see (default time.Now).
 	Now func() time.Time
 	// OnReady, when set, is called once the HTTP address is listening.
@@ -95,6 +102,11 @@ func Start(ctx context.Context, cfg Config, factories ...Factory) (*Node, error)
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
+	if len(cfg.Secret) == 0 {
+		if hs, ok := cfg.Verifier.(httpx.HS256); ok {
+			cfg.Secret = hs.Secret
+		}
+	}
 	n := &Node{cfg: cfg}
 	if err := cfg.Bus.Provision(); err != nil {
 		return nil, fmt.Errorf("provision streams: %w", err)
@@ -114,7 +126,7 @@ func Start(ctx context.Context, cfg Config, factories ...Factory) (*Node, error)
 			n.Close()
 			return nil, fmt.Errorf("%s: %w", f.Name, err)
 		}
-		svc, err := f.New(ctx, Deps{NodeID: cfg.NodeID, Tier: cfg.Tier, Pool: pool, Bus: cfg.Bus, Logger: cfg.Logger.With("service", f.Name), Now: cfg.Now, Verifier: cfg.Verifier})
+		svc, err := f.New(ctx, Deps{NodeID: cfg.NodeID, Tier: cfg.Tier, Pool: pool, Bus: cfg.Bus, Logger: cfg.Logger.With("service", f.Name), Now: cfg.Now, Verifier: cfg.Verifier, Secret: cfg.Secret})
 		if err != nil {
 			n.Close()
 			return nil, fmt.Errorf("%s: %w", f.Name, err)

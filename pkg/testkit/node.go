@@ -74,7 +74,7 @@ func StartNode(t testing.TB, opts NodeOptions, factories ...node.Factory) *Node 
 	n, err := node.Start(ctx, node.Config{
 		NodeID: opts.NodeID, Tier: opts.Tier, DatabaseURL: opts.DatabaseURL, Bus: b, Now: opts.Now, Logger: opts.Logger,
 		HTTP:     httpx.ServerConfig{Addr: "127.0.0.1:0"},
-		Verifier: httpx.HS256{Secret: secret},
+		Verifier: httpx.HS256{Secret: secret}, Secret: secret,
 	}, factories...)
 	if err != nil {
 		cancel()

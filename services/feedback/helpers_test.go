@@ -93,7 +93,7 @@ func (e *env) join(cop, region string, persons ...string) {
 		e.n.Publish(e.t, events.MemberJoined{CoPID: cop, Region: region, PersonID: p, CodeOfPracticeVersion: 1})
 	}
 	testkit.Eventually(e.t, waitFor, func() error {
-		if n := e.count(`SELECT count(*) FROM members WHERE cop_id = $1 AND person_id = ANY($2)`, cop, persons); n != len(persons) {
+		if n := e.count(`SELECT count(*) FROM members WHERE cop_id = $1 AND person_id = ANY($2) AND current`, cop, persons); n != len(persons) {
 			return fmt.Errorf("%d of %d members known", n, len(persons))
 		}
 		return nil

@@ -4,6 +4,7 @@
 package domain
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"math"
@@ -58,6 +59,15 @@ const DefaultMinResponses = 5
 // know the other's answer.
 const MinMinResponses = 3
 
+// Scale limits: a scale means something to a person answering it only when its points
+// are few and its numbers ordinary. Checking each bound before the span also keeps Max-Min
+// from overflowing (min=-2^62, max=2^62 was accepted once, and its tally listed 2^63
+// points).
+const (
+	MaxScaleBound = 1000 // |min| and |max|
+	MaxScaleSpan  = 10   // max - min: at most 11 points
+)
+
 // Scale bounds a scale question and names its points.
 type Scale struct {
 	Min    int               `json:"min"`
@@ -85,11 +95,9 @@ type Poll struct {
 	Audience     string
 	Questions    []Question
 	MinResponses int
-	// Secret keys the poll's ballots and device hashes; it never leaves the service.
-	Secret   []byte
-	OpenedAt time.Time
-	ClosesAt *time.Time
-	ClosedAt *time.Time
+	OpenedAt     time.Time
+	ClosesAt     *time.Time
+	ClosedAt     *time.Time
 }
 
 // Closed reports whether the poll takes no more answers at now.
@@ -121,7 +129,14 @@ func ValidateQuestion(v *apperr.Validator, q Question) {
 		if !v.Require(q.Scale != nil, "scale", "is required for a scale question") {
 			return
 		}
-		v.Check(q.Scale.Min < q.Scale.Max && q.Scale.Max-q.Scale.Min <= 10, "scale.max", "must be above scale.min, by at most 10")
+		minOK := v.Require(q.Scale.Min >= -MaxScaleBound && q.Scale.Min <= MaxScaleBound, "scale.min",
+			fmt.Sprintf("must be between %d and %d", -MaxScaleBound, MaxScaleBound))
+		maxOK := v.Require(q.Scale.Max >= -MaxScaleBound && q.Scale.Max <= MaxScaleBound, "scale.max",
+			fmt.Sprintf("must be between %d and %d", -MaxScaleBound, MaxScaleBound))
+		if minOK && maxOK {
+			v.Check(q.Scale.Min < q.Scale.Max && q.Scale.Max-q.Scale.Min <= MaxScaleSpan, "scale.max",
+				fmt.Sprintf("must be above scale.min, by at most %d", MaxScaleSpan))
+		}
 		for k, label := range q.Scale.Labels {
 			n, err := strconv.Atoi(k)
 			v.Check(err == nil && n >= q.Scale.Min && n <= q.Scale.Max, "scale.labels", "keys must be points of the scale")
@@ -298,20 +313,54 @@ const (
 
 // Tally aggregates answers, or withholds them: below minResponses nothing is computed.
 func Tally(qs []Question, answers []Answer, minResponses int) Results {
+	res, _ := TallyContext(context.Background(), qs, answers, minResponses)
+	return res
+}
+
+// LiveCount is how many of n answers, in arrival order, the live results of an open poll
+// with minimum k count: whole steps of k, so that results change only when k more answers
+// came and reading them at k and at k+1 answers gives the same.
+func LiveCount(n, k int) int {
+	if k < 1 {
+		k = 1
+	}
+	return n / k * k
+}
+
+// cancelEvery is how many answers a long loop handles between looks at its context.
+const cancelEvery = 1024
+
+// TallyContext is Tally that gives up when ctx ends (a shutdown, a client gone). Its cost
+// is bounded by the number of answers and the size of the questions, never by the values
+// in them: a scale's distribution lists every point only for a scale of at most
+// MaxScaleSpan+1 points, which is every scale the service accepts.
+func TallyContext(ctx context.Context, qs []Question, answers []Answer, minResponses int) (Results, error) {
 	if len(answers) < minResponses || len(answers) == 0 {
-		return Results{Withheld: true, Reason: WithheldBelowMinimum}
+		return Results{Withheld: true, Reason: WithheldBelowMinimum}, nil
 	}
 	res := Results{Responses: len(answers), Questions: make([]QuestionResult, 0, len(qs))}
 	for _, q := range qs {
 		var vals []any
-		for _, a := range answers {
+		for i, a := range answers {
+			if i%cancelEvery == 0 && ctx.Err() != nil {
+				return Results{}, ctx.Err()
+			}
 			if v, ok := a[q.Key]; ok {
 				vals = append(vals, v)
 			}
 		}
+		if err := ctx.Err(); err != nil {
+			return Results{}, err
+		}
 		res.Questions = append(res.Questions, tallyQuestion(q, vals))
 	}
-	return res
+	return res, nil
+}
+
+// listsEveryPoint reports whether a scale is small enough to list each of its points,
+// computed without overflow for any bounds a stored poll might hold.
+func listsEveryPoint(s *Scale) bool {
+	return s.Min >= -MaxScaleBound && s.Max <= MaxScaleBound && s.Min <= s.Max && s.Max-s.Min <= MaxScaleSpan
 }
 
 func tallyQuestion(q Question, vals []any) QuestionResult {
@@ -319,17 +368,20 @@ func tallyQuestion(q Question, vals []any) QuestionResult {
 	switch q.Kind {
 	case KindScale:
 		r.Distribution = map[string]int{}
-		for p := q.Scale.Min; p <= q.Scale.Max; p++ {
-			r.Distribution[strconv.Itoa(p)] = 0
+		if listsEveryPoint(q.Scale) {
+			for p := q.Scale.Min; p <= q.Scale.Max; p++ {
+				r.Distribution[strconv.Itoa(p)] = 0
+			}
 		}
-		sum := 0
+		// A float sum cannot overflow, and is exact for any sum of accepted points.
+		sum := 0.0
 		for _, v := range vals {
 			n := v.(int)
 			r.Distribution[strconv.Itoa(n)]++
-			sum += n
+			sum += float64(n)
 		}
 		if len(vals) > 0 {
-			m := round(float64(sum)/float64(len(vals)), 2)
+			m := round(sum/float64(len(vals)), 2)
 			r.Mean = &m
 		}
 	case KindChoice:
@@ -389,6 +441,9 @@ func Borda(options []string, rankings [][]string) []RankedOption {
 	for _, r := range rankings {
 		for pos, o := range r {
 			ro := byOption[o]
+			if ro == nil {
+				continue // not an option of the poll: ParseAnswer never lets one through
+			}
 			ro.Score += n - 1 - pos
 			if pos == 0 {
 				ro.FirstPlaces++

@@ -1,9 +1,14 @@
 package domain_test
 
 import (
+	"bytes"
+	"context"
 	"encoding/json"
+	"errors"
+	"math"
 	"reflect"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/copnet/copnet/pkg/apperr"
@@ -174,25 +179,124 @@ func TestStoredAnswersReadBack(t *testing.T) {
 	}
 }
 
+func newKeys(t testing.TB, secret string) *domain.Keys {
+	t.Helper()
+	k, err := domain.NewKeys([]byte(secret))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return k
+}
+
 func TestBallots(t *testing.T) {
-	secret, other := domain.NewSecret(), domain.NewSecret()
-	b1, b2 := domain.IssueBallot(secret), domain.IssueBallot(secret)
-	h1, ok1 := domain.CheckBallot(secret, b1)
-	h2, ok2 := domain.CheckBallot(secret, b2)
+	keys, other := newKeys(t, "node-secret-0123456789"), newKeys(t, "another-node-secret-0123")
+	b1, b2 := keys.IssueBallot("poll-1"), keys.IssueBallot("poll-1")
+	h1, ok1 := keys.CheckBallot("poll-1", b1)
+	h2, ok2 := keys.CheckBallot("poll-1", b2)
 	if !ok1 || !ok2 || slices.Equal(h1, h2) {
 		t.Fatal("two ballots of a poll must both check and hash apart")
 	}
-	if _, ok := domain.CheckBallot(other, b1); ok {
+	if _, ok := keys.CheckBallot("poll-2", b1); ok {
 		t.Error("a ballot checks for another poll")
 	}
-	if _, ok := domain.CheckBallot(secret, b1[:len(b1)-2]+"AA"); ok {
+	if _, ok := other.CheckBallot("poll-1", b1); ok {
+		t.Error("a ballot checks under another node's secret")
+	}
+	if _, ok := keys.CheckBallot("poll-1", b1[:len(b1)-2]+"AA"); ok {
 		t.Error("a forged ballot checks")
 	}
-	if _, ok := domain.CheckBallot(secret, "not a ballot"); ok {
+	if _, ok := keys.CheckBallot("poll-1", "not a ballot"); ok {
 		t.Error("garbage checks")
 	}
-	if slices.Equal(domain.DeviceHash(secret, "d1"), domain.DeviceHash(other, "d1")) {
+	if slices.Equal(keys.DeviceHash("poll-1", "d1"), keys.DeviceHash("poll-2", "d1")) {
 		t.Error("one device hashes alike in two polls")
+	}
+	if slices.Equal(keys.IssueHash("poll-1", "p1"), keys.IssueHash("poll-2", "p1")) ||
+		slices.Equal(keys.IssueHash("poll-1", "p1"), other.IssueHash("poll-1", "p1")) ||
+		!slices.Equal(keys.IssueHash("poll-1", "p1"), keys.IssueHash("poll-1", "p1")) {
+		t.Error("issuance hashes must be stable per (node, poll, person) and differ otherwise")
+	}
+	// Length-prefixed parts: ("ab", "c") and ("a", "bc") are different inputs.
+	if slices.Equal(keys.IssueHash("ab", "c"), keys.IssueHash("a", "bc")) {
+		t.Error("issuance hash parts run into each other")
+	}
+	if _, err := domain.NewKeys([]byte("short")); err == nil {
+		t.Error("a short node secret was accepted")
+	}
+}
+
+// TestSealedAnswers: a sealed answer opens only for its poll under its node's key, and
+// every answer a poll accepts seals to the same size.
+func TestSealedAnswers(t *testing.T) {
+	keys, other := newKeys(t, "node-secret-0123456789"), newKeys(t, "another-node-secret-0123")
+	short, long := []byte(`{"answer":1}`), []byte(`{"answer":["`+strings.Repeat("é", 150)+`"]}`)
+	s1, s2 := keys.Seal("poll-1", short), keys.Seal("poll-1", long)
+	if len(s1) != len(s2) {
+		t.Errorf("sealed sizes %d and %d: the length tells the answer", len(s1), len(s2))
+	}
+	if bytes.Contains(s1, []byte("answer")) {
+		t.Error("a sealed answer holds its plaintext")
+	}
+	if got, err := keys.Open("poll-1", s2); err != nil || !bytes.Equal(got, long) {
+		t.Errorf("open %q, %v", got, err)
+	}
+	if _, err := keys.Open("poll-2", s1); err == nil {
+		t.Error("a sealed answer opens for another poll")
+	}
+	if _, err := other.Open("poll-1", s1); err == nil {
+		t.Error("a sealed answer opens under another node's key")
+	}
+	if _, err := keys.Open("poll-1", s1[:10]); err == nil {
+		t.Error("a truncated sealed answer opens")
+	}
+}
+
+// TestScaleBoundsAreCheckedWithoutOverflow: the bounds of issue 13, whose span overflowed
+// int64 and was accepted, are refused naming the field; tallying a stored poll with such
+// bounds costs as much as its answers, not its range.
+func TestScaleBoundsAreCheckedWithoutOverflow(t *testing.T) {
+	for _, s := range []domain.Scale{
+		{Min: -4611686018427387904, Max: 4611686018427387904},
+		{Min: math.MinInt, Max: math.MaxInt},
+		{Min: 0, Max: 1001},
+		{Min: 1, Max: 12},
+		{Min: 5, Max: 5},
+	} {
+		var v apperr.Validator
+		domain.ValidateQuestion(&v, domain.Question{Key: "answer", Kind: domain.KindScale, Prompt: "How?", Scale: &s})
+		if f := fields(v.Err()); len(f) == 0 || !strings.HasPrefix(f[0], "scale.") {
+			t.Errorf("scale %d..%d: fields %v, want a scale field", s.Min, s.Max, f)
+		}
+	}
+	var v apperr.Validator
+	domain.ValidateQuestion(&v, domain.Question{Key: "answer", Kind: domain.KindScale, Prompt: "How?", Scale: &domain.Scale{Min: -1000, Max: -990}})
+	if err := v.Err(); err != nil {
+		t.Errorf("a scale of 11 points at the bounds: %v", err)
+	}
+	huge := single(domain.Question{Kind: domain.KindScale, Prompt: "Legacy?", Scale: &domain.Scale{Min: math.MinInt, Max: math.MaxInt}})
+	r := domain.Tally(huge, []domain.Answer{{"answer": math.MaxInt}, {"answer": math.MaxInt}, {"answer": 0}}, 3)
+	if len(r.Questions[0].Distribution) != 2 || r.Questions[0].Mean == nil {
+		t.Errorf("legacy huge scale tally %+v", r.Questions[0])
+	}
+}
+
+func TestTallyStopsWhenCancelled(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	as := make([]domain.Answer, 5000)
+	for i := range as {
+		as[i] = domain.Answer{"answer": 3}
+	}
+	if _, err := domain.TallyContext(ctx, scaleQ, as, 5); !errors.Is(err, context.Canceled) {
+		t.Errorf("tally after cancel: %v", err)
+	}
+}
+
+func TestLiveCountStepsByTheMinimum(t *testing.T) {
+	for _, c := range []struct{ n, k, want int }{{0, 5, 0}, {4, 5, 0}, {5, 5, 5}, {6, 5, 5}, {9, 5, 5}, {10, 5, 10}, {7, 3, 6}} {
+		if got := domain.LiveCount(c.n, c.k); got != c.want {
+			t.Errorf("LiveCount(%d, %d) = %d, want %d", c.n, c.k, got, c.want)
+		}
 	}
 }
 

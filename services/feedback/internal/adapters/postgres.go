@@ -5,9 +5,11 @@ package adapters
 import (
 	"context"
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/json"
 	"errors"
 	"fmt"
+	mrand "math/rand/v2"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -25,11 +27,40 @@ import (
 type Repository struct {
 	pool   *pgxpool.Pool
 	outbox *bus.Outbox
+	keys   *domain.Keys
 }
 
-// NewRepository returns a repository writing events through outbox.
-func NewRepository(pool *pgxpool.Pool, outbox *bus.Outbox) *Repository {
-	return &Repository{pool: pool, outbox: outbox}
+// NewRepository returns a repository writing events through outbox, sealing answers and
+// hashing issuance with keys.
+func NewRepository(pool *pgxpool.Pool, outbox *bus.Outbox, keys *domain.Keys) *Repository {
+	return &Repository{pool: pool, outbox: outbox, keys: keys}
+}
+
+// MoveLegacyIssuance replaces issuance rows written before sealed answers (which named
+// the person) by their keyed hashes; migration 002 cannot, as the database has no key.
+func (r *Repository) MoveLegacyIssuance(ctx context.Context) error {
+	return postgres.Tx(ctx, r.pool, func(tx pgx.Tx) error {
+		rows, err := tx.Query(ctx, `DELETE FROM ballots_issued_v1 RETURNING poll_id, person_id`)
+		if err != nil {
+			return err
+		}
+		var polls, hashes = []string{}, [][]byte{}
+		for rows.Next() {
+			var poll, person string
+			if err := rows.Scan(&poll, &person); err != nil {
+				rows.Close()
+				return err
+			}
+			polls, hashes = append(polls, poll), append(hashes, r.keys.IssueHash(poll, person))
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil || len(polls) == 0 {
+			return err
+		}
+		_, err = tx.Exec(ctx, `INSERT INTO ballots_issued (poll_id, issue_hash)
+			SELECT * FROM unnest($1::text[], $2::bytea[]) ON CONFLICT DO NOTHING`, polls, hashes)
+		return err
+	})
 }
 
 // Projections, applied inside the consumer's transaction.
@@ -41,29 +72,64 @@ func (r *Repository) PutCoP(ctx context.Context, tx pgx.Tx, id, region string) e
 	return err
 }
 
-// AddMember records that person belongs to cop. member_joined also carries the region, so
-// the CoP is known even when its cop_approved is consumed later.
-func (r *Repository) AddMember(ctx context.Context, tx pgx.Tx, cop, region, person string) error {
+// AddMember records that person belongs to cop as of at (the event's time). member_joined
+// also carries the region, so the CoP is known even when its cop_approved is consumed later.
+func (r *Repository) AddMember(ctx context.Context, tx pgx.Tx, cop, region, person string, at time.Time) error {
 	if _, err := tx.Exec(ctx, `INSERT INTO cops (id, region) VALUES ($1, $2) ON CONFLICT DO NOTHING`, cop, region); err != nil {
 		return err
 	}
-	_, err := tx.Exec(ctx, `INSERT INTO members (cop_id, person_id) VALUES ($1, $2) ON CONFLICT DO NOTHING`, cop, person)
+	return setMember(ctx, tx, cop, person, true, at)
+}
+
+// RemoveMember records that person left cop as of at. Ballots already issued stay valid.
+func (r *Repository) RemoveMember(ctx context.Context, tx pgx.Tx, cop, person string, at time.Time) error {
+	return setMember(ctx, tx, cop, person, false, at)
+}
+
+// setMember applies a membership change unless a later one was applied already: joins and
+// leaves reach two durable consumers, so a leave may be applied before its join, or a
+// redelivered old join after a re-join's leave. The row outlives the membership so the
+// latest time is remembered. An erased person is never written back.
+func setMember(ctx context.Context, tx pgx.Tx, cop, person string, current bool, at time.Time) error {
+	_, err := tx.Exec(ctx, `INSERT INTO members (cop_id, person_id, current, as_of)
+		SELECT $1, $2, $3, $4 WHERE NOT EXISTS (SELECT 1 FROM erased WHERE person_hash = $5)
+		ON CONFLICT (cop_id, person_id) DO UPDATE SET current = excluded.current, as_of = excluded.as_of
+		WHERE members.as_of < excluded.as_of OR (members.as_of = excluded.as_of AND NOT excluded.current)`,
+		cop, person, current, at, erasedHash(person))
 	return err
 }
 
-// RemoveMember forgets that person belongs to cop. Ballots already issued stay valid.
-func (r *Repository) RemoveMember(ctx context.Context, tx pgx.Tx, cop, person string) error {
-	_, err := tx.Exec(ctx, `DELETE FROM members WHERE cop_id = $1 AND person_id = $2`, cop, person)
-	return err
+// erasedHash is how an erased person is remembered: enough to refuse their id later.
+func erasedHash(person string) []byte {
+	h := sha256.Sum256([]byte("copnet-erased:" + person))
+	return h[:]
 }
 
-// ErasePerson removes every trace of person: memberships and ballot issuance records.
-// Responses never held the person, so they stay.
+// ErasePerson removes every trace of person: memberships and ballot issuance records
+// (found by recomputing their keyed hash for every members' poll), and remembers the
+// erasure so late membership events cannot bring the id back. Responses never held the
+// person, so they stay.
 func (r *Repository) ErasePerson(ctx context.Context, tx pgx.Tx, person string) error {
+	if _, err := tx.Exec(ctx, `INSERT INTO erased (person_hash) VALUES ($1) ON CONFLICT DO NOTHING`, erasedHash(person)); err != nil {
+		return err
+	}
 	if _, err := tx.Exec(ctx, `DELETE FROM members WHERE person_id = $1`, person); err != nil {
 		return err
 	}
-	_, err := tx.Exec(ctx, `DELETE FROM ballots_issued WHERE person_id = $1`, person)
+	rows, err := tx.Query(ctx, `SELECT id FROM polls WHERE audience = $1`, domain.AudienceMembers)
+	if err != nil {
+		return err
+	}
+	polls, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return err
+	}
+	hashes := make([][]byte, len(polls))
+	for i, p := range polls {
+		hashes[i] = r.keys.IssueHash(p, person)
+	}
+	_, err = tx.Exec(ctx, `DELETE FROM ballots_issued WHERE (poll_id, issue_hash) IN
+		(SELECT * FROM unnest($1::text[], $2::bytea[]))`, polls, hashes)
 	return err
 }
 
@@ -80,20 +146,20 @@ func (r *Repository) CoPRegion(ctx context.Context, id string) (string, bool, er
 // IsMember reports whether person belongs to cop.
 func (r *Repository) IsMember(ctx context.Context, cop, person string) (bool, error) {
 	var ok bool
-	err := r.pool.QueryRow(ctx, `SELECT EXISTS(SELECT 1 FROM members WHERE cop_id = $1 AND person_id = $2)`, cop, person).Scan(&ok)
+	err := r.pool.QueryRow(ctx, `SELECT EXISTS(SELECT 1 FROM members WHERE cop_id = $1 AND person_id = $2 AND current)`, cop, person).Scan(&ok)
 	return ok, err
 }
 
 // Polls.
 
 const pollColumns = `id, code, cop_id, session_id, kind, purpose, audience, questions, min_responses,
-	secret, opened_at, closes_at, closed_at`
+	opened_at, closes_at, closed_at`
 
 func scanPoll(row pgx.Row) (*domain.Poll, error) {
 	var p domain.Poll
 	var questions []byte
 	err := row.Scan(&p.ID, &p.Code, &p.CoPID, &p.SessionID, &p.Kind, &p.Purpose, &p.Audience, &questions,
-		&p.MinResponses, &p.Secret, &p.OpenedAt, &p.ClosesAt, &p.ClosedAt)
+		&p.MinResponses, &p.OpenedAt, &p.ClosesAt, &p.ClosedAt)
 	if err != nil {
 		return nil, err
 	}
@@ -200,10 +266,10 @@ func (r *Repository) insertPoll(ctx context.Context, tx pgx.Tx, p *domain.Poll) 
 	for range 10 {
 		p.Code = newCode()
 		tag, err := tx.Exec(ctx, `INSERT INTO polls (id, code, cop_id, session_id, kind, purpose, audience,
-			questions, min_responses, secret, opened_at, closes_at) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12)
+			questions, min_responses, opened_at, closes_at) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11)
 			ON CONFLICT DO NOTHING`,
 			p.ID, p.Code, p.CoPID, p.SessionID, p.Kind, p.Purpose, p.Audience, questions, p.MinResponses,
-			p.Secret, p.OpenedAt, p.ClosesAt)
+			p.OpenedAt, p.ClosesAt)
 		if err != nil {
 			return false, err
 		}
@@ -235,13 +301,15 @@ func lockOpen(ctx context.Context, tx pgx.Tx, id string, now time.Time) error {
 	return nil
 }
 
-// IssueBallot records that person got a ballot for the poll; a second one is refused.
+// IssueBallot records that person got a ballot for the poll, under a keyed hash that
+// names nobody to whoever reads the database; a second one is refused.
 func (r *Repository) IssueBallot(ctx context.Context, pollID, person string, now time.Time) error {
 	return postgres.Tx(ctx, r.pool, func(tx pgx.Tx) error {
 		if err := lockOpen(ctx, tx, pollID, now); err != nil {
 			return err
 		}
-		_, err := tx.Exec(ctx, `INSERT INTO ballots_issued (poll_id, person_id) VALUES ($1, $2)`, pollID, person)
+		_, err := tx.Exec(ctx, `INSERT INTO ballots_issued (poll_id, issue_hash) VALUES ($1, $2)`,
+			pollID, r.keys.IssueHash(pollID, person))
 		if postgres.IsUniqueViolation(err, "") {
 			return apperr.Conflict("a ballot for this poll was already issued to you")
 		}
@@ -258,8 +326,9 @@ const (
 	UsedDevice Used = "devices_used (poll_id, device_hash)"
 )
 
-// Respond stores an answer, spending its ballot or device token (hash); a token already
-// spent is refused and nothing is stored.
+// Respond stores an answer sealed, spending its ballot or device token (hash) in the same
+// transaction; a token already spent is refused and nothing is stored. Once this commits
+// the answer survives any crash: the person was told "recorded".
 func (r *Repository) Respond(ctx context.Context, pollID string, used Used, hash []byte, a domain.Answer, now time.Time) error {
 	answer, err := json.Marshal(a)
 	if err != nil {
@@ -279,7 +348,8 @@ func (r *Repository) Respond(ctx context.Context, pollID string, used Used, hash
 		if err != nil {
 			return err
 		}
-		_, err = tx.Exec(ctx, `INSERT INTO responses (poll_id, answer) VALUES ($1, $2)`, pollID, answer)
+		_, err = tx.Exec(ctx, `INSERT INTO sealed_responses (poll_id, sealed) VALUES ($1, $2)`,
+			pollID, r.keys.Seal(pollID, answer))
 		return err
 	})
 }
@@ -288,6 +358,7 @@ type querier interface {
 	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
 }
 
+// answers reads the poll's opened answers (responses).
 func answers(ctx context.Context, q querier, p *domain.Poll) ([]domain.Answer, error) {
 	rows, err := q.Query(ctx, `SELECT answer FROM responses WHERE poll_id = $1`, p.ID)
 	if err != nil {
@@ -297,8 +368,15 @@ func answers(ctx context.Context, q querier, p *domain.Poll) ([]domain.Answer, e
 	if err != nil {
 		return nil, err
 	}
+	return decodeAll(ctx, p, raws)
+}
+
+func decodeAll(ctx context.Context, p *domain.Poll, raws [][]byte) ([]domain.Answer, error) {
 	out := make([]domain.Answer, 0, len(raws))
-	for _, raw := range raws {
+	for i, raw := range raws {
+		if i%1024 == 0 && ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
 		a, err := domain.DecodeAnswer(p.Questions, raw)
 		if err != nil {
 			return nil, fmt.Errorf("poll %s: %w", p.ID, err)
@@ -308,9 +386,56 @@ func answers(ctx context.Context, q querier, p *domain.Poll) ([]domain.Answer, e
 	return out, nil
 }
 
-// Answers loads every answer to the poll.
+// opened decrypts the poll's sealed answers in arrival order, in the process: the
+// plaintext never goes back to the database. It gives up when ctx ends.
+func (r *Repository) opened(ctx context.Context, q querier, p *domain.Poll) ([][]byte, error) {
+	rows, err := q.Query(ctx, `SELECT sealed FROM sealed_responses WHERE poll_id = $1 ORDER BY seq`, p.ID)
+	if err != nil {
+		return nil, err
+	}
+	sealed, err := pgx.CollectRows(rows, pgx.RowTo[[]byte])
+	if err != nil {
+		return nil, err
+	}
+	out := make([][]byte, 0, len(sealed))
+	for i, s := range sealed {
+		if i%1024 == 0 && ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		plain, err := r.keys.Open(p.ID, s)
+		if err != nil {
+			return nil, fmt.Errorf("poll %s: %w", p.ID, err)
+		}
+		out = append(out, plain)
+	}
+	return out, nil
+}
+
+// Answers loads every answer to the poll: those opened at close (or written before
+// answers were sealed), then the sealed ones in arrival order.
 func (r *Repository) Answers(ctx context.Context, p *domain.Poll) ([]domain.Answer, error) {
-	return answers(ctx, r.pool, p)
+	done, err := answers(ctx, r.pool, p)
+	if err != nil {
+		return nil, err
+	}
+	plain, err := r.opened(ctx, r.pool, p)
+	if err != nil {
+		return nil, err
+	}
+	pending, err := decodeAll(ctx, p, plain)
+	if err != nil {
+		return nil, err
+	}
+	return append(done, pending...), nil
+}
+
+// shuffle puts xs in a uniformly random order drawn from crypto/rand (Fisher-Yates over a
+// ChaCha8 stream seeded by it): the order answers are written in at close must not be
+// predictable from, or correlated with, the order they arrived in.
+func shuffle[T any](xs []T) {
+	var seed [32]byte
+	_, _ = rand.Read(seed[:]) // crypto/rand.Read never fails (Go 1.24+)
+	mrand.New(mrand.NewChaCha8(seed)).Shuffle(len(xs), func(i, j int) { xs[i], xs[j] = xs[j], xs[i] })
 }
 
 // Close closes the poll at now and publishes poll_closed and, when enough people
@@ -329,18 +454,33 @@ func (r *Repository) Close(ctx context.Context, id string, now time.Time) (*doma
 		if _, err := tx.Exec(ctx, `UPDATE polls SET closed_at = $2 WHERE id = $1`, id, now); err != nil {
 			return err
 		}
-		// Rewrite the responses in random order under new ids, in this transaction: from
-		// now on neither their order on disk nor their transaction ids say when each came.
-		if _, err := tx.Exec(ctx, `WITH gone AS (DELETE FROM responses WHERE poll_id = $1 RETURNING answer)
-			INSERT INTO responses (poll_id, answer) SELECT $1, answer FROM gone ORDER BY random()`, id); err != nil {
+		// Open every sealed answer here, in the process, and write them all in this one
+		// transaction in a random order under random ids: they share one xmin, and their
+		// order on disk and in the WAL is a permutation independent of arrival.
+		plain, err := r.opened(ctx, tx, p)
+		if err != nil {
 			return err
+		}
+		shuffle(plain)
+		if len(plain) > 0 {
+			if _, err := tx.Exec(ctx, `INSERT INTO responses (poll_id, answer)
+				SELECT $1, a FROM unnest($2::jsonb[]) WITH ORDINALITY AS u (a, n) ORDER BY n`, id, plain); err != nil {
+				return err
+			}
+			if _, err := tx.Exec(ctx, `DELETE FROM sealed_responses WHERE poll_id = $1`, id); err != nil {
+				return err
+			}
 		}
 		as, err := answers(ctx, tx, p)
 		if err != nil {
 			return err
 		}
 		evs := []events.Event{events.PollClosed{PollID: p.ID, CoPID: p.CoPID}}
-		if res := domain.Tally(p.Questions, as, p.MinResponses); !res.Withheld {
+		res, err := domain.TallyContext(ctx, p.Questions, as, p.MinResponses)
+		if err != nil {
+			return err
+		}
+		if !res.Withheld {
 			var region string
 			if err := tx.QueryRow(ctx, `SELECT region FROM cops WHERE id = $1`, p.CoPID).Scan(&region); err != nil && !errors.Is(err, pgx.ErrNoRows) {
 				return err

@@ -28,12 +28,13 @@ const (
 // Application is the feedback service's use cases.
 type Application struct {
 	repo *adapters.Repository
+	keys *domain.Keys
 	now  func() time.Time
 }
 
-// New returns the application over repo, telling time with now.
-func New(repo *adapters.Repository, now func() time.Time) *Application {
-	return &Application{repo: repo, now: now}
+// New returns the application over repo, keying ballots with keys, telling time with now.
+func New(repo *adapters.Repository, keys *domain.Keys, now func() time.Time) *Application {
+	return &Application{repo: repo, keys: keys, now: now}
 }
 
 // Now is the service's clock.
@@ -99,18 +100,9 @@ type NewPoll struct {
 	Purpose string `json:"purpose"`
 }
 
-// CreatePoll opens a poll (the CoP's coordinator, its hub, national).
-func (a *Application) CreatePoll(ctx context.Context, c httpx.Claims, in NewPoll) (*domain.Poll, error) {
-	if err := httpx.Authorize(c, c.IsNational() || c.Role == httpx.RoleHub || c.IsCoordinatorOf(in.CoPID), "open polls for this CoP"); err != nil {
-		return nil, err
-	}
-	if in.CoPID == "" {
-		return nil, apperr.Invalid("cop_id", "is required")
-	}
-	if err := a.authorize(ctx, c, in.CoPID, true, "open polls for this CoP"); err != nil {
-		return nil, err
-	}
-	now := a.now()
+// validate fills in's defaults and checks it as asked for at now, naming the request's
+// fields; it returns the poll's one question and its threshold.
+func (in *NewPoll) validate(now time.Time) (domain.Question, int, error) {
 	if in.Audience == "" {
 		in.Audience = domain.AudienceMembers
 	}
@@ -133,7 +125,23 @@ func (a *Application) CreatePoll(ctx context.Context, c httpx.Claims, in NewPoll
 	v.Check(len(in.SessionID) <= 64, "session_id", "is at most 64 characters")
 	v.Check(in.Purpose == domain.PurposePoll || (in.Purpose == domain.PurposeLearningPriorities && in.Kind == domain.KindRanking),
 		"purpose", "must be poll, or learning_priorities for a ranking")
-	if err := v.Err(); err != nil {
+	return q, minResponses, v.Err()
+}
+
+// CreatePoll opens a poll (the CoP's coordinator, its hub, national).
+func (a *Application) CreatePoll(ctx context.Context, c httpx.Claims, in NewPoll) (*domain.Poll, error) {
+	if err := httpx.Authorize(c, c.IsNational() || c.Role == httpx.RoleHub || c.IsCoordinatorOf(in.CoPID), "open polls for this CoP"); err != nil {
+		return nil, err
+	}
+	if in.CoPID == "" {
+		return nil, apperr.Invalid("cop_id", "is required")
+	}
+	if err := a.authorize(ctx, c, in.CoPID, true, "open polls for this CoP"); err != nil {
+		return nil, err
+	}
+	now := a.now()
+	q, minResponses, err := in.validate(now)
+	if err != nil {
 		return nil, err
 	}
 	if _, known, err := a.repo.CoPRegion(ctx, in.CoPID); err != nil || !known {
@@ -145,7 +153,7 @@ func (a *Application) CreatePoll(ctx context.Context, c httpx.Claims, in NewPoll
 	p := &domain.Poll{
 		ID: strings.ToLower(events.NewID()), CoPID: in.CoPID, SessionID: in.SessionID, Kind: string(in.Kind),
 		Purpose: in.Purpose, Audience: in.Audience, Questions: []domain.Question{q}, MinResponses: minResponses,
-		Secret: domain.NewSecret(), OpenedAt: now, ClosesAt: in.ClosesAt,
+		OpenedAt: now, ClosesAt: in.ClosesAt,
 	}
 	return p, a.repo.CreatePoll(ctx, p)
 }
@@ -191,7 +199,7 @@ func (a *Application) IssueBallot(ctx context.Context, c httpx.Claims, id string
 	if err := a.repo.IssueBallot(ctx, p.ID, c.Subject, a.now()); err != nil {
 		return "", err
 	}
-	return domain.IssueBallot(p.Secret), nil
+	return a.keys.IssueBallot(p.ID), nil
 }
 
 // Respond records a member's answer with their ballot. It asks for no identity: the
@@ -204,7 +212,7 @@ func (a *Application) Respond(ctx context.Context, id, ballot string, answer jso
 	if p.Audience != domain.AudienceMembers {
 		return apperr.Conflict("this poll is open to the room: answer it by its code")
 	}
-	hash, ok := domain.CheckBallot(p.Secret, ballot)
+	hash, ok := a.keys.CheckBallot(p.ID, ballot)
 	if !ok {
 		return apperr.Invalid("ballot", "is not a ballot of this poll")
 	}
@@ -228,7 +236,7 @@ func (a *Application) RespondByCode(ctx context.Context, code, device string, an
 	if err != nil {
 		return err
 	}
-	return a.repo.Respond(ctx, p.ID, adapters.UsedDevice, domain.DeviceHash(p.Secret, device), ans, a.now())
+	return a.repo.Respond(ctx, p.ID, adapters.UsedDevice, a.keys.DeviceHash(p.ID, device), ans, a.now())
 }
 
 // Close closes a poll (the CoP's coordinator, its hub, national) and publishes its results
@@ -263,7 +271,9 @@ func (a *Application) CloseDue(ctx context.Context) (int, error) {
 
 // Results returns a poll's aggregates, or says they are withheld: below the poll's
 // minimum number of responses, and for members' polls until they close (watching live
-// results move would tell who answered what).
+// results move would tell who answered what). Live results of an open poll count only
+// the first floor(n/k)*k answers (k its minimum), so they move in steps of k answers and
+// reading them before and after one answer tells nothing about it.
 func (a *Application) Results(ctx context.Context, c httpx.Claims, id string) (*domain.Poll, domain.Results, error) {
 	p, err := a.loadPoll(ctx, c, id, false, "see this poll's results")
 	if err != nil {
@@ -274,14 +284,20 @@ func (a *Application) Results(ctx context.Context, c httpx.Claims, id string) (*
 }
 
 func (a *Application) results(ctx context.Context, p *domain.Poll) (domain.Results, error) {
-	if p.Audience == domain.AudienceMembers && !p.Closed(a.now()) {
+	closed := p.Closed(a.now())
+	if p.Audience == domain.AudienceMembers && !closed {
 		return domain.Results{Withheld: true, Reason: domain.WithheldUntilClosed}, nil
 	}
+	// A poll past its closing time that the closer has not reached yet counts every
+	// answer, as its close will.
 	as, err := a.repo.Answers(ctx, p)
 	if err != nil {
 		return domain.Results{}, err
 	}
-	return domain.Tally(p.Questions, as, p.MinResponses), nil
+	if !closed {
+		as = as[:domain.LiveCount(len(as), p.MinResponses)]
+	}
+	return domain.TallyContext(ctx, p.Questions, as, p.MinResponses)
 }
 
 // SessionEvaluation returns the evaluation of a session and its results.
@@ -378,14 +394,16 @@ func (a *Application) OnCoPApproved(ctx context.Context, tx pgx.Tx, ev events.Co
 	return a.repo.PutCoP(ctx, tx, ev.CoPID, ev.Region)
 }
 
-// OnMemberJoined lets the person take ballots for the CoP's polls.
-func (a *Application) OnMemberJoined(ctx context.Context, tx pgx.Tx, ev events.MemberJoined, _ events.Envelope) error {
-	return a.repo.AddMember(ctx, tx, ev.CoPID, ev.Region, ev.PersonID)
+// OnMemberJoined lets the person take ballots for the CoP's polls, unless a later leave
+// was applied already.
+func (a *Application) OnMemberJoined(ctx context.Context, tx pgx.Tx, ev events.MemberJoined, env events.Envelope) error {
+	return a.repo.AddMember(ctx, tx, ev.CoPID, ev.Region, ev.PersonID, env.Time)
 }
 
-// OnMemberLeft stops the person taking new ballots for the CoP.
-func (a *Application) OnMemberLeft(ctx context.Context, tx pgx.Tx, ev events.MemberLeft, _ events.Envelope) error {
-	return a.repo.RemoveMember(ctx, tx, ev.CoPID, ev.PersonID)
+// OnMemberLeft stops the person taking new ballots for the CoP, unless a later join was
+// applied already.
+func (a *Application) OnMemberLeft(ctx context.Context, tx pgx.Tx, ev events.MemberLeft, env events.Envelope) error {
+	return a.repo.RemoveMember(ctx, tx, ev.CoPID, ev.PersonID, env.Time)
 }
 
 // OnPersonErased scrubs the person: memberships and ballot issuance records.
@@ -415,7 +433,7 @@ func (a *Application) openForSession(ctx context.Context, tx pgx.Tx, cop, sessio
 	p := &domain.Poll{
 		ID: strings.ToLower(events.NewID()), CoPID: cop, SessionID: session, Kind: kind, Purpose: purpose,
 		Audience: domain.AudienceMembers, Questions: qs, MinResponses: domain.DefaultMinResponses,
-		Secret: domain.NewSecret(), OpenedAt: opened, ClosesAt: &closes,
+		OpenedAt: opened, ClosesAt: &closes,
 	}
 	_, err := a.repo.OpenForSession(ctx, tx, p)
 	return err

@@ -3,12 +3,14 @@ package service
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"time"
 
 	"github.com/copnet/copnet/pkg/bus"
 	"github.com/copnet/copnet/pkg/node"
+	"github.com/copnet/copnet/services/feedback/domain"
 	"github.com/copnet/copnet/services/feedback/internal/adapters"
 	"github.com/copnet/copnet/services/feedback/internal/app"
 	"github.com/copnet/copnet/services/feedback/internal/ports"
@@ -30,9 +32,16 @@ type Service struct {
 }
 
 // New wires the feedback service from its dependencies.
-func New(_ context.Context, d node.Deps) (node.Service, error) {
-	repo := adapters.NewRepository(d.Pool, d.Bus.Outbox())
-	a := app.New(repo, d.Now)
+func New(ctx context.Context, d node.Deps) (node.Service, error) {
+	keys, err := domain.NewKeys(d.Secret)
+	if err != nil {
+		return nil, err
+	}
+	repo := adapters.NewRepository(d.Pool, d.Bus.Outbox(), keys)
+	if err := repo.MoveLegacyIssuance(ctx); err != nil {
+		return nil, fmt.Errorf("feedback: hashing issuance recorded before sealed answers: %w", err)
+	}
+	a := app.New(repo, keys, d.Now)
 	r, err := d.Bus.NewRouter(Name, d.Pool)
 	if err != nil {
 		return nil, err
