@@ -103,8 +103,8 @@ func TestPlanSlotsStopsAtTheHorizon(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := domain.PlanSlots(first, loc, opt, 10, time.Hour, planningNow); !errors.Is(err, domain.ErrBeyondHorizon) {
-		t.Errorf("ten leap days from 2028: err = %v, want ErrBeyondHorizon", err)
+	if _, err := domain.PlanSlots(first, loc, opt, 10, time.Hour, planningNow); !errors.Is(err, domain.ErrOutsideYears) {
+		t.Errorf("ten leap days from 2028: err = %v, want ErrOutsideYears", err)
 	}
 	if slots, err := domain.PlanSlots(first, loc, opt, 2, time.Hour, planningNow); err != nil || len(slots) != 2 {
 		t.Errorf("two leap days from 2028: %v %v", slots, err)

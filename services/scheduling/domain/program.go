@@ -108,8 +108,9 @@ type Slot struct {
 // ErrNotOccurrence means the first session does not fall on the cadence.
 var ErrNotOccurrence = errors.New("is not an occurrence of cadence")
 
-// ErrBeyondHorizon means the cadence puts sessions further ahead than a CoP plans.
-var ErrBeyondHorizon = errors.New("puts sessions beyond the planning horizon")
+// ErrOutsideYears means the program puts sessions outside the years a CoP plans in
+// (CheckWhen).
+var ErrOutsideYears = errors.New("puts sessions outside the years a CoP plans in")
 
 // PlanSlots expands cadence from first (wall-clock fields, as ParseFloating reads them) into
 // n sessions of the given length in loc. The rule is expanded on the wall clock, not on
@@ -120,6 +121,11 @@ func PlanSlots(first time.Time, loc *time.Location, opt *rrule.ROption, n int, l
 	y, mo, d := first.Date()
 	h, mi, sec := first.Clock()
 	floating := time.Date(y, mo, d, h, mi, sec, 0, time.UTC)
+	// Checked before expanding: the RRULE library panics on some years (year 0), and no
+	// expansion should start from a time a CoP cannot mean.
+	if err := CheckWhen(ResolveLocal(floating, loc), now); err != nil {
+		return nil, fmt.Errorf("%w: the first session %v", ErrOutsideYears, err)
+	}
 	o := *opt
 	o.Dtstart = floating
 	o.Count = n
@@ -135,13 +141,13 @@ func PlanSlots(first time.Time, loc *time.Location, opt *rrule.ROption, n int, l
 		return nil, ErrNotOccurrence
 	}
 	if len(starts) < n {
-		return nil, fmt.Errorf("%w: it yields only %d sessions within %d years, not %d", ErrBeyondHorizon, len(starts), HorizonYears, n)
+		return nil, fmt.Errorf("%w: it yields only %d sessions within %d years, not %d", ErrOutsideYears, len(starts), HorizonYears, n)
 	}
 	slots := make([]Slot, n)
 	for i, s := range starts {
 		at := ResolveLocal(s, loc)
 		if err := CheckWhen(at, now); err != nil {
-			return nil, fmt.Errorf("%w: session %d at %s %v", ErrBeyondHorizon, i+1, at.Format(time.RFC3339), err)
+			return nil, fmt.Errorf("%w: session %d at %s %v", ErrOutsideYears, i+1, at.Format(time.RFC3339), err)
 		}
 		// Wall-clock length: a 90-minute session across a DST change still ends 90 minutes
 		// of the attendees' time later, which Add on an absolute instant gives.

@@ -90,7 +90,7 @@ func (in NewProgram) plan(now time.Time) (*programDraft, error) {
 	switch {
 	case errors.Is(err, domain.ErrNotOccurrence):
 		return nil, apperr.Unprocessable("first_session_at", "is not an occurrence of cadence (e.g. not the second Tuesday)")
-	case errors.Is(err, domain.ErrBeyondHorizon):
+	case errors.Is(err, domain.ErrOutsideYears):
 		return nil, apperr.Invalid("cadence", err.Error())
 	case err != nil:
 		return nil, apperr.Unprocessable("cadence", err.Error())
