@@ -117,6 +117,7 @@ func run() error {
 		Tier:        s.NodeTier,
 		DatabaseURL: dbURL,
 		HTTP:        httpx.ServerConfig{Addr: s.HTTPAddr},
+		PublicURL:   s.PublicURL,
 		Verifier:    signer,
 		Secret:      []byte(s.AuthSecret),
 		Bus:         b,

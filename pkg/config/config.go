@@ -5,6 +5,7 @@ package config
 import (
 	"errors"
 	"fmt"
+	"net/url"
 	"reflect"
 	"strings"
 	"time"
@@ -28,6 +29,10 @@ type Base struct {
 	NodeID   string `envconfig:"COPNET_NODE_ID" default:"national"`
 	NodeTier string `envconfig:"COPNET_NODE_TIER" default:"national"`
 	HTTPAddr string `envconfig:"COPNET_HTTP_ADDR" default:"127.0.0.1:8080"`
+	// PublicURL is the base URL people reach this node at (https://cop.example.org), used in
+	// links the node hands out; empty means the HTTP address. Never taken from a request's
+	// headers, which a client can forge.
+	PublicURL string `envconfig:"COPNET_PUBLIC_URL"`
 	// DatabaseURL is required by the split services; the all-in-one may start its own cluster.
 	DatabaseURL string `envconfig:"DATABASE_URL"`
 	// NATSURL is the external NATS server; split services need it, the all-in-one embeds one
@@ -51,6 +56,9 @@ func (b Base) Validate() error {
 	case TierNational, TierRegional, TierLocal:
 	default:
 		errs = append(errs, fmt.Errorf("COPNET_NODE_TIER %q must be national, regional or local", b.NodeTier))
+	}
+	if u, err := url.Parse(b.PublicURL); b.PublicURL != "" && (err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" || u.Fragment != "") {
+		errs = append(errs, fmt.Errorf("COPNET_PUBLIC_URL %q must be an http(s) base URL such as https://cop.example.org", b.PublicURL))
 	}
 	if b.StreamMaxAge < time.Hour {
 		errs = append(errs, fmt.Errorf("COPNET_STREAM_MAX_AGE %s is shorter than an hour", b.StreamMaxAge))

@@ -57,3 +57,15 @@ func TestVarsListsRequired(t *testing.T) {
 		t.Fatal("embedded Base vars missing")
 	}
 }
+
+// COPNET_PUBLIC_URL is the base of links people follow, so it must be an absolute http(s)
+// URL without query or fragment.
+func TestPublicURLMustBeAnHTTPBase(t *testing.T) {
+	for url, ok := range map[string]bool{"": true, "https://cop.example.org": true, "http://127.0.0.1:8080/copnet": true,
+		"cop.example.org": false, "ftp://cop.example.org": false, "https://": false, "https://x.org/?a=b": false, "https://x.org/#f": false} {
+		err := config.Base{NodeID: "national", NodeTier: "national", StreamMaxAge: time.Hour, PublicURL: url}.Validate()
+		if got := err == nil || !strings.Contains(err.Error(), "COPNET_PUBLIC_URL"); got != ok {
+			t.Errorf("COPNET_PUBLIC_URL %q: valid = %v, want %v (%v)", url, got, ok, err)
+		}
+	}
+}

@@ -55,6 +55,7 @@ func runSplit(f Factory, with []Factory) error {
 		Tier:        cfg.NodeTier,
 		DatabaseURL: cfg.DatabaseURL,
 		HTTP:        httpx.ServerConfig{Addr: cfg.HTTPAddr},
+		PublicURL:   cfg.PublicURL,
 		Verifier:    httpx.HS256{Secret: []byte(cfg.AuthSecret)},
 		Secret:      []byte(cfg.AuthSecret),
 		Bus:         b,

@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"strings"
 	"sync"
 	"time"
 
@@ -40,6 +41,9 @@ type Deps struct {
 	// own keys from it with HKDF (feedback seals answers and keys ballots with it, so a
 	// database administrator can neither read answers early nor mint ballots).
 	Secret []byte
+	// PublicURL is the base URL people reach this node at, for links the services hand out
+	// (never a request's Host or X-Forwarded-* headers).
+	PublicURL string
 }
 
 // Service is a running copnet service.
@@ -76,6 +80,8 @@ type Config struct {
 	Logger  *slog.Logger
 	// Now is the clock services see (default time.Now).
 	Now func() time.Time
+	// PublicURL is the node's base URL for links (default: http:// and the HTTP address).
+	PublicURL string
 	// OnReady, when set, is called once the HTTP address is listening.
 	OnReady func(addr net.Addr)
 }
@@ -126,7 +132,7 @@ func Start(ctx context.Context, cfg Config, factories ...Factory) (*Node, error)
 			n.Close()
 			return nil, fmt.Errorf("%s: %w", f.Name, err)
 		}
-		svc, err := f.New(ctx, Deps{NodeID: cfg.NodeID, Tier: cfg.Tier, Pool: pool, Bus: cfg.Bus, Logger: cfg.Logger.With("service", f.Name), Now: cfg.Now, Verifier: cfg.Verifier, Secret: cfg.Secret})
+		svc, err := f.New(ctx, Deps{NodeID: cfg.NodeID, Tier: cfg.Tier, Pool: pool, Bus: cfg.Bus, Logger: cfg.Logger.With("service", f.Name), Now: cfg.Now, Verifier: cfg.Verifier, Secret: cfg.Secret, PublicURL: publicURL(cfg)})
 		if err != nil {
 			n.Close()
 			return nil, fmt.Errorf("%s: %w", f.Name, err)
@@ -141,6 +147,22 @@ func Start(ctx context.Context, cfg Config, factories ...Factory) (*Node, error)
 	n.health = health
 	n.handler = n.buildHandler()
 	return n, nil
+}
+
+// publicURL is the configured base URL or else the HTTP address, with a wildcard host read
+// as localhost.
+func publicURL(cfg Config) string {
+	if cfg.PublicURL != "" {
+		return strings.TrimSuffix(cfg.PublicURL, "/")
+	}
+	host, port, err := net.SplitHostPort(cfg.HTTP.Addr)
+	if err != nil {
+		return "http://" + cfg.HTTP.Addr
+	}
+	if ip := net.ParseIP(host); host == "" || ip != nil && ip.IsUnspecified() {
+		host = "localhost"
+	}
+	return "http://" + net.JoinHostPort(host, port)
 }
 
 func (n *Node) buildHandler() http.Handler {

@@ -35,6 +35,8 @@ type NodeOptions struct {
 	// Logger receives the node's logs (default slog.Default()); tests that must prove
 	// what is never logged capture it.
 	Logger *slog.Logger
+	// PublicURL is the node's configured base URL for links (default: its listening URL).
+	PublicURL string
 }
 
 // Node is a copnet node running services in the test process, wired exactly as in
@@ -70,20 +72,24 @@ func StartNode(t testing.TB, opts NodeOptions, factories ...node.Factory) *Node 
 	}
 	t.Cleanup(func() { b.Close() })
 	secret := []byte("testkit-secret-" + opts.NodeID + "-0123456789")
+	// Listening first gives the node its real address as its public URL.
+	ln, err := httpx.Listen("127.0.0.1:0")
+	if err != nil {
+		t.Fatalf("testkit: listen: %v", err)
+	}
+	if opts.PublicURL == "" {
+		opts.PublicURL = "http://" + ln.Addr().String()
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	n, err := node.Start(ctx, node.Config{
 		NodeID: opts.NodeID, Tier: opts.Tier, DatabaseURL: opts.DatabaseURL, Bus: b, Now: opts.Now, Logger: opts.Logger,
 		HTTP:     httpx.ServerConfig{Addr: "127.0.0.1:0"},
-		Verifier: httpx.HS256{Secret: secret}, Secret: secret,
+		Verifier: httpx.HS256{Secret: secret}, Secret: secret, PublicURL: opts.PublicURL,
 	}, factories...)
 	if err != nil {
 		cancel()
+		ln.Close()
 		t.Fatalf("testkit: start node: %v", err)
-	}
-	ln, err := httpx.Listen("127.0.0.1:0")
-	if err != nil {
-		cancel()
-		t.Fatalf("testkit: listen: %v", err)
 	}
 	done := make(chan error, 1)
 	go func() { done <- n.Run(ctx, ln) }()

@@ -76,7 +76,7 @@ func TestEveryRouteChecksRoleAndScope(t *testing.T) {
 		coordOwn: e.coordinator("c1"), coordOther: e.coordinator("c2"),
 		memberOwn: e.member("m1"), memberOther: e.member("m9"),
 	}
-	for _, rt := range ports.NewHTTP(nil, nil).Routes() {
+	for _, rt := range ports.NewHTTP(nil, nil, ports.Feeds{}).Routes() {
 		route := rt.Method + " " + rt.Path
 		c, ok := accessTable[route]
 		if !ok {
@@ -102,7 +102,7 @@ func TestEveryRouteChecksRoleAndScope(t *testing.T) {
 			}
 		})
 	}
-	if len(accessTable) != len(ports.NewHTTP(nil, nil).Routes()) {
+	if len(accessTable) != len(ports.NewHTTP(nil, nil, ports.Feeds{}).Routes()) {
 		t.Errorf("the access table has rows for routes nobody serves")
 	}
 }

@@ -6,11 +6,13 @@ package scheduling_test
 // them, with a clock the test moves.
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"log/slog"
 	"net/http"
 	"os"
+	"strings"
 	"testing"
 	"time"
 
@@ -30,10 +32,43 @@ type env struct {
 
 func start(t *testing.T, now time.Time) *env {
 	t.Helper()
-	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	return startWith(t, now, testkit.NodeOptions{})
+}
+
+// startWith starts a node with options beyond the clock and the logger.
+func startWith(t *testing.T, now time.Time, opts testkit.NodeOptions) *env {
+	t.Helper()
+	opts.Logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	c := testkit.NewClock(now)
-	n := testkit.StartNode(t, testkit.NodeOptions{Now: c.Now, Logger: logger}, scheduling.Factory)
+	opts.Now = c.Now
+	n := testkit.StartNode(t, opts, scheduling.Factory)
 	return &env{t: t, n: n, clock: c}
+}
+
+// publishAt publishes events as their producer would have at the time at: the envelope
+// time is what consumers date membership changes by, and the bus stamps the wall clock.
+func (e *env) publishAt(at time.Time, evs ...events.Event) {
+	e.t.Helper()
+	pub, err := e.n.Bus.NewPublisher("test-publish-at")
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	defer pub.Close()
+	for _, ev := range evs {
+		msg, err := e.n.Bus.NewMessage(context.Background(), ev)
+		if err != nil {
+			e.t.Fatal(err)
+		}
+		msg.Metadata.Set(events.HeaderTime, at.UTC().Format(time.RFC3339Nano))
+		if err := pub.Publish(ev.EventName().Subject(e.n.Bus.NodeID()), msg); err != nil {
+			e.t.Fatal(err)
+		}
+	}
+}
+
+// field reports whether a problem+json answer names field among its errors.
+func field(raw []byte, name string) bool {
+	return strings.Contains(string(raw), `"field":"`+name+`"`)
 }
 
 func (e *env) national() string {
@@ -70,6 +105,12 @@ func (e *env) join(cop string, people ...string) {
 	for _, p := range people {
 		e.n.Publish(e.t, events.MemberJoined{CoPID: cop, Region: "vic", PersonID: p, CodeOfPracticeVersion: 1})
 	}
+	e.awaitMembers(cop, people...)
+}
+
+// awaitMembers waits until each person sees the CoP, that is, scheduling has them as members.
+func (e *env) awaitMembers(cop string, people ...string) {
+	e.t.Helper()
 	for _, p := range people {
 		e.await(func() error {
 			if st, _ := e.n.Do(e.t, "GET", "/v1/cops/"+cop+"/sessions", e.member(p), nil); st != http.StatusOK {

@@ -3,15 +3,25 @@ package domain
 import "fmt"
 
 // Turnout is one held session's attendance.
+//
+// The attendance rate has one definition across copnet (scheduling's participation, its
+// decline rule, and the console's figures, which read attended and members from
+// attendance_recorded): members present ÷ members of the CoP on the roster when the
+// session took place. "On the roster when the session took place" means a member at the
+// session's start, plus anyone recorded at the session (a record shows they took part,
+// even when the roster learned of them later), so the rate is never above 1 and does not
+// change when people join or leave afterwards. Members nobody recorded count as not
+// present; apologies are not presence.
 type Turnout struct {
 	Attended, Apologies, Absent int
-	// Members is how many people were members when the session was held: attendance is
-	// measured against the whole CoP, so members nobody recorded count as not attending.
+	// Members is the roster size when the session took place, as defined above.
 	Members int
 }
 
-// Rate is the share of the CoP that attended, between 0 and 1.
+// Rate is the attendance rate defined on Turnout, between 0 and 1.
 func (t Turnout) Rate() float64 {
+	// Members already includes everyone recorded; the max only guards rows stored before
+	// it did (their base was the members counted when the session was marked held).
 	base := max(t.Members, t.Attended+t.Apologies+t.Absent)
 	if base == 0 {
 		return 0

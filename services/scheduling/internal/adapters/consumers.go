@@ -57,12 +57,25 @@ func personHash(person string) []byte {
 	return h[:]
 }
 
+// NameCoP learns a CoP's name (cop_proposed), for calendars and event titles.
+func (r *Repository) NameCoP(ctx context.Context, tx pgx.Tx, cop, name string) error {
+	_, err := tx.Exec(ctx, `INSERT INTO cop_names (cop_id, name) VALUES ($1, $2)
+		ON CONFLICT (cop_id) DO UPDATE SET name = $2`, cop, name)
+	return err
+}
+
+// erased reports whether person was erased: the tombstone every write of a person id
+// checks first, because events about them may still arrive after person_erased.
+func erased(ctx context.Context, q interface {
+	QueryRow(context.Context, string, ...any) pgx.Row
+}, person string) (bool, error) {
+	var yes bool
+	err := q.QueryRow(ctx, "SELECT EXISTS(SELECT 1 FROM erased WHERE person_hash = $1)", personHash(person)).Scan(&yes)
+	return yes, err
+}
+
 // Joined records a membership as of the event's time and lets the member into the rotation.
 func (r *Repository) Joined(ctx context.Context, tx pgx.Tx, cop, person string, at time.Time) error {
-	var erased bool
-	if err := tx.QueryRow(ctx, "SELECT EXISTS(SELECT 1 FROM erased WHERE person_hash = $1)", personHash(person)).Scan(&erased); err != nil || erased {
-		return err
-	}
 	return r.setMember(ctx, tx, cop, person, true, at)
 }
 
@@ -74,8 +87,16 @@ func (r *Repository) Left(ctx context.Context, tx pgx.Tx, cop, person string, at
 
 // setMember applies a membership change unless a later one was applied already (membership
 // events reach separate consumers, so a leave can be processed before its join), then
-// rebalances the CoP's upcoming turns.
+// rebalances the CoP's upcoming turns. Nothing is written for an erased person: a join or
+// leave delivered after person_erased would otherwise bring their id back.
 func (r *Repository) setMember(ctx context.Context, tx pgx.Tx, cop, person string, current bool, at time.Time) error {
+	if gone, err := erased(ctx, tx, person); err != nil || gone {
+		return err
+	}
+	if _, err := tx.Exec(ctx, `INSERT INTO roster_changes (cop_id, person_id, at, current) VALUES ($1,$2,$3,$4)
+		ON CONFLICT DO NOTHING`, cop, person, at, current); err != nil {
+		return err
+	}
 	if _, err := tx.Exec(ctx, `INSERT INTO members (cop_id, person_id, current, as_of) VALUES ($1,$2,$3,$4)
 		ON CONFLICT (cop_id, person_id) DO UPDATE SET current = $3, as_of = $4 WHERE members.as_of <= $4`,
 		cop, person, current, at); err != nil {
@@ -156,6 +177,12 @@ func (r *Repository) Erase(ctx context.Context, tx pgx.Tx, person string) error 
 	}
 	for _, q := range []string{
 		"DELETE FROM members WHERE person_id = $1",
+		// One stand-in per CoP keeps each past roster's size true without linking the
+		// person's CoPs to each other.
+		`UPDATE roster_changes h SET person_id = s.stand_in FROM
+			(SELECT cop_id, 'erased-' || gen_random_uuid() AS stand_in
+			 FROM (SELECT DISTINCT cop_id FROM roster_changes WHERE person_id = $1) c) s
+			WHERE h.person_id = $1 AND h.cop_id = s.cop_id`,
 		"DELETE FROM rotation WHERE person_id = $1",
 		"DELETE FROM feed_keys WHERE kind = 'person' AND subject = $1",
 		"UPDATE attendance SET person_id = 'erased-' || gen_random_uuid() WHERE person_id = $1",

@@ -24,7 +24,17 @@ import (
 // CoP is what scheduling knows of a CoP.
 type CoP struct {
 	ID, Region string
-	Retired    bool
+	// Name is the CoP's name from cop_proposed; empty until scheduling has heard it.
+	Name    string
+	Retired bool
+}
+
+// Title is how people know the CoP: its name, or its id while the name is unknown.
+func (c CoP) Title() string {
+	if c.Name != "" {
+		return c.Name
+	}
+	return c.ID
 }
 
 // Program is a planned series of sessions.
@@ -66,7 +76,8 @@ func loadCoP(ctx context.Context, q interface {
 	QueryRow(context.Context, string, ...any) pgx.Row
 }, id, lock string) (CoP, error) {
 	c := CoP{ID: id}
-	err := q.QueryRow(ctx, "SELECT region, retired FROM cops WHERE id = $1 "+lock, id).Scan(&c.Region, &c.Retired)
+	err := q.QueryRow(ctx, `SELECT region, retired, coalesce((SELECT name FROM cop_names WHERE cop_id = $1), '')
+		FROM cops WHERE id = $1 `+lock, id).Scan(&c.Region, &c.Retired, &c.Name)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return c, apperr.NotFound("CoP %q is not known to scheduling (it is not approved)", id)
 	}
@@ -176,6 +187,53 @@ func (r *Repository) PersonSessions(ctx context.Context, person string) ([]*doma
 	return collectSessions(r.pool.Query(ctx, "SELECT "+sessionColumns+` FROM sessions
 		WHERE cop_id IN (SELECT cop_id FROM members WHERE person_id = $1 AND current)
 		ORDER BY starts_at, id`, person))
+}
+
+// CalendarEntry is a session with what a calendar names it by.
+type CalendarEntry struct {
+	*domain.Session
+	CoP             CoP
+	ProgramTitle    string
+	ProgramSessions int
+}
+
+const calendarQuery = `SELECT s.id, s.program_id, s.cop_id, s.number, s.starts_at, s.ends_at, s.timezone, s.topic,
+	s.location, s.link, s.status, s.sequence, s.facilitator, s.note_taker, s.host_group, s.cancel_reason, s.notes,
+	s.outcomes, s.held_at, s.updated_at, p.title, p.sessions, coalesce(n.name, '')
+	FROM sessions s JOIN programs p ON p.id = s.program_id LEFT JOIN cop_names n ON n.cop_id = s.cop_id `
+
+// CoPCalendar lists a CoP's sessions with their names, in date order.
+func (r *Repository) CoPCalendar(ctx context.Context, cop string) ([]CalendarEntry, error) {
+	return collectEntries(r.pool.Query(ctx, calendarQuery+"WHERE s.cop_id = $1 ORDER BY s.starts_at, s.id", cop))
+}
+
+// PersonCalendar lists the sessions of every CoP the person currently belongs to, with
+// their names.
+func (r *Repository) PersonCalendar(ctx context.Context, person string) ([]CalendarEntry, error) {
+	return collectEntries(r.pool.Query(ctx, calendarQuery+`WHERE s.cop_id IN
+		(SELECT cop_id FROM members WHERE person_id = $1 AND current) ORDER BY s.starts_at, s.id`, person))
+}
+
+func collectEntries(rows pgx.Rows, err error) ([]CalendarEntry, error) {
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := []CalendarEntry{}
+	for rows.Next() {
+		var s domain.Session
+		e := CalendarEntry{Session: &s}
+		if err := rows.Scan(&s.ID, &s.ProgramID, &s.CoPID, &s.Number, &s.StartsAt, &s.EndsAt, &s.Timezone, &s.Topic,
+			&s.Location, &s.Link, &s.Status, &s.Sequence, &s.Facilitator, &s.NoteTaker, &s.HostGroup,
+			&s.CancelReason, &s.Notes, &s.Outcomes, &s.HeldAt, &s.UpdatedAt, &e.ProgramTitle, &e.ProgramSessions,
+			&e.CoP.Name); err != nil {
+			return nil, err
+		}
+		s.StartsAt, s.EndsAt = s.StartsAt.UTC(), s.EndsAt.UTC()
+		e.CoP.ID = s.CoPID
+		out = append(out, e)
+	}
+	return out, rows.Err()
 }
 
 // UpdateSession applies fn to a session under its CoP's lock and stores the result with
@@ -382,13 +440,20 @@ func (r *Repository) RecordAttendance(ctx context.Context, id string, records []
 		if r.now().Before(s.StartsAt) {
 			return apperr.Conflict("session %s has not started; attendance is recorded once it has", s.ID)
 		}
+		for i, rec := range records {
+			if gone, err := erased(ctx, tx, rec.PersonID); err != nil {
+				return err
+			} else if gone {
+				return apperr.Unprocessable(fmt.Sprintf("[%d].person_id", i), "names a person who was erased")
+			}
+		}
 		for _, rec := range records {
 			if _, err := tx.Exec(ctx, `INSERT INTO attendance (session_id, person_id, status) VALUES ($1,$2,$3)
 				ON CONFLICT (session_id, person_id) DO UPDATE SET status = $3`, s.ID, rec.PersonID, rec.Status); err != nil {
 				return err
 			}
 		}
-		ev = events.AttendanceRecorded{SessionID: s.ID, CoPID: s.CoPID, Records: []events.Attendance{}}
+		ev = events.AttendanceRecorded{SessionID: s.ID, CoPID: s.CoPID, StartsAt: s.StartsAt, Records: []events.Attendance{}}
 		rows, err := tx.Query(ctx, "SELECT person_id, status FROM attendance WHERE session_id=$1 ORDER BY person_id", s.ID)
 		if err != nil {
 			return err
@@ -411,6 +476,9 @@ func (r *Repository) RecordAttendance(ctx context.Context, id string, records []
 		}
 		rows.Close()
 		if err := rows.Err(); err != nil {
+			return err
+		}
+		if ev.Members, err = r.countRoster(ctx, tx, s); err != nil {
 			return err
 		}
 		if err := r.outbox.Publish(ctx, tx, ev); err != nil {
@@ -437,8 +505,7 @@ func (r *Repository) Hold(ctx context.Context, id, notes string, outcomes []stri
 		if err := saveSession(ctx, tx, s); err != nil {
 			return err
 		}
-		if _, err := tx.Exec(ctx, `UPDATE sessions SET members_held =
-			(SELECT count(*) FROM members WHERE cop_id = $2 AND current) WHERE id = $1`, s.ID, s.CoPID); err != nil {
+		if _, err := r.countRoster(ctx, tx, s); err != nil {
 			return err
 		}
 		evs := []events.Event{ev}
@@ -456,6 +523,27 @@ func (r *Repository) Hold(ctx context.Context, id, notes string, outcomes []stri
 		return r.assessParticipation(ctx, tx, s.CoPID)
 	})
 	return out, err
+}
+
+// countRoster counts, and stores as the session's members_held, the members of the
+// session's CoP when it took place (domain.Turnout says why this is the rate's base): those
+// on the roster at its start, as the membership changes dated up to then say, and anyone
+// recorded at it, who evidently took part even if the roster learned of them later
+// (attendance backfilled for a CoP whose members were imported afterwards). A change at the
+// very moment of the start counts; of a join and a leave at the same instant, the leave.
+func (r *Repository) countRoster(ctx context.Context, tx pgx.Tx, s *domain.Session) (int, error) {
+	var n int
+	err := tx.QueryRow(ctx, `WITH latest AS (
+			SELECT DISTINCT ON (person_id) person_id, current FROM roster_changes
+			WHERE cop_id = $1 AND at <= $2 ORDER BY person_id, at DESC, current ASC)
+		SELECT count(*) FROM (SELECT person_id FROM latest WHERE current
+			UNION SELECT person_id FROM attendance WHERE session_id = $3) roster`,
+		s.CoPID, s.StartsAt, s.ID).Scan(&n)
+	if err != nil {
+		return 0, err
+	}
+	_, err = tx.Exec(ctx, "UPDATE sessions SET members_held = $2 WHERE id = $1", s.ID, n)
+	return n, err
 }
 
 // HeldTurnout is one held session's attendance.

@@ -9,8 +9,6 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"errors"
-	"slices"
-	"strconv"
 	"strings"
 	"time"
 
@@ -71,18 +69,6 @@ func (a *Application) authorizeSee(ctx context.Context, c httpx.Claims, copID, w
 	return cop, httpx.Authorize(c, member && c.Subject != "", what)
 }
 
-// NewProgram is the input of PlanProgram.
-type NewProgram struct {
-	Title           string   `json:"title"`
-	Sessions        int      `json:"sessions"`
-	FirstSessionAt  string   `json:"first_session_at"`
-	Timezone        string   `json:"timezone"`
-	Cadence         string   `json:"cadence"`
-	DurationMinutes int      `json:"duration_minutes"`
-	Format          []string `json:"format"`
-	Checkins        []int    `json:"checkins"`
-}
-
 // PlannedProgram is a program with its sessions.
 type PlannedProgram struct {
 	Program  *adapters.Program
@@ -95,59 +81,16 @@ func (a *Application) PlanProgram(ctx context.Context, c httpx.Claims, copID str
 	if _, err := a.authorizeManage(ctx, c, copID, "plan this CoP's program"); err != nil {
 		return nil, err
 	}
-	var v apperr.Validator
-	v.Check(strings.TrimSpace(in.Title) != "" && len(in.Title) <= 200, "title", "is required (at most 200 characters)")
-	v.Check(in.Sessions >= 1 && in.Sessions <= domain.MaxSessions, "sessions", "must be between 1 and 100")
-	loc, err := domain.LoadZone(in.Timezone)
+	d, err := in.plan(a.repo.Now())
 	if err != nil {
-		v.Check(false, "timezone", err.Error())
-	}
-	// The first session's form is checked even when the zone is wrong, so that one answer
-	// names both problems.
-	parseIn := loc
-	if parseIn == nil {
-		parseIn = time.UTC
-	}
-	first, err := domain.ParseLocal(in.FirstSessionAt, parseIn)
-	if err != nil {
-		v.Check(false, "first_session_at", err.Error())
-	}
-	opt, err := domain.ParseCadence(in.Cadence)
-	if err != nil {
-		v.Check(false, "cadence", err.Error())
-	}
-	v.Check(in.DurationMinutes >= 1 && in.DurationMinutes <= 24*60, "duration_minutes", "must be between 1 and 1440")
-	v.Check(len(in.Format) <= 20, "format", "has more than 20 segments")
-	for _, f := range in.Format {
-		v.Check(strings.TrimSpace(f) != "" && len(f) <= 100, "format", "segments must be non-empty names of at most 100 characters")
-	}
-	for _, n := range in.Checkins {
-		v.Check(n >= 1 && n <= in.Sessions, "checkins", "must be session numbers between 1 and sessions")
-	}
-	if err := v.Err(); err != nil {
 		return nil, err
 	}
-	slots, err := domain.PlanSlots(first, opt, in.Sessions, time.Duration(in.DurationMinutes)*time.Minute)
-	if errors.Is(err, domain.ErrNotOccurrence) {
-		return nil, apperr.Unprocessable("first_session_at", "is not an occurrence of cadence (e.g. not the second Tuesday)")
-	}
-	if err != nil {
-		return nil, apperr.Unprocessable("cadence", err.Error())
-	}
-	format := []string{}
-	for _, f := range in.Format {
-		format = append(format, strings.TrimSpace(f))
-	}
-	checkins := slices.Compact(slices.Sorted(slices.Values(in.Checkins)))
-	if checkins == nil {
-		checkins = []int{}
-	}
 	p := &adapters.Program{
-		ID: strings.ToLower(events.NewID()), CoPID: copID, Title: strings.TrimSpace(in.Title),
-		Sessions: in.Sessions, FirstSessionAt: first.Format("2006-01-02T15:04:05"), Timezone: loc.String(),
-		Cadence: strings.TrimPrefix(strings.TrimSpace(in.Cadence), "RRULE:"), DurationMinutes: in.DurationMinutes,
-		Format: format, Checkins: checkins,
+		ID: strings.ToLower(events.NewID()), CoPID: copID, Title: d.title, Sessions: in.Sessions,
+		FirstSessionAt: d.firstLocal, Timezone: d.timezone, Cadence: d.cadence, DurationMinutes: in.DurationMinutes,
+		Format: d.format, Checkins: d.checkins,
 	}
+	slots := d.slots
 	sessions := make([]*domain.Session, len(slots))
 	for i, s := range slots {
 		sessions[i] = &domain.Session{
@@ -221,68 +164,29 @@ func (a *Application) authorizeSession(ctx context.Context, c httpx.Claims, id, 
 	return s, nil
 }
 
-// Reschedule is the input of RescheduleSession. StartsAt is either an instant (RFC 3339
-// with offset) or a local date-time in the session's time zone.
-type Reschedule struct {
-	StartsAt        *string `json:"starts_at"`
-	DurationMinutes *int    `json:"duration_minutes"`
-	Topic           *string `json:"topic"`
-	Location        *string `json:"location"`
-	Link            *string `json:"link"`
-}
-
 // RescheduleSession moves a session or changes its topic, place or link.
 func (a *Application) RescheduleSession(ctx context.Context, c httpx.Claims, id string, in Reschedule) (*domain.Session, error) {
 	s, err := a.authorizeSession(ctx, c, id, "change this session")
 	if err != nil {
 		return nil, err
 	}
-	var v apperr.Validator
-	var ch domain.Change
-	v.Check(in.StartsAt != nil || in.DurationMinutes != nil || in.Topic != nil || in.Location != nil || in.Link != nil,
-		"body", "must change at least one of starts_at, duration_minutes, topic, location, link")
-	if in.StartsAt != nil {
-		t, err := time.Parse(time.RFC3339, *in.StartsAt)
-		if err != nil {
-			loc, _ := domain.LoadZone(s.Timezone)
-			if t, err = domain.ParseLocal(*in.StartsAt, loc); err != nil {
-				v.Check(false, "starts_at", "must be RFC 3339 (2026-03-10T07:00:00Z) or a local date-time in the session's time zone (2026-03-10T18:00)")
-			}
-		}
-		ch.StartsAt = &t
-	}
-	if in.DurationMinutes != nil {
-		v.Check(*in.DurationMinutes >= 1 && *in.DurationMinutes <= 24*60, "duration_minutes", "must be between 1 and 1440")
-		d := time.Duration(*in.DurationMinutes) * time.Minute
-		ch.Duration = &d
-	}
-	text := func(field string, p *string, n int) {
-		if p != nil {
-			v.Check(len(*p) <= n && !strings.ContainsAny(*p, "\r\n"), field, "must be one line of at most "+strconv.Itoa(n)+" characters")
-		}
-	}
-	text("topic", in.Topic, 200)
-	text("location", in.Location, 500)
-	text("link", in.Link, 2000)
-	if in.Link != nil && *in.Link != "" {
-		v.Check(strings.HasPrefix(*in.Link, "https://") || strings.HasPrefix(*in.Link, "http://"), "link", "must be an http(s) URL")
-	}
-	if err := v.Err(); err != nil {
+	ch, err := in.change(s.Timezone, a.repo.Now())
+	if err != nil {
 		return nil, err
 	}
-	ch.Topic, ch.Location, ch.Link = in.Topic, in.Location, in.Link
 	return a.update(ctx, id, func(s *domain.Session) (events.Event, error) { return s.Reschedule(ch) })
 }
 
 // CancelSession calls a session off.
-func (a *Application) CancelSession(ctx context.Context, c httpx.Claims, id, reason string) (*domain.Session, error) {
+func (a *Application) CancelSession(ctx context.Context, c httpx.Claims, id string, in Cancellation) (*domain.Session, error) {
 	if _, err := a.authorizeSession(ctx, c, id, "cancel this session"); err != nil {
 		return nil, err
 	}
-	if strings.TrimSpace(reason) == "" || len(reason) > 2000 {
-		return nil, apperr.Invalid("reason", "is required (at most 2000 characters)")
+	reason, err := in.reason()
+	if err != nil {
+		return nil, err
 	}
-	return a.update(ctx, id, func(s *domain.Session) (events.Event, error) { return s.Cancel(strings.TrimSpace(reason)) })
+	return a.update(ctx, id, func(s *domain.Session) (events.Event, error) { return s.Cancel(reason) })
 }
 
 func (a *Application) update(ctx context.Context, id string, fn func(*domain.Session) (events.Event, error)) (*domain.Session, error) {
@@ -291,29 +195,15 @@ func (a *Application) update(ctx context.Context, id string, fn func(*domain.Ses
 }
 
 // SetHosts hands a session to a named group of members, or back to the rotation.
-func (a *Application) SetHosts(ctx context.Context, c httpx.Claims, id string, group []string) (*domain.Session, error) {
+func (a *Application) SetHosts(ctx context.Context, c httpx.Claims, id string, in Hosts) (*domain.Session, error) {
 	if _, err := a.authorizeSession(ctx, c, id, "choose this session's hosts"); err != nil {
 		return nil, err
 	}
-	var v apperr.Validator
-	v.Check(len(group) <= 50, "host_group", "has more than 50 people")
-	for _, p := range group {
-		v.Check(p != "" && len(p) <= 64, "host_group", "must be person ids")
-	}
-	if err := v.Err(); err != nil {
+	group, err := in.group()
+	if err != nil {
 		return nil, err
 	}
-	clean := slices.Compact(slices.Sorted(slices.Values(group)))
-	if clean == nil {
-		clean = []string{}
-	}
-	return a.repo.SetHosts(ctx, id, clean)
-}
-
-// Rotation is the input of SetRotation.
-type Rotation struct {
-	Roles   []string `json:"roles"`
-	Willing *bool    `json:"willing"`
+	return a.repo.SetHosts(ctx, id, group)
 }
 
 // SetRotation opts a member in or out of rotating roles: the member themselves, or those
@@ -336,67 +226,33 @@ func (a *Application) SetRotation(ctx context.Context, c httpx.Claims, copID, pe
 			return w, err
 		}
 	}
-	var v apperr.Validator
-	v.Check(in.Willing != nil, "willing", "is required (true or false)")
-	for _, r := range in.Roles {
-		v.Check(slices.Contains(domain.Roles, domain.Role(r)), "roles", "must be facilitator or note_taker")
-	}
-	if err := v.Err(); err != nil {
+	if w, err = in.willingness(); err != nil {
 		return w, err
-	}
-	roles := in.Roles
-	if len(roles) == 0 {
-		roles = []string{string(domain.Facilitator), string(domain.NoteTaker)}
-	}
-	w = adapters.Willingness{
-		Facilitator: *in.Willing && slices.Contains(roles, string(domain.Facilitator)),
-		NoteTaker:   *in.Willing && slices.Contains(roles, string(domain.NoteTaker)),
 	}
 	return w, a.repo.SetRotation(ctx, copID, person, w)
 }
-
-// Attendance statuses.
-var attendanceStatuses = []string{"attended", "apologies", "absent"}
 
 // RecordAttendance stores who attended a session (those who run the CoP).
 func (a *Application) RecordAttendance(ctx context.Context, c httpx.Claims, id string, records []adapters.Record) (events.AttendanceRecorded, error) {
 	if _, err := a.authorizeSession(ctx, c, id, "record attendance"); err != nil {
 		return events.AttendanceRecorded{}, err
 	}
-	var v apperr.Validator
-	v.Check(len(records) >= 1 && len(records) <= 1000, "body", "must list between 1 and 1000 attendance records")
-	seen := map[string]bool{}
-	for i, r := range records {
-		field := "[" + strconv.Itoa(i) + "]"
-		v.Check(r.PersonID != "" && len(r.PersonID) <= 64, field+".person_id", "is required (a person id)")
-		v.Check(slices.Contains(attendanceStatuses, r.Status), field+".status", "must be attended, apologies or absent")
-		v.Check(!seen[r.PersonID], field+".person_id", "appears twice")
-		seen[r.PersonID] = true
-	}
-	if err := v.Err(); err != nil {
+	if err := checkRecords(records); err != nil {
 		return events.AttendanceRecorded{}, err
 	}
 	return a.repo.RecordAttendance(ctx, id, records)
 }
 
 // HoldSession records that a session took place.
-func (a *Application) HoldSession(ctx context.Context, c httpx.Claims, id, notes string, outcomes []string) (*domain.Session, error) {
+func (a *Application) HoldSession(ctx context.Context, c httpx.Claims, id string, in Holding) (*domain.Session, error) {
 	if _, err := a.authorizeSession(ctx, c, id, "record this session as held"); err != nil {
 		return nil, err
 	}
-	var v apperr.Validator
-	v.Check(len(notes) <= 20_000, "notes", "is at most 20000 characters")
-	v.Check(len(outcomes) <= 50, "outcomes", "has more than 50 outcomes")
-	for _, o := range outcomes {
-		v.Check(strings.TrimSpace(o) != "" && len(o) <= 1000, "outcomes", "must be non-empty, at most 1000 characters each")
-	}
-	if err := v.Err(); err != nil {
+	in, err := in.check()
+	if err != nil {
 		return nil, err
 	}
-	if outcomes == nil {
-		outcomes = []string{}
-	}
-	s, err := a.repo.Hold(ctx, id, notes, outcomes)
+	s, err := a.repo.Hold(ctx, id, in.Notes, in.Outcomes)
 	return s, conflict(err)
 }
 
@@ -419,22 +275,29 @@ func (a *Application) Participation(ctx context.Context, c httpx.Claims, copID s
 	return &Participation{Sessions: held, Trend: trend, Rule: a.repo.DeclineRule()}, nil
 }
 
-// CoPCalendar returns a CoP's sessions for its feed, to a bearer who may see them or to
-// the holder of the CoP's secret feed key.
-func (a *Application) CoPCalendar(ctx context.Context, c httpx.Claims, copID, key string) ([]*domain.Session, error) {
+// CoPCalendar returns a CoP and its sessions for its feed, to a bearer who may see them or
+// to the holder of the CoP's secret feed key.
+func (a *Application) CoPCalendar(ctx context.Context, c httpx.Claims, copID, key string) (adapters.CoP, []adapters.CalendarEntry, error) {
+	var cop adapters.CoP
+	var err error
 	if c.Role == "" && key != "" {
 		if err := a.checkKey(ctx, adapters.FeedCoP, copID, key); err != nil {
-			return nil, err
+			return cop, nil, err
 		}
-	} else if _, err := a.authorizeSee(ctx, c, copID, "read this CoP's calendar"); err != nil {
-		return nil, err
+		cop, err = a.repo.CoP(ctx, copID)
+	} else {
+		cop, err = a.authorizeSee(ctx, c, copID, "read this CoP's calendar")
 	}
-	return a.repo.Sessions(ctx, copID, time.Unix(0, 0), time.Date(9999, 1, 1, 0, 0, 0, 0, time.UTC))
+	if err != nil {
+		return cop, nil, err
+	}
+	entries, err := a.repo.CoPCalendar(ctx, copID)
+	return cop, entries, err
 }
 
 // PersonCalendar returns the sessions of every CoP a person belongs to, to that person or
 // to the holder of their secret feed key.
-func (a *Application) PersonCalendar(ctx context.Context, c httpx.Claims, person, key string) ([]*domain.Session, error) {
+func (a *Application) PersonCalendar(ctx context.Context, c httpx.Claims, person, key string) ([]adapters.CalendarEntry, error) {
 	if c.Role == "" && key != "" {
 		if err := a.checkKey(ctx, adapters.FeedPerson, person, key); err != nil {
 			return nil, err
@@ -442,7 +305,7 @@ func (a *Application) PersonCalendar(ctx context.Context, c httpx.Claims, person
 	} else if err := httpx.Authorize(c, c.IsPerson(person), "read another person's calendar"); err != nil {
 		return nil, err
 	}
-	return a.repo.PersonSessions(ctx, person)
+	return a.repo.PersonCalendar(ctx, person)
 }
 
 func (a *Application) checkKey(ctx context.Context, kind, subject, key string) error {

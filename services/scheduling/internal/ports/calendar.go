@@ -8,14 +8,18 @@ import (
 	"time"
 
 	"github.com/copnet/copnet/services/scheduling/domain"
+	"github.com/copnet/copnet/services/scheduling/internal/adapters"
 )
 
 // writeCalendar renders sessions as an RFC 5545 calendar. Each session is one VEVENT whose
 // UID is the session id (stable across changes) and whose SEQUENCE grows with each change,
 // so subscribed calendar apps update events in place. Times carry the session's TZID with
 // a VTIMEZONE built from the zone's real transitions, so apps show the CoP's wall-clock
-// time even across daylight-saving changes.
-func writeCalendar(w io.Writer, name string, sessions []*domain.Session, now time.Time) error {
+// time even across daylight-saving changes. The calendar is named name; each event by its
+// CoP, program and session, so that a person in several CoPs can tell them apart; and, as
+// RFC 5546 asks of METHOD:PUBLISH, each names an ORGANIZER: its CoP, at the no-reply
+// address organizer.
+func writeCalendar(w io.Writer, name, organizer string, entries []adapters.CalendarEntry, now time.Time) error {
 	var b strings.Builder
 	line := func(format string, args ...any) { b.WriteString(fold(fmt.Sprintf(format, args...))) }
 	line("BEGIN:VCALENDAR")
@@ -25,7 +29,8 @@ func writeCalendar(w io.Writer, name string, sessions []*domain.Session, now tim
 	line("METHOD:PUBLISH")
 	line("X-WR-CALNAME:%s", escape(name))
 	zones := map[string][2]time.Time{}
-	for _, s := range sessions {
+	for _, e := range entries {
+		s := e.Session
 		span, ok := zones[s.Timezone]
 		if !ok {
 			span = [2]time.Time{s.StartsAt, s.EndsAt}
@@ -46,7 +51,8 @@ func writeCalendar(w io.Writer, name string, sessions []*domain.Session, now tim
 		}
 		writeZone(line, loc, zones[z][0], zones[z][1])
 	}
-	for _, s := range sessions {
+	for _, e := range entries {
+		s := e.Session
 		loc, err := domain.LoadZone(s.Timezone)
 		if err != nil {
 			return err
@@ -58,16 +64,13 @@ func writeCalendar(w io.Writer, name string, sessions []*domain.Session, now tim
 		line("SEQUENCE:%d", s.Sequence)
 		line("DTSTART;TZID=%s:%s", loc.String(), s.StartsAt.In(loc).Format("20060102T150405"))
 		line("DTEND;TZID=%s:%s", loc.String(), s.EndsAt.In(loc).Format("20060102T150405"))
-		summary := fmt.Sprintf("Session %d", s.Number)
-		if s.Topic != "" {
-			summary += ": " + s.Topic
-		}
-		line("SUMMARY:%s", escape(summary))
+		line("SUMMARY:%s", escape(summary(e)))
+		line("ORGANIZER;CN=%s:mailto:%s", paramValue(e.CoP.Title()), uriValue(organizer))
 		if s.Location != "" {
 			line("LOCATION:%s", escape(s.Location))
 		}
 		if s.Link != "" {
-			line("URL:%s", s.Link)
+			line("URL:%s", uriValue(s.Link))
 		}
 		switch s.Status {
 		case domain.StatusCancelled:
@@ -124,9 +127,74 @@ func utcOffset(seconds int) string {
 	return fmt.Sprintf("%c%02d%02d", sign, seconds/3600, seconds%3600/60)
 }
 
-// escape applies RFC 5545 TEXT escaping.
+// summary names a session as people see it among others: "Youth mental health — Share,
+// Discuss, Apply 3 of 7: Mentoring".
+func summary(e adapters.CalendarEntry) string {
+	s := fmt.Sprintf("%s — %s %d of %d", e.CoP.Title(), e.ProgramTitle, e.Number, e.ProgramSessions)
+	if e.Topic != "" {
+		s += ": " + e.Topic
+	}
+	return s
+}
+
+// escape turns any string into an RFC 5545 TEXT value (section 3.3.11): backslash,
+// semicolon and comma are escaped, a line break (CRLF, CR or LF) becomes the two
+// characters \n, and every other control character, which TEXT does not allow, is dropped,
+// as is invalid UTF-8. Nothing a CoP typed can then end the content line and start a
+// property of its own.
 func escape(s string) string {
-	return strings.NewReplacer(`\`, `\\`, ";", `\;`, ",", `\,`, "\n", `\n`, "\r", "").Replace(s)
+	var b strings.Builder
+	s = strings.ToValidUTF8(s, "")
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; c {
+		case '\\':
+			b.WriteString(`\\`)
+		case ';':
+			b.WriteString(`\;`)
+		case ',':
+			b.WriteString(`\,`)
+		case '\r':
+			if i+1 < len(s) && s[i+1] == '\n' {
+				i++
+			}
+			b.WriteString(`\n`)
+		case '\n':
+			b.WriteString(`\n`)
+		default:
+			if c < 0x20 || c == 0x7f {
+				continue
+			}
+			b.WriteByte(c)
+		}
+	}
+	// C1 controls (U+0080–U+009F) are multi-byte in UTF-8; TEXT excludes them too.
+	return strings.Map(func(r rune) rune {
+		if r >= 0x80 && r <= 0x9f {
+			return -1
+		}
+		return r
+	}, b.String())
+}
+
+// paramValue quotes a property parameter value (section 3.2): DQUOTE and control
+// characters cannot appear inside one, so they are dropped.
+func paramValue(s string) string {
+	return `"` + strings.Map(func(r rune) rune {
+		if r == '"' || r < 0x20 || r == 0x7f || r >= 0x80 && r <= 0x9f {
+			return -1
+		}
+		return r
+	}, strings.ToValidUTF8(s, "")) + `"`
+}
+
+// uriValue keeps a URI value on its content line: control characters cannot be in a URI.
+func uriValue(s string) string {
+	return strings.Map(func(r rune) rune {
+		if r < 0x20 || r == 0x7f || r >= 0x80 && r <= 0x9f {
+			return -1
+		}
+		return r
+	}, strings.ToValidUTF8(s, ""))
 }
 
 // fold ends a content line with CRLF, folding it at 75 octets without splitting a UTF-8

@@ -4,8 +4,10 @@ package ports
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"net/http"
 	"net/url"
+	"strings"
 	"time"
 
 	"github.com/copnet/copnet/pkg/apperr"
@@ -18,14 +20,26 @@ import (
 // Route is one HTTP route; the table is also checked against schemas/openapi/scheduling.yaml.
 type Route = httpx.Route
 
+// Feeds is what calendar links and feeds are built from.
+type Feeds struct {
+	// PublicURL is the node's base URL (COPNET_PUBLIC_URL): feed links point there, never
+	// at a Host or X-Forwarded-* header a client chose.
+	PublicURL string
+	// Organizer is the no-reply address named as each event's ORGANIZER.
+	Organizer string
+}
+
 // HTTP serves scheduling's routes.
 type HTTP struct {
-	app *app.Application
-	now func() time.Time
+	app   *app.Application
+	now   func() time.Time
+	feeds Feeds
 }
 
 // NewHTTP returns the HTTP port over the application.
-func NewHTTP(a *app.Application, now func() time.Time) *HTTP { return &HTTP{app: a, now: now} }
+func NewHTTP(a *app.Application, now func() time.Time, feeds Feeds) *HTTP {
+	return &HTTP{app: a, now: now, feeds: feeds}
+}
 
 // Routes lists every route scheduling serves.
 func (h *HTTP) Routes() []Route {
@@ -172,24 +186,20 @@ func (h *HTTP) reschedule(ctx context.Context, c httpx.Claims, r *http.Request) 
 }
 
 func (h *HTTP) cancel(ctx context.Context, c httpx.Claims, r *http.Request) (int, any, error) {
-	var in struct {
-		Reason string `json:"reason"`
-	}
+	var in app.Cancellation
 	if err := httpx.DecodeSigned(c, r, &in); err != nil {
 		return 0, nil, err
 	}
-	s, err := h.app.CancelSession(ctx, c, r.PathValue("id"), in.Reason)
+	s, err := h.app.CancelSession(ctx, c, r.PathValue("id"), in)
 	return one(http.StatusOK, s, err)
 }
 
 func (h *HTTP) setHosts(ctx context.Context, c httpx.Claims, r *http.Request) (int, any, error) {
-	var in struct {
-		HostGroup []string `json:"host_group"`
-	}
+	var in app.Hosts
 	if err := httpx.DecodeSigned(c, r, &in); err != nil {
 		return 0, nil, err
 	}
-	s, err := h.app.SetHosts(ctx, c, r.PathValue("id"), in.HostGroup)
+	s, err := h.app.SetHosts(ctx, c, r.PathValue("id"), in)
 	return one(http.StatusOK, s, err)
 }
 
@@ -226,14 +236,11 @@ func (h *HTTP) recordAttendance(ctx context.Context, c httpx.Claims, r *http.Req
 }
 
 func (h *HTTP) hold(ctx context.Context, c httpx.Claims, r *http.Request) (int, any, error) {
-	var in struct {
-		Notes    string   `json:"notes"`
-		Outcomes []string `json:"outcomes"`
-	}
+	var in app.Holding
 	if err := httpx.DecodeSigned(c, r, &in); err != nil {
 		return 0, nil, err
 	}
-	s, err := h.app.HoldSession(ctx, c, r.PathValue("id"), in.Notes, in.Outcomes)
+	s, err := h.app.HoldSession(ctx, c, r.PathValue("id"), in)
 	return one(http.StatusOK, s, err)
 }
 
@@ -265,24 +272,24 @@ func (h *HTTP) participation(ctx context.Context, c httpx.Claims, r *http.Reques
 }
 
 func (h *HTTP) copCalendar(ctx context.Context, c httpx.Claims, r *http.Request) (int, any, error) {
-	ss, err := h.app.CoPCalendar(ctx, c, r.PathValue("id"), r.URL.Query().Get("key"))
+	cop, entries, err := h.app.CoPCalendar(ctx, c, r.PathValue("id"), r.URL.Query().Get("key"))
 	if err != nil {
 		return 0, nil, err
 	}
-	return h.calendar("CoP "+r.PathValue("id"), ss)
+	return h.calendar(cop.Title(), entries)
 }
 
 func (h *HTTP) personCalendar(ctx context.Context, c httpx.Claims, r *http.Request) (int, any, error) {
-	ss, err := h.app.PersonCalendar(ctx, c, r.PathValue("id"), r.URL.Query().Get("key"))
+	entries, err := h.app.PersonCalendar(ctx, c, r.PathValue("id"), r.URL.Query().Get("key"))
 	if err != nil {
 		return 0, nil, err
 	}
-	return h.calendar("My CoP sessions", ss)
+	return h.calendar("My CoP sessions", entries)
 }
 
-func (h *HTTP) calendar(name string, ss []*domain.Session) (int, any, error) {
+func (h *HTTP) calendar(name string, entries []adapters.CalendarEntry) (int, any, error) {
 	var b bytes.Buffer
-	if err := writeCalendar(&b, name, ss, h.now()); err != nil {
+	if err := writeCalendar(&b, name, h.feeds.Organizer, entries, h.now()); err != nil {
 		return 0, nil, err
 	}
 	return http.StatusOK, httpx.Raw{Header: http.Header{
@@ -294,29 +301,32 @@ func (h *HTTP) calendar(name string, ss []*domain.Session) (int, any, error) {
 
 func (h *HTTP) copCalendarLink(ctx context.Context, c httpx.Claims, r *http.Request) (int, any, error) {
 	key, err := h.app.NewCoPFeedKey(ctx, c, r.PathValue("id"))
-	return link(r, "/v1/cops/"+url.PathEscape(r.PathValue("id"))+"/calendar.ics", key, err)
+	return h.link("/v1/cops/"+url.PathEscape(r.PathValue("id"))+"/calendar.ics", key, err)
 }
 
 func (h *HTTP) personCalendarLink(ctx context.Context, c httpx.Claims, r *http.Request) (int, any, error) {
 	key, err := h.app.NewPersonFeedKey(ctx, c, r.PathValue("id"))
-	return link(r, "/v1/people/"+url.PathEscape(r.PathValue("id"))+"/calendar.ics", key, err)
+	return h.link("/v1/people/"+url.PathEscape(r.PathValue("id"))+"/calendar.ics", key, err)
 }
 
-// link answers with the secret feed URL. It is built from the request's own host, so it
-// points back at whichever address the caller reached (behind a proxy, the forwarded one).
-func link(r *http.Request, path, key string, err error) (int, any, error) {
+// link answers with the secret feed URL under the node's configured public URL. Building it
+// from the request's Host or X-Forwarded-Host would let anyone who can send a request
+// (or a proxy that passes such headers through) make copnet hand out a link to their own
+// server, which then receives the secret key from every calendar app that subscribes.
+func (h *HTTP) link(path, key string, err error) (int, any, error) {
 	if err != nil {
 		return 0, nil, err
 	}
-	scheme := "http"
-	if r.TLS != nil || r.Header.Get("X-Forwarded-Proto") == "https" {
-		scheme = "https"
+	base, perr := url.Parse(h.feeds.PublicURL)
+	if perr != nil || base.Host == "" {
+		return 0, nil, fmt.Errorf("scheduling: public URL %q is not an absolute URL", h.feeds.PublicURL)
 	}
-	host := r.Host
-	if fwd := r.Header.Get("X-Forwarded-Host"); fwd != "" {
-		host = fwd
-	}
-	u := url.URL{Scheme: scheme, Host: host, Path: path, RawQuery: url.Values{"key": {key}}.Encode()}
-	return http.StatusCreated, map[string]any{"url": u.String(), "path": path + "?" + u.RawQuery,
-		"webcal": "webcal://" + host + path + "?" + u.RawQuery}, nil
+	query := url.Values{"key": {key}}.Encode()
+	u := *base
+	u.Path = strings.TrimSuffix(base.Path, "/") + path
+	u.RawPath = ""
+	u.RawQuery = query
+	webcal := u
+	webcal.Scheme = "webcal"
+	return http.StatusCreated, map[string]any{"url": u.String(), "path": path + "?" + query, "webcal": webcal.String()}, nil
 }

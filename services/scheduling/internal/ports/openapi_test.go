@@ -11,7 +11,7 @@ import (
 // router from drifting apart in either direction.
 func TestOpenAPIListsExactlyTheServedRoutes(t *testing.T) {
 	var served []string
-	for _, rt := range ports.NewHTTP(nil, nil).Routes() {
+	for _, rt := range ports.NewHTTP(nil, nil, ports.Feeds{}).Routes() {
 		served = append(served, rt.Method+" "+rt.Path)
 	}
 	testkit.AssertOpenAPIRoutes(t, "openapi/scheduling.yaml", served)

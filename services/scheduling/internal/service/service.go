@@ -4,7 +4,11 @@ package service
 import (
 	"context"
 	"fmt"
+	"net"
 	"net/http"
+	"net/mail"
+	"net/url"
+	"strings"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/kelseyhightower/envconfig"
@@ -27,6 +31,30 @@ type Config struct {
 	DeclineWindow int `envconfig:"COPNET_SCHEDULING_DECLINE_WINDOW" default:"3"`
 	// DeclineDrop is the fall (a fraction of the early rate) that counts as declining.
 	DeclineDrop float64 `envconfig:"COPNET_SCHEDULING_DECLINE_DROP" default:"0.3"`
+	// OrganizerEmail is the address calendar events name as their ORGANIZER (with the CoP
+	// as its name). Nobody should reply to a feed, so by default it is no-reply at the
+	// host of the node's public URL, or at a reserved .invalid domain for a node without
+	// a DNS name.
+	OrganizerEmail string `envconfig:"COPNET_SCHEDULING_ORGANIZER_EMAIL"`
+}
+
+// organizer is the configured ORGANIZER address or the node's no-reply one.
+func organizer(cfg Config, d node.Deps) (string, error) {
+	if cfg.OrganizerEmail != "" {
+		a, err := mail.ParseAddress(cfg.OrganizerEmail)
+		if err != nil || a.Name != "" || a.Address != cfg.OrganizerEmail {
+			return "", fmt.Errorf("COPNET_SCHEDULING_ORGANIZER_EMAIL %q must be a bare e-mail address", cfg.OrganizerEmail)
+		}
+		return a.Address, nil
+	}
+	if u, err := url.Parse(d.PublicURL); err == nil && strings.Contains(u.Hostname(), ".") && net.ParseIP(u.Hostname()) == nil {
+		return "no-reply@" + u.Hostname(), nil
+	}
+	node := d.NodeID
+	if node == "" {
+		node = "copnet"
+	}
+	return "no-reply@" + node + ".copnet.invalid", nil
 }
 
 // Service is the running scheduling service.
@@ -50,12 +78,19 @@ func NewWithConfig(d node.Deps, cfg Config) (node.Service, error) {
 	if err := rule.Validate(); err != nil {
 		return nil, fmt.Errorf("scheduling config: %w", err)
 	}
+	from, err := organizer(cfg, d)
+	if err != nil {
+		return nil, fmt.Errorf("scheduling config: %w", err)
+	}
 	repo := adapters.NewRepository(d.Pool, d.Bus.Outbox(), d.Now, rule)
 	r, err := d.Bus.NewRouter(Name, d.Pool)
 	if err != nil {
 		return nil, err
 	}
 	// Handler names are durable consumer names: renaming one replays the stream.
+	bus.Handle(r, "on_cop_proposed", func(ctx context.Context, tx pgx.Tx, ev events.CoPProposed, _ events.Envelope) error {
+		return repo.NameCoP(ctx, tx, ev.CoPID, ev.Name)
+	})
 	bus.Handle(r, "on_cop_approved", func(ctx context.Context, tx pgx.Tx, ev events.CoPApproved, _ events.Envelope) error {
 		return repo.ApproveCoP(ctx, tx, ev.CoPID, ev.Region)
 	})
@@ -74,7 +109,8 @@ func NewWithConfig(d node.Deps, cfg Config) (node.Service, error) {
 	bus.Handle(r, "on_person_erased", func(ctx context.Context, tx pgx.Tx, ev events.PersonErased, _ events.Envelope) error {
 		return repo.Erase(ctx, tx, ev.PersonID)
 	})
-	return &Service{http: ports.NewHTTP(app.New(repo), d.Now), router: r}, nil
+	feeds := ports.Feeds{PublicURL: d.PublicURL, Organizer: from}
+	return &Service{http: ports.NewHTTP(app.New(repo), d.Now, feeds), router: r}, nil
 }
 
 // Register implements node.Service.
