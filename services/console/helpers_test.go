@@ -228,13 +228,14 @@ func scenario(now time.Time) []events.Event {
 func expectedRegions() map[string]projection.RegionFigures {
 	return map[string]projection.RegionFigures{
 		"north": {ID: "north", Name: "Northland", CoPs: 3,
-			CoPsByStatus: map[string]int{"proposed": 1, "approved": 2, "declined": 0, "retired": 0},
+			// n1 held a session 10 days ago (active); n2 was approved just now and has not met yet.
+			CoPsByStatus: map[string]int{"proposed": 1, "approved": 1, "active": 1, "dormant": 0, "declined": 0, "retired": 0},
 			CoPsByStage:  map[string]int{"potential": 2, "coalescing": 1, "maturing": 0, "stewardship": 0, "transformation": 0},
 			Members:      3, SessionsHeld90d: 1,
 			AttendanceTrend: []float64{0.5, 0.8}, ConfidenceTrend: []float64{3.2, 3.8},
 			Onboarding: projection.Onboarding{Proposed: 1, Approved: 2}, Declining: 1},
 		"south": {ID: "south", Name: "Southland", CoPs: 2,
-			CoPsByStatus: map[string]int{"proposed": 0, "approved": 1, "declined": 1, "retired": 0},
+			CoPsByStatus: map[string]int{"proposed": 0, "approved": 0, "active": 1, "dormant": 0, "declined": 1, "retired": 0},
 			CoPsByStage:  map[string]int{"potential": 0, "coalescing": 0, "maturing": 1, "stewardship": 0, "transformation": 0},
 			Members:      3, SessionsHeld90d: 1,
 			AttendanceTrend: []float64{0.75}, ConfidenceTrend: []float64{},
