@@ -116,7 +116,7 @@ func (s *Session) Hold(now time.Time, notes string, outcomes []string) (events.S
 		topics = append(topics, s.Topic)
 	}
 	return events.SessionHeld{SessionID: s.ID, CoPID: s.CoPID, ProgramID: s.ProgramID, Number: s.Number,
-		HeldAt: held, Topic: s.Topic, Topics: topics}, nil
+		HeldAt: held, StartsAt: s.StartsAt.UTC(), Topic: s.Topic, Topics: topics}, nil
 }
 
 // Upcoming reports whether the session still lies ahead and will take place: the sessions

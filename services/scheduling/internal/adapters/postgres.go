@@ -413,6 +413,14 @@ func (r *Repository) RecordAttendance(ctx context.Context, id string, records []
 		if err := rows.Err(); err != nil {
 			return err
 		}
+		// The rate's base, as participation reads it: the roster when the session was held,
+		// or today's roster for a session not marked held yet.
+		ev.StartsAt = s.StartsAt.UTC()
+		if err := tx.QueryRow(ctx, `SELECT CASE WHEN status = 'held' THEN members_held
+			ELSE (SELECT count(*) FROM members WHERE cop_id = $2 AND current) END FROM sessions WHERE id = $1`,
+			s.ID, s.CoPID).Scan(&ev.Members); err != nil {
+			return err
+		}
 		if err := r.outbox.Publish(ctx, tx, ev); err != nil {
 			return err
 		}
