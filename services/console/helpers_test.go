@@ -6,6 +6,7 @@ package console_test
 
 import (
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -17,6 +18,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats.go"
+
+	"github.com/copnet/copnet/pkg/bus"
 	"github.com/copnet/copnet/pkg/events"
 	"github.com/copnet/copnet/pkg/httpx"
 	"github.com/copnet/copnet/pkg/node"
@@ -253,4 +257,33 @@ func comparable(n projection.Network) projection.Network {
 	}
 	n.Federation = out
 	return n
+}
+
+// drained waits until every durable consumer on the node's stream has applied everything
+// delivered to it (nothing pending, nothing awaiting its acknowledgement, which the bus
+// sends after the handler's transaction commits): the projection has applied every event
+// published so far.
+func drained(t *testing.T, n *testkit.Node) {
+	t.Helper()
+	nc := n.NATS.Connect(t)
+	defer nc.Close()
+	js, err := nc.JetStream()
+	if err != nil {
+		t.Fatal(err)
+	}
+	testkit.Eventually(t, waitFor, func() error { return drainedNow(js) })
+}
+
+func drainedNow(js nats.JetStreamContext) error {
+	count := 0
+	for ci := range js.Consumers(bus.DefaultStream) {
+		count++
+		if ci.NumPending > 0 || ci.NumAckPending > 0 {
+			return fmt.Errorf("consumer %s: %d pending, %d unacknowledged", ci.Name, ci.NumPending, ci.NumAckPending)
+		}
+	}
+	if count == 0 {
+		return errors.New("no consumers yet")
+	}
+	return nil
 }
