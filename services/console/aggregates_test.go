@@ -123,10 +123,19 @@ func history(seed uint64, now time.Time) []envelopedEvent {
 			evs = append(evs, events.SessionRescheduled{SessionID: id, CoPID: copID(c), StartsAt: at.Add(30 * day),
 				EndsAt: at.Add(30*day + time.Hour), Sequence: 1, Topic: "later"})
 		default:
-			evs = append(evs, events.SessionHeld{SessionID: id, CoPID: copID(c), ProgramID: "pg", Number: s, HeldAt: at})
+			held := events.SessionHeld{SessionID: id, CoPID: copID(c), ProgramID: "pg", Number: s, HeldAt: at}
+			if s%5 == 0 {
+				// Marked held weeks after it took place, saying when it took place.
+				held.HeldAt, held.StartsAt = at.Add(20*day), at
+			}
+			evs = append(evs, held)
 			if r.IntN(4) > 0 {
-				evs = append(evs, events.AttendanceRecorded{SessionID: id, CoPID: copID(c), Attended: r.IntN(10),
-					Apologies: r.IntN(3), Absent: r.IntN(3), Records: []events.Attendance{}})
+				rec := events.AttendanceRecorded{SessionID: id, CoPID: copID(c), Attended: r.IntN(10),
+					Apologies: r.IntN(3), Absent: r.IntN(3), Records: []events.Attendance{}}
+				if s%3 == 0 {
+					rec.Members, rec.StartsAt = 8+r.IntN(6), at
+				}
+				evs = append(evs, rec)
 			}
 		}
 	}
@@ -182,6 +191,8 @@ func aggregates(t *testing.T, pool *pgxpool.Pool) map[string][]string {
 		"cop_members":      `SELECT id || '=' || members FROM cops ORDER BY 1`,
 		"session_regions":  `SELECT id || '=' || region FROM sessions ORDER BY 1`,
 		"poll_regions":     `SELECT id || '=' || region FROM polls ORDER BY 1`,
+		"cop_last_held":    `SELECT id || '=' || coalesce(last_held_on::text, '-') FROM cops ORDER BY 1`,
+		"poll_dated":       `SELECT id || '=' || coalesce(dated_at::text, '-') FROM polls ORDER BY 1`,
 	} {
 		rows, err := pool.Query(context.Background(), sql)
 		if err != nil {

@@ -215,11 +215,23 @@ func TestBrowser(t *testing.T) {
 		events.OverlapDetected{OverlapID: "o1", Kind: "fatigue", Score: 0.82, ProjectIDs: []string{"pa", "pb"}, CoPIDs: []string{nurses, health}, Regions: []string{"north", "south"}},
 		events.GapIdentified{Region: "north", Topic: "wetland restoration", SupplyingRegions: []string{"south"}},
 	)
+	// Wait for the state the page is compared with: every consumer has applied everything
+	// published so far (the second session's attendance included), then the registry's
+	// events that the totals show.
+	nc := n.NATS.Connect(t)
+	js, err := nc.JetStream()
+	if err != nil {
+		t.Fatal(err)
+	}
 	var want projection.Network
 	testkit.Eventually(t, waitFor, func() error {
+		if err := drainedNow(js); err != nil {
+			return err
+		}
 		want = summary(t, n)
 		if want.Totals.CoPs != 3 || want.Totals.Members != 3 || want.Totals.AwaitingDecision != 1 || want.Totals.OpenOverlaps != 1 ||
-			want.Totals.Gaps != 1 || len(want.Regions) != 2 || len(want.Regions[0].ConfidenceTrend) != 2 {
+			want.Totals.Gaps != 1 || want.Totals.SessionsHeld90d != 2 || len(want.Regions) != 2 ||
+			len(want.Regions[0].ConfidenceTrend) != 2 || len(want.Regions[0].AttendanceTrend) != 2 {
 			return fmt.Errorf("console not caught up: %+v", want.Totals)
 		}
 		// cop_proposed (which carries the stage) and cop_approved reach the console on
@@ -297,6 +309,48 @@ func TestBrowser(t *testing.T) {
 		checkAccessibility(t, ctx, axe, "CoP page")
 	})
 
+	// Every page at a phone's width and two desktop widths: a screenshot to look at, no
+	// sideways scrolling of the page, nothing wider than the card it sits in (wide tables
+	// scroll inside their own labelled region), and axe clean at the phone width.
+	t.Run("every page fits at 390, 1366 and 1920 px", func(t *testing.T) {
+		nationalCtx := chrome(t)
+		visit(t, nationalCtx, n.URL+"/signin?token="+nat)
+		anonCtx := chrome(t)
+		hubCtx := chrome(t)
+		visit(t, hubCtx, n.URL+"/signin?token="+hub(t, n, "south"))
+		pages := []struct {
+			name string
+			ctx  context.Context
+			path string
+		}{
+			{"national", nationalCtx, "/"},
+			{"region", nationalCtx, "/regions/north"},
+			{"cop", nationalCtx, "/cops/" + nurses},
+			{"signin", anonCtx, "/signin"},
+			{"forbidden", hubCtx, "/regions/north"},
+		}
+		for _, width := range []int64{390, 1366, 1920} {
+			for _, p := range pages {
+				what := fmt.Sprintf("%s page at %d px", p.name, width)
+				if err := chromedp.Do(p.ctx, chromedp.EmulateViewport(width, 900)); err != nil {
+					t.Fatalf("%s: %v", what, err)
+				}
+				visit(t, p.ctx, n.URL+p.path)
+				screenshot(t, p.ctx, fmt.Sprintf("%s-%d", p.name, width))
+				problems, err := chromedp.Run(p.ctx, chromedp.Evaluate[[]string](overflowCheck))
+				if err != nil {
+					t.Fatalf("%s: %v", what, err)
+				}
+				for _, problem := range problems {
+					t.Errorf("%s: %s", what, problem)
+				}
+				if width == 390 {
+					checkAccessibility(t, p.ctx, axe, what)
+				}
+			}
+		}
+	})
+
 	t.Run("hub approves a proposal", func(t *testing.T) {
 		ctx := chrome(t)
 		visit(t, ctx, n.URL+"/signin")
@@ -361,3 +415,29 @@ func TestBrowser(t *testing.T) {
 		checkAccessibility(t, ctx, axe, "403 page")
 	})
 }
+
+// overflowCheck lists what sticks out at the current width: the page scrolling sideways, and
+// any element wider than the card (or main column) it sits in. What sits inside a .scroll
+// region scrolls within it, so it is measured by that region.
+const overflowCheck = `(() => {
+	const out = [];
+	const de = document.documentElement;
+	if (de.scrollWidth > de.clientWidth) out.push("the page scrolls sideways: " + de.scrollWidth + " > " + de.clientWidth + " px");
+	const name = el => el.tagName.toLowerCase() + (el.id ? "#" + el.id : "") +
+		(typeof el.className === "string" && el.className.trim() ? "." + el.className.trim().split(/\s+/).join(".") : "");
+	for (const card of document.querySelectorAll("main, .cards > div, .region")) {
+		const c = card.getBoundingClientRect();
+		for (const el of card.querySelectorAll("*")) {
+			const scroller = el.parentElement && el.parentElement.closest(".scroll");
+			if (scroller && card.contains(scroller)) continue;
+			if (el.closest(".sr-only")) continue;
+			const r = el.getBoundingClientRect();
+			if (r.width <= 1 || r.height === 0) continue;
+			if (r.left < c.left - 0.5 || r.right > c.right + 0.5) {
+				out.push(name(el) + " (" + Math.round(r.left) + "–" + Math.round(r.right) + " px) sticks out of " + name(card) +
+					" (" + Math.round(c.left) + "–" + Math.round(c.right) + " px)");
+			}
+		}
+	}
+	return out.slice(0, 20);
+})()`

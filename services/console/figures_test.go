@@ -109,11 +109,11 @@ func TestFiguresFromEvents(t *testing.T) {
 			t.Fatal(err)
 		}
 		wantRows := [][]string{
-			{"region", "name", "cops", "status_proposed", "status_approved", "status_declined", "status_retired",
+			{"region", "name", "cops", "status_proposed", "status_approved", "status_active", "status_dormant", "status_declined", "status_retired",
 				"stage_potential", "stage_coalescing", "stage_maturing", "stage_stewardship", "stage_transformation",
 				"members", "sessions_held_90d", "latest_attendance_rate", "latest_confidence_mean", "declining"},
-			{"north", "Northland", "3", "1", "2", "0", "0", "2", "1", "0", "0", "0", "3", "1", "0.8", "3.8", "1"},
-			{"south", "Southland", "2", "0", "1", "1", "0", "0", "0", "1", "0", "0", "3", "1", "0.75", "", "0"},
+			{"north", "Northland", "3", "1", "1", "1", "0", "0", "0", "2", "1", "0", "0", "0", "3", "1", "0.8", "3.8", "1"},
+			{"south", "Southland", "2", "0", "0", "1", "0", "1", "0", "0", "0", "1", "0", "0", "3", "1", "0.75", "", "0"},
 		}
 		if !reflect.DeepEqual(rows, wantRows) {
 			t.Errorf("csv:\n got  %q\n want %q", rows, wantRows)

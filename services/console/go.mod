@@ -7,6 +7,7 @@ require (
 	github.com/chromedp/chromedp v0.23.0
 	github.com/copnet/copnet/pkg v0.0.0
 	github.com/copnet/copnet/services/registry v0.0.0-00010101000000-000000000000
+	github.com/copnet/copnet/services/scheduling v0.0.0-00010101000000-000000000000
 	github.com/jackc/pgx/v5 v5.12.0
 	github.com/kelseyhightower/envconfig v1.4.0
 	github.com/nats-io/nats.go v1.55.0
@@ -51,6 +52,7 @@ require (
 	github.com/prometheus/procfs v0.22.0 // indirect
 	github.com/santhosh-tekuri/jsonschema/v6 v6.0.3 // indirect
 	github.com/sony/gobreaker v1.0.0 // indirect
+	github.com/teambition/rrule-go v1.8.2 // indirect
 	go.opentelemetry.io/auto/sdk v1.2.1 // indirect
 	go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp v0.72.0 // indirect
 	go.opentelemetry.io/otel v1.47.0 // indirect
@@ -80,4 +82,5 @@ replace (
 	github.com/copnet/copnet/pkg => ../../pkg
 	github.com/copnet/copnet/schemas => ../../schemas
 	github.com/copnet/copnet/services/registry => ../registry
+	github.com/copnet/copnet/services/scheduling => ../scheduling
 )

@@ -6,6 +6,7 @@ package console_test
 
 import (
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -17,6 +18,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats.go"
+
+	"github.com/copnet/copnet/pkg/bus"
 	"github.com/copnet/copnet/pkg/events"
 	"github.com/copnet/copnet/pkg/httpx"
 	"github.com/copnet/copnet/pkg/node"
@@ -228,13 +232,14 @@ func scenario(now time.Time) []events.Event {
 func expectedRegions() map[string]projection.RegionFigures {
 	return map[string]projection.RegionFigures{
 		"north": {ID: "north", Name: "Northland", CoPs: 3,
-			CoPsByStatus: map[string]int{"proposed": 1, "approved": 2, "declined": 0, "retired": 0},
+			// n1 held a session 10 days ago (active); n2 was approved just now and has not met yet.
+			CoPsByStatus: map[string]int{"proposed": 1, "approved": 1, "active": 1, "dormant": 0, "declined": 0, "retired": 0},
 			CoPsByStage:  map[string]int{"potential": 2, "coalescing": 1, "maturing": 0, "stewardship": 0, "transformation": 0},
 			Members:      3, SessionsHeld90d: 1,
 			AttendanceTrend: []float64{0.5, 0.8}, ConfidenceTrend: []float64{3.2, 3.8},
 			Onboarding: projection.Onboarding{Proposed: 1, Approved: 2}, Declining: 1},
 		"south": {ID: "south", Name: "Southland", CoPs: 2,
-			CoPsByStatus: map[string]int{"proposed": 0, "approved": 1, "declined": 1, "retired": 0},
+			CoPsByStatus: map[string]int{"proposed": 0, "approved": 0, "active": 1, "dormant": 0, "declined": 1, "retired": 0},
 			CoPsByStage:  map[string]int{"potential": 0, "coalescing": 0, "maturing": 1, "stewardship": 0, "transformation": 0},
 			Members:      3, SessionsHeld90d: 1,
 			AttendanceTrend: []float64{0.75}, ConfidenceTrend: []float64{},
@@ -252,4 +257,33 @@ func comparable(n projection.Network) projection.Network {
 	}
 	n.Federation = out
 	return n
+}
+
+// drained waits until every durable consumer on the node's stream has applied everything
+// delivered to it (nothing pending, nothing awaiting its acknowledgement, which the bus
+// sends after the handler's transaction commits): the projection has applied every event
+// published so far.
+func drained(t *testing.T, n *testkit.Node) {
+	t.Helper()
+	nc := n.NATS.Connect(t)
+	defer nc.Close()
+	js, err := nc.JetStream()
+	if err != nil {
+		t.Fatal(err)
+	}
+	testkit.Eventually(t, waitFor, func() error { return drainedNow(js) })
+}
+
+func drainedNow(js nats.JetStreamContext) error {
+	count := 0
+	for ci := range js.Consumers(bus.DefaultStream) {
+		count++
+		if ci.NumPending > 0 || ci.NumAckPending > 0 {
+			return fmt.Errorf("consumer %s: %d pending, %d unacknowledged", ci.Name, ci.NumPending, ci.NumAckPending)
+		}
+	}
+	if count == 0 {
+		return errors.New("no consumers yet")
+	}
+	return nil
 }

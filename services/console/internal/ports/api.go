@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 	"strconv"
+	"strings"
 
 	"github.com/copnet/copnet/pkg/apperr"
 	"github.com/copnet/copnet/pkg/httpx"
@@ -62,6 +63,9 @@ func (w *Web) apiSummary(r *http.Request, c httpx.Claims) (any, error) { return 
 
 func (w *Web) apiRegion(r *http.Request, c httpx.Claims) (any, error) {
 	id := r.PathValue("id")
+	if err := checkID("id", id); err != nil {
+		return nil, err
+	}
 	if err := httpx.Authorize(c, c.IsNational() || c.IsHubOf(id), "read region "+id); err != nil {
 		return nil, err
 	}
@@ -110,7 +114,7 @@ func (w *Web) apiSummaryCSV(rw http.ResponseWriter, r *http.Request) {
 	rw.Header().Set("Content-Disposition", `attachment; filename="copnet-summary.csv"`)
 	rw.Header().Set("X-Content-Type-Options", "nosniff")
 	out := csv.NewWriter(rw)
-	_ = out.Write(CSVHeader())
+	_ = writeCSV(out, CSVHeader())
 	for _, f := range n.Regions {
 		row := []string{f.ID, f.Name, strconv.Itoa(f.CoPs)}
 		for _, s := range projection.Statuses {
@@ -121,9 +125,30 @@ func (w *Web) apiSummaryCSV(rw http.ResponseWriter, r *http.Request) {
 		}
 		row = append(row, strconv.Itoa(f.Members), strconv.Itoa(f.SessionsHeld90d), last(f.AttendanceTrend),
 			last(f.ConfidenceTrend), strconv.Itoa(f.Declining))
-		_ = out.Write(row)
+		_ = writeCSV(out, row)
 	}
 	out.Flush()
+}
+
+// writeCSV writes one row with every cell neutralised (csvCell): every CSV the console
+// writes goes through it.
+func writeCSV(w *csv.Writer, row []string) error {
+	safe := make([]string, len(row))
+	for i, c := range row {
+		safe[i] = csvCell(c)
+	}
+	return w.Write(safe)
+}
+
+// csvCell keeps a spreadsheet from reading a cell as a formula (CSV injection): a cell
+// starting with = + - @, a tab or a carriage return gets a leading single quote, as OWASP
+// advises. Region and CoP names come from other people's input; the figures never start
+// with those characters, so they are written as they are.
+func csvCell(s string) string {
+	if s != "" && strings.ContainsRune("=+-@\t\r", rune(s[0])) {
+		return "'" + s
+	}
+	return s
 }
 
 func last(s []float64) string {

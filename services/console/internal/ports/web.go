@@ -281,6 +281,10 @@ func decisionNotice(r *http.Request, d *projection.RegionDetail) string {
 }
 
 func (w *Web) renderRegion(rw http.ResponseWriter, r *http.Request, c caller, id string, status int, notice, problem string) {
+	if err := checkID("id", id); err != nil {
+		w.pageError(rw, r, c, err)
+		return
+	}
 	if err := httpx.Authorize(c.claims, c.claims.IsNational() || c.claims.IsHubOf(id), "see region "+id); err != nil {
 		w.pageError(rw, r, c, err)
 		return
@@ -306,6 +310,10 @@ func (w *Web) copPage(rw http.ResponseWriter, r *http.Request) {
 		return
 	}
 	id := r.PathValue("id")
+	if err := checkID("id", id); err != nil {
+		w.pageError(rw, r, c, err)
+		return
+	}
 	if !c.claims.IsNational() && !c.claims.IsCoordinatorOf(id) {
 		region, err := w.store.RegionOf(r.Context(), id)
 		if err != nil && !errors.Is(err, projection.ErrNotFound) {
@@ -344,13 +352,21 @@ func (w *Web) decide(rw http.ResponseWriter, r *http.Request) {
 		return
 	}
 	id := r.PathValue("id")
+	form, err := parseDecision(r)
+	if err == nil {
+		err = checkID("id", id)
+	}
+	if err != nil {
+		httpx.WriteProblem(rw, r, err)
+		return
+	}
 	region, err := w.store.RegionOf(r.Context(), id)
 	if err != nil {
 		w.pageError(rw, r, c, apperr.NotFound("the console has no events about CoP %q yet", id))
 		return
 	}
-	decision := r.PostFormValue("decision")
-	body, _ := json.Marshal(map[string]string{"decision": decision, "reason": strings.TrimSpace(r.PostFormValue("reason"))})
+	decision := form.Decision
+	body, _ := json.Marshal(map[string]string{"decision": decision, "reason": form.Reason})
 	status, detail, err := w.forward(r, c.token, "/v1/cops/"+url.PathEscape(id)+"/decision", body)
 	if err != nil {
 		w.log.ErrorContext(r.Context(), "forward decision to the registry", "cop", id, "error", err)

@@ -102,7 +102,10 @@ func (t *txn) changeCoP(id, region string, fn func() error) error {
 	if err := t.lockCoP(id); err != nil {
 		return err
 	}
-	if err := t.exec(`INSERT INTO cops (id) VALUES ($1) ON CONFLICT (id) DO NOTHING`, id); err != nil {
+	// Sessions may have named the CoP first: its latest held session comes with it.
+	if err := t.exec(`INSERT INTO cops (id, last_held_on) VALUES ($1,
+		(SELECT max(held_on) FROM sessions WHERE cop_id = $1 AND held_on IS NOT NULL AND NOT cancelled))
+		ON CONFLICT (id) DO NOTHING`, id); err != nil {
 		return err
 	}
 	before, err := t.copState(id)
@@ -134,8 +137,8 @@ func (t *txn) changeCoP(id, region string, fn func() error) error {
 	}
 	// The CoP starts to count, or moves: its sessions and polls follow it, and so do its
 	// held sessions' days.
-	rows, err := t.tx.Query(t.ctx, `SELECT to_char((held_at AT TIME ZONE 'UTC')::date, 'YYYY-MM-DD'), count(*) FROM sessions
-		WHERE cop_id = $1 AND held_at IS NOT NULL AND NOT cancelled GROUP BY 1`, id)
+	rows, err := t.tx.Query(t.ctx, `SELECT to_char((held_on AT TIME ZONE 'UTC')::date, 'YYYY-MM-DD'), count(*) FROM sessions
+		WHERE cop_id = $1 AND held_on IS NOT NULL AND NOT cancelled GROUP BY 1`, id)
 	if err != nil {
 		return err
 	}
@@ -181,12 +184,12 @@ func (t *txn) changeMembership(cop, region, key, upsert string, arg any) error {
 	})
 }
 
-// heldKey is the day a session counts as held on, and where: none when it is not held,
-// cancelled, or its CoP does not count.
+// heldKey is the day a session counts as held on (the day it took place), and where: none
+// when it is not held, cancelled, or its CoP does not count.
 func (t *txn) heldKey(session string) (heldDay, bool, error) {
 	var k heldDay
-	err := t.tx.QueryRow(t.ctx, `SELECT to_char((held_at AT TIME ZONE 'UTC')::date, 'YYYY-MM-DD'), region FROM sessions
-		WHERE id = $1 AND held_at IS NOT NULL AND NOT cancelled AND region <> ''`, session).Scan(&k.day, &k.region)
+	err := t.tx.QueryRow(t.ctx, `SELECT to_char((held_on AT TIME ZONE 'UTC')::date, 'YYYY-MM-DD'), region FROM sessions
+		WHERE id = $1 AND held_on IS NOT NULL AND NOT cancelled AND region <> ''`, session).Scan(&k.day, &k.region)
 	if err == pgx.ErrNoRows {
 		return k, false, nil
 	}
@@ -194,7 +197,8 @@ func (t *txn) heldKey(session string) (heldDay, bool, error) {
 }
 
 // changeSession makes sure the session's row exists (with its CoP's region), runs fn on
-// it, and moves the session between the held days it counts on.
+// it, moves the session between the held days it counts on, and keeps what is dated by
+// the session's time: its CoP's latest held session and its polls' dates.
 func (t *txn) changeSession(id, cop string, fn func() error) error {
 	if err := t.lockCoP(cop); err != nil {
 		return err
@@ -221,7 +225,19 @@ func (t *txn) changeSession(id, cop string, fn func() error) error {
 	if is {
 		t.days[after]++
 	}
-	return nil
+	if err := t.exec(`UPDATE cops c SET last_held_on = s.last FROM (SELECT max(held_on) AS last FROM sessions
+			WHERE cop_id = $1 AND held_on IS NOT NULL AND NOT cancelled) s
+		WHERE c.id = $1 AND c.last_held_on IS DISTINCT FROM s.last`, cop); err != nil {
+		return err
+	}
+	return t.exec(`UPDATE polls p SET dated_at = coalesce(s.trend_at, p.published_at) FROM sessions s
+		WHERE s.id = $1 AND p.session_id = $1 AND p.dated_at IS DISTINCT FROM coalesce(s.trend_at, p.published_at)`, id)
+}
+
+// datePoll dates a poll by its session's time, else by when its results were published.
+func (t *txn) datePoll(poll string) error {
+	return t.exec(`UPDATE polls p SET dated_at = coalesce((SELECT s.trend_at FROM sessions s WHERE s.id = p.session_id), p.published_at)
+		WHERE p.id = $1`, poll)
 }
 
 func (t *txn) touchPoll(poll, cop string) error {

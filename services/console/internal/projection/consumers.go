@@ -8,6 +8,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgtype"
@@ -197,29 +198,60 @@ func (t *txn) charterPublished(ev events.CharterPublished, _ events.Envelope) er
 }
 
 func (t *txn) memberJoined(ev events.MemberJoined, env events.Envelope) error {
-	return t.changeMembership(ev.CoPID, ev.Region, personKey(ev.PersonID), `INSERT INTO memberships (cop_id, person_key, joined_at)
+	key := personKey(ev.PersonID)
+	if erased, err := t.erased(key); err != nil || erased {
+		return err
+	}
+	return t.changeMembership(ev.CoPID, ev.Region, key, `INSERT INTO memberships (cop_id, person_key, joined_at)
 		VALUES ($1, $2, $3)
 		ON CONFLICT (cop_id, person_key) DO UPDATE SET joined_at = GREATEST(memberships.joined_at, EXCLUDED.joined_at)
 		RETURNING current`, env.Time)
 }
 
 func (t *txn) memberLeft(ev events.MemberLeft, env events.Envelope) error {
-	left := pgtype.Timestamptz{Time: env.Time, Valid: true}
+	key := personKey(ev.PersonID)
 	if ev.Reason == "erased" {
-		// An erased person never counts again, whatever order the join and the leave
-		// are consumed in.
-		left = infinity
+		// An erased person never counts again, whatever order the join, the leave and the
+		// erasure are consumed in.
+		return t.erase(key)
 	}
-	return t.changeMembership(ev.CoPID, ev.Region, personKey(ev.PersonID), `INSERT INTO memberships (cop_id, person_key, left_at)
+	if erased, err := t.erased(key); err != nil || erased {
+		return err
+	}
+	left := pgtype.Timestamptz{Time: env.Time, Valid: true}
+	return t.changeMembership(ev.CoPID, ev.Region, key, `INSERT INTO memberships (cop_id, person_key, left_at)
 		VALUES ($1, $2, $3)
 		ON CONFLICT (cop_id, person_key) DO UPDATE SET left_at = GREATEST(memberships.left_at, EXCLUDED.left_at)
 		RETURNING current`, left)
 }
 
-// personErased ends every membership of the person, one CoP at a time, taking the CoPs'
-// locks in the order every other multi-CoP transaction takes them.
 func (t *txn) personErased(ev events.PersonErased, _ events.Envelope) error {
-	key := personKey(ev.PersonID)
+	return t.erase(personKey(ev.PersonID))
+}
+
+// erased takes the person's lock and says whether they were erased. Every handler that
+// writes a person's digest asks first, under the lock erase takes too: a join consumed
+// after the erasure (its own consumer may lag) writes nothing, and a join racing the
+// erasure either commits before it (and is ended by it) or sees its tombstone.
+func (t *txn) erased(key string) (bool, error) {
+	if err := t.exec(`SELECT pg_advisory_xact_lock(hashtextextended('console.person:' || $1, 0))`, key); err != nil {
+		return false, err
+	}
+	var erased bool
+	err := t.tx.QueryRow(t.ctx, `SELECT EXISTS (SELECT 1 FROM erased_people WHERE person_key = $1)`, key).Scan(&erased)
+	return erased, err
+}
+
+// erase keeps a tombstone of the person's digest (so that nothing of them is written
+// again), ends every membership of theirs and deletes it, one CoP at a time, taking the
+// CoPs' locks in the order every other multi-CoP transaction takes them.
+func (t *txn) erase(key string) error {
+	if _, err := t.erased(key); err != nil {
+		return err
+	}
+	if err := t.exec(`INSERT INTO erased_people (person_key) VALUES ($1) ON CONFLICT DO NOTHING`, key); err != nil {
+		return err
+	}
 	rows, err := t.tx.Query(t.ctx, `SELECT cop_id FROM memberships WHERE person_key = $1
 		ORDER BY hashtextextended('console.cop:' || cop_id, 0), cop_id`, key)
 	if err != nil {
@@ -236,7 +268,7 @@ func (t *txn) personErased(ev events.PersonErased, _ events.Envelope) error {
 			return err
 		}
 	}
-	return nil
+	return t.exec(`DELETE FROM memberships WHERE person_key = $1`, key)
 }
 
 // infinity is later than any join: PostgreSQL stores it as 'infinity'.
@@ -277,18 +309,35 @@ func (t *txn) sessionCancelled(ev events.SessionCancelled, _ events.Envelope) er
 func (t *txn) sessionHeld(ev events.SessionHeld, _ events.Envelope) error {
 	return t.changeSession(ev.SessionID, ev.CoPID, func() error {
 		return t.exec(`UPDATE sessions SET held_at = $2, number = $3,
-			topic = CASE WHEN $4 <> '' THEN $4 ELSE topic END WHERE id = $1`, ev.SessionID, ev.HeldAt, ev.Number, ev.Topic)
+			topic = CASE WHEN $4 <> '' THEN $4 ELSE topic END, took_place_at = coalesce($5, took_place_at) WHERE id = $1`,
+			ev.SessionID, ev.HeldAt, ev.Number, ev.Topic, optionalTime(ev.StartsAt))
 	})
 }
 
-// attendanceRecorded keeps the counts only; who attended stays in scheduling.
-// A correction replaces the record when it is later.
+// attendanceRecorded keeps the counts only (who attended stays in scheduling) and the
+// roster size the rate divides by. A correction replaces the record when it is later.
 func (t *txn) attendanceRecorded(ev events.AttendanceRecorded, env events.Envelope) error {
+	var members *int
+	if ev.Members > 0 {
+		members = &ev.Members
+	}
 	return t.changeSession(ev.SessionID, ev.CoPID, func() error {
-		return t.exec(`UPDATE sessions SET attended = $2, apologies = $3, absent = $4, attendance_at = $5
-			WHERE id = $1 AND (attendance_at IS NULL OR attendance_at < $5)`,
-			ev.SessionID, ev.Attended, ev.Apologies, ev.Absent, env.Time)
+		if err := t.exec(`UPDATE sessions SET took_place_at = coalesce($2, took_place_at) WHERE id = $1`,
+			ev.SessionID, optionalTime(ev.StartsAt)); err != nil {
+			return err
+		}
+		return t.exec(`UPDATE sessions SET attended = $2, apologies = $3, absent = $4, members = $5, attendance_at = $6
+			WHERE id = $1 AND (attendance_at IS NULL OR attendance_at < $6)`,
+			ev.SessionID, ev.Attended, ev.Apologies, ev.Absent, members, env.Time)
 	})
+}
+
+// optionalTime is NULL for an optional time the event left out.
+func optionalTime(t time.Time) *time.Time {
+	if t.IsZero() {
+		return nil
+	}
+	return &t
 }
 
 func (t *txn) participationDeclining(ev events.ParticipationDeclining, env events.Envelope) error {
@@ -309,8 +358,11 @@ func (t *txn) pollOpened(ev events.PollOpened, _ events.Envelope) error {
 	if err := t.touchPoll(ev.PollID, ev.CoPID); err != nil {
 		return err
 	}
-	return t.exec(`UPDATE polls SET session_id = $2, kind = $3, purpose = $4 WHERE id = $1`,
-		ev.PollID, ev.SessionID, ev.Kind, ev.Purpose)
+	if err := t.exec(`UPDATE polls SET session_id = $2, kind = $3, purpose = $4 WHERE id = $1`,
+		ev.PollID, ev.SessionID, ev.Kind, ev.Purpose); err != nil {
+		return err
+	}
+	return t.datePoll(ev.PollID)
 }
 
 func (t *txn) pollClosed(ev events.PollClosed, _ events.Envelope) error {
@@ -362,10 +414,13 @@ func (t *txn) resultsPublished(ev events.ResultsPublished, env events.Envelope) 
 	if err := t.touchPoll(ev.PollID, ev.CoPID); err != nil {
 		return err
 	}
-	return t.exec(`UPDATE polls SET closed = true, kind = $2, purpose = $3,
+	if err := t.exec(`UPDATE polls SET closed = true, kind = $2, purpose = $3,
 		session_id = CASE WHEN $4 <> '' THEN $4 ELSE session_id END,
 		responses = $5, confidence_mean = $6, usefulness_mean = $7, meets_needs = $8, published_at = $9
-		WHERE id = $1`, ev.PollID, ev.Kind, ev.Purpose, ev.SessionID, ev.Responses, confidence, usefulness, meetsNeeds, env.Time)
+		WHERE id = $1`, ev.PollID, ev.Kind, ev.Purpose, ev.SessionID, ev.Responses, confidence, usefulness, meetsNeeds, env.Time); err != nil {
+		return err
+	}
+	return t.datePoll(ev.PollID)
 }
 
 func (t *txn) projectMapped(ev events.ProjectMapped, _ events.Envelope) error {

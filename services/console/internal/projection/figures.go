@@ -2,16 +2,44 @@ package projection
 
 import "time"
 
-// Stages are Wenger's stages in the order a CoP lives them; Statuses are the onboarding
-// states in the order a CoP moves through them. Figures list every one, zeros included, so
-// a page and a report always have the same columns.
+// Stages are Wenger's stages in the order a CoP lives them; Statuses are the states a CoP
+// moves through as the console shows them. Figures list every one, zeros included, so a page
+// and a report always have the same columns.
+//
+// The registry stores proposed, approved, declined and retired; active and dormant are the
+// console's reading of an approved CoP by its sessions (see Status).
 var (
 	Stages   = []string{"potential", "coalescing", "maturing", "stewardship", "transformation"}
-	Statuses = []string{"proposed", "approved", "declined", "retired"}
+	Statuses = []string{"proposed", "approved", "active", "dormant", "declined", "retired"}
 )
 
-// RecentWindow is what "recent" means for sessions held: the last 90 days.
+// RecentWindow is what "recent" means for sessions held, and how long an approved CoP may
+// go without a session before it counts as dormant: 90 days.
 const RecentWindow = 90 * 24 * time.Hour
+
+// Status is the status the console shows for a CoP whose registry status is stored,
+// approved at approvedAt, whose latest held session took place at lastHeld (nil: none):
+// an approved CoP is active while it has held a session in the RecentWindow before now,
+// dormant once RecentWindow has passed since both its approval and its latest session,
+// and approved in between (approved recently, no session yet). Sessions count by when they
+// took place, not when they were recorded.
+func Status(stored string, approvedAt, lastHeld *time.Time, now time.Time) string {
+	if stored != "approved" {
+		return stored
+	}
+	lo := now.Add(-RecentWindow)
+	if lastHeld != nil && !lastHeld.Before(lo) {
+		return "active"
+	}
+	quiet := approvedAt
+	if quiet == nil || (lastHeld != nil && lastHeld.After(*quiet)) {
+		quiet = lastHeld
+	}
+	if quiet != nil && quiet.Before(lo) {
+		return "dormant"
+	}
+	return "approved"
+}
 
 // TrendPoints bounds a sparkline: the most recent points only.
 const TrendPoints = 12
@@ -72,6 +100,7 @@ type RegionFigures struct {
 // Onboarding is a region's pipeline: proposals awaiting a decision and decisions made.
 type Onboarding struct {
 	Proposed int `json:"proposed"`
+	// Approved counts every CoP approved once: approved, active, dormant and retired.
 	Approved int `json:"approved"`
 	Declined int `json:"declined"`
 }
@@ -190,7 +219,9 @@ type Session struct {
 	Cancelled bool       `json:"cancelled"`
 	Attended  *int       `json:"attended"`
 	Expected  *int       `json:"expected"`
-	// Rate is attended / (attended + apologies + absent), when attendance was recorded.
+	// Expected is the rate's denominator: the members on the roster when the session took
+	// place, or for older records the people recorded (attended + apologies + absent).
+	// Rate is members present ÷ Expected, when attendance was recorded.
 	Rate *float64 `json:"attendance_rate"`
 }
 

@@ -203,16 +203,35 @@ func regionFigures(ctx context.Context, tx pgx.Tx, now time.Time, ids []string) 
 		WHERE day >= $2::date AND day < $3::date AND region = ANY($1) GROUP BY region
 		UNION ALL
 		SELECT region, count(*) FROM sessions WHERE region = ANY($1) AND region <> '' AND NOT cancelled
-			AND held_at >= $4 AND held_at < $5 GROUP BY region
+			AND held_on >= $4 AND held_on < $5 GROUP BY region
 		UNION ALL
 		SELECT region, count(*) FROM sessions WHERE region = ANY($1) AND region <> '' AND NOT cancelled
-			AND held_at >= $6 AND held_at <= $7 GROUP BY region`,
+			AND held_on >= $6 AND held_on <= $7 GROUP BY region`,
 		ids, w.firstFullD, w.todayDate, w.lo, w.firstFull, w.today, w.now)
 	if err != nil {
 		return nil, err
 	}
 	if _, err := pgx.ForEachRow(rows, []any{&id, &n}, func() error {
 		at[id].SessionsHeld90d += int(n)
+		return nil
+	}); err != nil {
+		return nil, err
+	}
+
+	// Approved CoPs split into active and dormant by their sessions (Status): two index
+	// range counts per region, the rest stay approved.
+	var active, dormant int64
+	rows, err = tx.Query(ctx, `SELECT r.id,
+			(SELECT count(*) FROM cops c WHERE c.region = r.id AND c.status = 'approved' AND c.last_held_on >= $2),
+			(SELECT count(*) FROM cops c WHERE c.region = r.id AND c.status = 'approved' AND c.quiet_since < $2)
+		FROM unnest($1::text[]) r(id)`, ids, w.lo)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := pgx.ForEachRow(rows, []any{&id, &active, &dormant}, func() error {
+		f := at[id]
+		f.CoPsByStatus["active"], f.CoPsByStatus["dormant"] = int(active), int(dormant)
+		f.CoPsByStatus["approved"] -= int(active + dormant)
 		return nil
 	}); err != nil {
 		return nil, err
@@ -236,7 +255,7 @@ func regionFigures(ctx context.Context, tx pgx.Tx, now time.Time, ids []string) 
 	rows, err = tx.Query(ctx, `SELECT r.id, t.confidence_mean FROM unnest($1::text[]) r(id) CROSS JOIN LATERAL (
 		SELECT confidence_mean FROM polls WHERE region = r.id AND region <> '' AND purpose = 'evaluation'
 			AND confidence_mean IS NOT NULL AND published_at IS NOT NULL
-		ORDER BY published_at DESC, id COLLATE "C" DESC LIMIT $2) t`, ids, TrendPoints)
+		ORDER BY dated_at DESC, id COLLATE "C" DESC LIMIT $2) t`, ids, TrendPoints)
 	if err != nil {
 		return nil, err
 	}
@@ -250,8 +269,10 @@ func regionFigures(ctx context.Context, tx pgx.Tx, now time.Time, ids []string) 
 	for i := range out {
 		f := &out[i]
 		f.Onboarding = Onboarding{Proposed: f.CoPsByStatus["proposed"],
-			// A retired CoP was approved once; the pipeline counts decisions made.
-			Approved: f.CoPsByStatus["approved"] + f.CoPsByStatus["retired"], Declined: f.CoPsByStatus["declined"]}
+			// Active, dormant and retired CoPs were approved once; the pipeline counts
+			// decisions made.
+			Approved: f.CoPsByStatus["approved"] + f.CoPsByStatus["active"] + f.CoPsByStatus["dormant"] + f.CoPsByStatus["retired"],
+			Declined: f.CoPsByStatus["declined"]}
 	}
 	return out, nil
 }
@@ -436,11 +457,10 @@ func (s *Store) Region(ctx context.Context, id string) (*RegionDetail, error) {
 // health reads the health of the CoPs matching where (with $1 its argument), in id order:
 // each CoP's figures through its own indexed rows, bounded by TrendPoints and the window.
 func health(ctx context.Context, tx pgx.Tx, now time.Time, where string, arg string) ([]CoPHealth, error) {
-	rows, err := tx.Query(ctx, `SELECT c.id, c.name, c.region, c.status, c.stage, c.assessed_stage, c.charter_version,
-			c.members, c.declining,
-			(SELECT max(held_at) FROM sessions s WHERE s.cop_id = c.id AND s.held_at IS NOT NULL AND NOT s.cancelled),
-			(SELECT count(*) FROM sessions s WHERE s.cop_id = c.id AND s.held_at IS NOT NULL AND NOT s.cancelled
-				AND s.held_at >= $2 AND s.held_at <= $3),
+	rows, err := tx.Query(ctx, `SELECT c.id, c.name, c.region, c.status, c.status_at, c.stage, c.assessed_stage, c.charter_version,
+			c.members, c.declining, c.last_held_on,
+			(SELECT count(*) FROM sessions s WHERE s.cop_id = c.id AND s.held_on IS NOT NULL AND NOT s.cancelled
+				AND s.held_on >= $2 AND s.held_on <= $3),
 			ARRAY(SELECT rate FROM (SELECT rate, trend_at, id FROM sessions s WHERE s.cop_id = c.id AND s.rate IS NOT NULL
 				ORDER BY trend_at DESC NULLS LAST, id COLLATE "C" DESC LIMIT $4) t
 				ORDER BY trend_at ASC NULLS FIRST, id COLLATE "C" ASC),
@@ -456,15 +476,16 @@ func health(ctx context.Context, tx pgx.Tx, now time.Time, where string, arg str
 	}
 	out := []CoPHealth{}
 	var h CoPHealth
-	var last, published *time.Time
+	var statusAt, last, published *time.Time
 	var rates []float64
 	var responses *int
 	var meets []byte
-	_, err = pgx.ForEachRow(rows, []any{&h.ID, &h.Name, &h.Region, &h.Status, &h.Stage, &h.AssessedStage, &h.CharterVersion,
+	_, err = pgx.ForEachRow(rows, []any{&h.ID, &h.Name, &h.Region, &h.Status, &statusAt, &h.Stage, &h.AssessedStage, &h.CharterVersion,
 		&h.Members, &h.Declining, &last, &h.SessionsHeld90d, &rates, &responses, &meets, &published}, func() error {
 		if h.Name == "" {
 			h.Name = h.ID
 		}
+		h.Status = Status(h.Status, statusAt, last, now)
 		h.LastSessionAt = utc(last)
 		h.AttendanceTrend = []float64{}
 		for _, r := range rates {
@@ -524,21 +545,23 @@ func (s *Store) CoP(ctx context.Context, id string) (*CoPDetail, error) {
 }
 
 func copSessions(ctx context.Context, tx pgx.Tx, now time.Time, d *CoPDetail) error {
-	rows, err := tx.Query(ctx, `SELECT id, number, topic, starts_at, held_at, cancelled, attended, apologies, absent
+	// The rate is the sessions row's own (migrations/004_session_time.sql), so the page, the
+	// trends and the read API divide the same way.
+	rows, err := tx.Query(ctx, `SELECT id, number, topic, coalesce(took_place_at, starts_at), held_at, cancelled, attended,
+			CASE WHEN members > 0 THEN members ELSE attended + coalesce(apologies, 0) + coalesce(absent, 0) END, rate
 		FROM sessions WHERE cop_id = $1 ORDER BY id`, d.ID)
 	if err != nil {
 		return err
 	}
 	var v Session
 	var startsAt, heldAt *time.Time
-	var attended, apologies, absent *int
-	_, err = pgx.ForEachRow(rows, []any{&v.ID, &v.Number, &v.Topic, &startsAt, &heldAt, &v.Cancelled, &attended, &apologies, &absent}, func() error {
+	var attended, expected *int
+	var rate *float64
+	_, err = pgx.ForEachRow(rows, []any{&v.ID, &v.Number, &v.Topic, &startsAt, &heldAt, &v.Cancelled, &attended, &expected, &rate}, func() error {
 		v.StartsAt, v.HeldAt, v.Attended, v.Rate, v.Expected = utc(startsAt), utc(heldAt), attended, nil, nil
-		if attended != nil {
-			if expected := *attended + deref(apologies) + deref(absent); expected > 0 {
-				rate := round(float64(*attended)/float64(expected), 3)
-				v.Rate, v.Expected = &rate, &expected
-			}
+		if rate != nil {
+			r := round(*rate, 3)
+			v.Rate, v.Expected = &r, expected
 		}
 		if heldAt == nil && !v.Cancelled && startsAt != nil && startsAt.After(now) {
 			d.Upcoming = append(d.Upcoming, v)
@@ -601,12 +624,13 @@ func copProjects(ctx context.Context, tx pgx.Tx, d *CoPDetail) error {
 	return err
 }
 
+// sessionTime is when a session took place (or is planned), else when it was marked held.
 func sessionTime(s Session) time.Time {
 	switch {
-	case s.HeldAt != nil:
-		return *s.HeldAt
 	case s.StartsAt != nil:
 		return *s.StartsAt
+	case s.HeldAt != nil:
+		return *s.HeldAt
 	}
 	return time.Time{}
 }
