@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"log/slog"
 	"net"
 	"os"
 	"os/signal"
@@ -149,7 +150,7 @@ func run() error {
 		return err
 	}
 	defer stopNATS()
-	dbURL, stopDB, err := startPostgres(ctx, s)
+	dbURL, stopDB, err := startPostgres(ctx, s, tel.Logger)
 	if err != nil {
 		return err
 	}
@@ -206,13 +207,15 @@ func startNATS(s settings) (bus.Connector, *broker.Embedded, func(), error) {
 	return e.Connector(), e, e.Shutdown, nil
 }
 
-func startPostgres(ctx context.Context, s settings) (string, func(), error) {
+// startPostgres returns DATABASE_URL, or starts the private cluster, which restarts its
+// server by itself should it die (logged to log).
+func startPostgres(ctx context.Context, s settings, log *slog.Logger) (string, func(), error) {
 	if s.DatabaseURL != "" {
 		return s.DatabaseURL, func() {}, nil
 	}
 	dir := filepath.Join(s.DataDir, "postgres")
 	fmt.Fprintln(os.Stderr, "copnet: no DATABASE_URL; starting a private PostgreSQL under", dir)
-	c, err := pgcluster.Start(ctx, pgcluster.Config{Dir: dir})
+	c, err := pgcluster.Start(ctx, pgcluster.Config{Dir: dir, Logger: log})
 	if errors.Is(err, pgcluster.ErrDirUnreachable) {
 		// Running as root from a checkout under a private home: PostgreSQL's own user
 		// cannot enter it, so keep this data dir's cluster under /var/lib instead.
@@ -223,7 +226,7 @@ func startPostgres(ctx context.Context, s settings) (string, func(), error) {
 			return "", nil, err
 		}
 		os.Chmod(filepath.Dir(dir), 0o755) //nolint:errcheck // Start reports what still blocks
-		c, err = pgcluster.Start(ctx, pgcluster.Config{Dir: dir})
+		c, err = pgcluster.Start(ctx, pgcluster.Config{Dir: dir, Logger: log})
 	}
 	if err != nil {
 		return "", nil, err
