@@ -134,7 +134,20 @@ func TestSeedDemoBuildsTwoRegionsAndRerunsAsExists(t *testing.T) {
 		t.Fatal(err)
 	}
 	browser := &http.Client{Jar: jar}
-	signin, err := browser.Get(e.n.URL + "/signin?token=" + url.QueryEscape(e.national()))
+	// Pasting the token into the sign-in form, as a person would (a GET never signs in).
+	form, err := browser.Get(e.n.URL + "/signin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	form.Body.Close()
+	base, _ := url.Parse(e.n.URL)
+	var csrf string
+	for _, c := range jar.Cookies(base) {
+		if c.Name == "copnet_csrf" {
+			csrf = c.Value
+		}
+	}
+	signin, err := browser.PostForm(e.n.URL+"/signin", url.Values{"token": {e.national()}, "csrf": {csrf}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -7,6 +7,9 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
+	"io/fs"
+	"log/slog"
 	"net"
 	"os"
 	"os/signal"
@@ -37,49 +40,96 @@ type settings = config.AllInOne
 // services is every domain service the all-in-one runs.
 var services = []node.Factory{registry.Factory, membership.Factory, scheduling.Factory, knowledge.Factory, feedback.Factory, console.Factory}
 
-func load() (settings, error) {
-	var s settings
+// load reads the settings and fills in the secret kept in the data dir; first says that
+// secret was made just now, i.e. this is the data dir's first start. Warnings go to warn.
+func load(warn io.Writer) (s settings, first bool, err error) {
 	if err := config.Load(&s); err != nil {
-		return s, err
+		return s, false, err
 	}
 	if err := os.MkdirAll(s.DataDir, 0o755); err != nil {
-		return s, fmt.Errorf("COPNET_DATA_DIR: %w", err)
+		return s, false, fmt.Errorf("COPNET_DATA_DIR: %w", err)
 	}
 	abs, err := filepath.Abs(s.DataDir)
 	if err != nil {
-		return s, err
+		return s, false, err
 	}
 	s.DataDir = abs
 	if s.AuthSecret == "" {
-		secret, err := dataDirSecretFile(s.DataDir, "auth-secret")
-		if err != nil {
-			return s, err
+		if s.AuthSecret, first, err = dataDirSecretFile(s.DataDir, "auth-secret", warn); err != nil {
+			return s, false, err
 		}
-		s.AuthSecret = secret
 	}
-	return s, nil
+	return s, first, nil
 }
 
-// dataDirSecretFile keeps a generated secret in the data dir, so tokens printed at one start
-// still work after a restart and tools can find the broker's password.
-func dataDirSecretFile(dir, name string) (string, error) {
+// dataDirSecretFile keeps a generated secret in the data dir, so tokens made at one start
+// still work after a restart and tools can find the broker's password. created says the
+// secret was generated now. A secret others could read is made private, and said so.
+func dataDirSecretFile(dir, name string, warn io.Writer) (secret string, created bool, err error) {
 	path := filepath.Join(dir, name)
-	if b, err := os.ReadFile(path); err == nil && len(strings.TrimSpace(string(b))) >= 16 {
-		return strings.TrimSpace(string(b)), nil
+	f, err := os.Open(path)
+	switch {
+	case err == nil:
+		defer f.Close()
+		if err := keepPrivate(f, path, warn); err != nil {
+			return "", false, err
+		}
+		b, err := io.ReadAll(io.LimitReader(f, 4096))
+		if err != nil {
+			return "", false, fmt.Errorf("read %s: %w", path, err)
+		}
+		if s := strings.TrimSpace(string(b)); len(s) >= 16 {
+			return s, false, nil
+		}
+		// Too short to be one we made (an interrupted write of old): make a new one.
+	case !errors.Is(err, fs.ErrNotExist):
+		return "", false, fmt.Errorf("read %s: %w", path, err)
 	}
 	buf := make([]byte, 32)
 	if _, err := rand.Read(buf); err != nil {
-		return "", err
+		return "", false, err
 	}
-	secret := hex.EncodeToString(buf)
-	if err := os.WriteFile(path, []byte(secret+"\n"), 0o600); err != nil {
-		return "", fmt.Errorf("keep auth secret: %w", err)
+	secret = hex.EncodeToString(buf)
+	// A private temporary file renamed into place: the secret is never readable by others,
+	// not even for a moment, and a crash leaves the old file or the new one, whole.
+	tmp, err := os.CreateTemp(dir, "."+name+"-*")
+	if err != nil {
+		return "", false, fmt.Errorf("keep %s: %w", name, err)
 	}
-	return secret, nil
+	defer os.Remove(tmp.Name()) //nolint:errcheck // gone after the rename
+	if _, err := tmp.WriteString(secret + "\n"); err != nil {
+		tmp.Close()
+		return "", false, fmt.Errorf("keep %s: %w", name, err)
+	}
+	if err := errors.Join(tmp.Sync(), tmp.Close(), os.Rename(tmp.Name(), path)); err != nil {
+		return "", false, fmt.Errorf("keep %s: %w", name, err)
+	}
+	return secret, true, nil
+}
+
+// keepPrivate makes a secret file readable by its owner only. Anyone who could read it could
+// sign any token, so a wider mode is fixed (and said), or copnet refuses to use it.
+func keepPrivate(f *os.File, path string, warn io.Writer) error {
+	fi, err := f.Stat()
+	if err != nil {
+		return fmt.Errorf("stat %s: %w", path, err)
+	}
+	perm := fi.Mode().Perm()
+	if perm&0o077 == 0 {
+		return nil
+	}
+	if err := f.Chmod(0o600); err != nil {
+		return fmt.Errorf("%s is readable by other users (mode %04o) and its mode cannot be changed (%w); "+
+			"make it private (chmod 600) or remove it to have a new secret made", path, perm, err)
+	}
+	fmt.Fprintf(warn, "copnet: %s was readable by other users (mode %04o); its mode is now 0600. "+
+		"Anyone who read it could sign tokens: if that may have happened, remove it and restart "+
+		"(a new secret is made, and tokens and links made with the old one stop working)\n", path, perm)
+	return nil
 }
 
 func run() error {
-	s, err := load()
+	s, first, err := load(os.Stderr)
 	if err != nil {
 		return err
 	}
@@ -100,7 +150,7 @@ func run() error {
 		return err
 	}
 	defer stopNATS()
-	dbURL, stopDB, err := startPostgres(ctx, s)
+	dbURL, stopDB, err := startPostgres(ctx, s, tel.Logger)
 	if err != nil {
 		return err
 	}
@@ -123,7 +173,7 @@ func run() error {
 		Bus:         b,
 		Metrics:     tel.MetricsHandler(),
 		Logger:      tel.Logger,
-		OnReady:     func(addr net.Addr) { announce(s, signer, addr) },
+		OnReady:     func(addr net.Addr) { announce(s, first, addr) },
 	}, append(services, federationFactory(s, embedded))...)
 }
 
@@ -144,7 +194,7 @@ func startNATS(s settings) (bus.Connector, *broker.Embedded, func(), error) {
 	if s.NATSURL != "" {
 		return bus.URLConnector(s.NATSURL), nil, func() {}, nil
 	}
-	password, err := dataDirSecretFile(s.DataDir, "nats-password")
+	password, _, err := dataDirSecretFile(s.DataDir, "nats-password", os.Stderr)
 	if err != nil {
 		return nil, nil, nil, err
 	}
@@ -159,13 +209,15 @@ func startNATS(s settings) (bus.Connector, *broker.Embedded, func(), error) {
 	return e.Connector(), e, e.Shutdown, nil
 }
 
-func startPostgres(ctx context.Context, s settings) (string, func(), error) {
+// startPostgres returns DATABASE_URL, or starts the private cluster, which restarts its
+// server by itself should it die (logged to log).
+func startPostgres(ctx context.Context, s settings, log *slog.Logger) (string, func(), error) {
 	if s.DatabaseURL != "" {
 		return s.DatabaseURL, func() {}, nil
 	}
 	dir := filepath.Join(s.DataDir, "postgres")
 	fmt.Fprintln(os.Stderr, "copnet: no DATABASE_URL; starting a private PostgreSQL under", dir)
-	c, err := pgcluster.Start(ctx, pgcluster.Config{Dir: dir})
+	c, err := pgcluster.Start(ctx, pgcluster.Config{Dir: dir, Logger: log})
 	if errors.Is(err, pgcluster.ErrDirUnreachable) {
 		// Running as root from a checkout under a private home: PostgreSQL's own user
 		// cannot enter it, so keep this data dir's cluster under /var/lib instead.
@@ -176,7 +228,7 @@ func startPostgres(ctx context.Context, s settings) (string, func(), error) {
 			return "", nil, err
 		}
 		os.Chmod(filepath.Dir(dir), 0o755) //nolint:errcheck // Start reports what still blocks
-		c, err = pgcluster.Start(ctx, pgcluster.Config{Dir: dir})
+		c, err = pgcluster.Start(ctx, pgcluster.Config{Dir: dir, Logger: log})
 	}
 	if err != nil {
 		return "", nil, err
@@ -190,19 +242,21 @@ func startPostgres(ctx context.Context, s settings) (string, func(), error) {
 	}, nil
 }
 
-// announce tells a newcomer where copnet is and how to call it.
-func announce(s settings, signer httpx.HS256, addr net.Addr) {
-	url := "http://" + addr.String()
-	token, err := signer.Sign(httpx.Claims{Subject: "operator", Role: httpx.RoleNational}, 24*time.Hour)
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "copnet: cannot sign a token:", err)
-		return
+// announce tells a newcomer where copnet is and how to get in. It prints no credential that
+// lasts: the first start of a data dir prints one single-use sign-in link (short-lived and
+// signing in only through the console's Continue button), later starts say how to get one.
+func announce(s settings, first bool, addr net.Addr) {
+	base := "http://" + addr.String()
+	fmt.Printf("copnet node %q (%s) serving %s\n", s.NodeID, s.NodeTier, base)
+	if first {
+		link, err := operatorLink(s, baseURL(addr.String()), console.SigninLinkTTL)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "copnet: cannot make the setup link:", err)
+		} else {
+			fmt.Printf("setup: %s (sign in to the console as the national secretariat; works once, for %s)\n",
+				link, console.SigninLinkTTL)
+		}
 	}
-	fmt.Printf("copnet node %q (%s) serving %s\n", s.NodeID, s.NodeTier, url)
-	fmt.Printf("console: %s/signin?token=%s\n", url, token)
-	fmt.Printf("national token (24h): %s\n", token)
-	fmt.Printf("try: curl -H 'Authorization: Bearer %s' %s/v1/regions\n", token, url)
+	fmt.Printf("console: %s/ (`copnet link` prints a single-use sign-in link; `copnet token --role national` a token for the API)\n", base)
 	fmt.Println("copnet ready; Ctrl-C stops it")
 }
-
-var errUsage = errors.New("usage: copnet token --role national|hub|coordinator|member [--region ID] [--cop ID] [--sub ID] [--ttl 24h]")

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -9,34 +10,44 @@ import (
 	"github.com/copnet/copnet/pkg/httpx"
 )
 
-// printToken signs a token with the node's secret (COPNET_AUTH_SECRET, or the one kept in
-// the data dir), for operators and scripts.
-func printToken(args []string) error {
+type tokenOptions struct {
+	role, region, cop, sub *string
+	ttl                    *time.Duration
+}
+
+func tokenFlags() (*flag.FlagSet, tokenOptions) {
 	fs := flag.NewFlagSet("token", flag.ContinueOnError)
-	fs.SetOutput(io.Discard)
-	role := fs.String("role", "", "national, hub, coordinator or member")
-	region := fs.String("region", "", "the hub's region")
-	cop := fs.String("cop", "", "the coordinator's CoP")
-	sub := fs.String("sub", "", "the person's id")
-	ttl := fs.Duration("ttl", 24*time.Hour, "how long the token is valid")
-	if err := fs.Parse(args); err != nil {
-		return fmt.Errorf("%w\n%v", errUsage, err)
+	return fs, tokenOptions{
+		role:   fs.String("role", "", "national, hub, coordinator or member (required)"),
+		region: fs.String("region", "", "the hub's region"),
+		cop:    fs.String("cop", "", "the coordinator's CoP"),
+		sub:    fs.String("sub", "", "the person's id (default: the role)"),
+		ttl:    fs.Duration("ttl", 24*time.Hour, "how long the token is valid"),
 	}
-	if *role == "" {
-		return errUsage
+}
+
+// cmdToken signs a token with the node's secret (COPNET_AUTH_SECRET, or the one kept in
+// the data dir), for operators and scripts.
+func cmdToken(args []string, stdout, stderr io.Writer) int {
+	fs, o := tokenFlags()
+	if status, ok := parse("token", fs, args, stdout, stderr); !ok {
+		return status
 	}
-	s, err := load()
+	if *o.role == "" {
+		return misuse("token", errors.New("--role is required"), stderr)
+	}
+	s, _, err := load(stderr)
 	if err != nil {
-		return err
+		return exit(stderr, err)
 	}
-	c := httpx.Claims{Subject: *sub, Role: httpx.Role(*role), Region: *region, CoP: *cop}
+	c := httpx.Claims{Subject: *o.sub, Role: httpx.Role(*o.role), Region: *o.region, CoP: *o.cop}
 	if c.Subject == "" {
-		c.Subject = *role
+		c.Subject = *o.role
 	}
-	token, err := httpx.HS256{Secret: []byte(s.AuthSecret)}.Sign(c, *ttl)
+	token, err := httpx.HS256{Secret: []byte(s.AuthSecret)}.Sign(c, *o.ttl)
 	if err != nil {
-		return err
+		return exit(stderr, err)
 	}
-	fmt.Println(token)
-	return nil
+	fmt.Fprintln(stdout, token)
+	return 0
 }

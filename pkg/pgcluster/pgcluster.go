@@ -148,9 +148,16 @@ type Cluster struct {
 	binDir  string
 	sockDir string
 	port    int
-	pid     int // postmaster PID, to tell our server from a later one
 	runAs   *account
 	log     *slog.Logger
+
+	mu       sync.Mutex
+	pid      int // postmaster PID, to tell our server from a later one
+	restarts int
+
+	// The supervisor runs until Stop cancels it; supervised is closed when it has returned.
+	stopSupervisor context.CancelFunc
+	supervised     chan struct{}
 
 	stopOnce sync.Once
 	stopErr  error
@@ -208,9 +215,14 @@ func Start(ctx context.Context, cfg Config) (*Cluster, error) {
 	if err := c.chooseSocket(); err != nil {
 		return nil, err
 	}
-	if err := c.start(ctx); err != nil {
+	pid, err := c.start(ctx)
+	if err != nil {
 		return nil, err
 	}
+	c.pid = pid
+	sctx, cancel := context.WithCancel(context.Background())
+	c.stopSupervisor, c.supervised = cancel, make(chan struct{})
+	go c.supervise(sctx)
 	return c, nil
 }
 
@@ -426,7 +438,8 @@ func freePort() (int, error) {
 	return l.Addr().(*net.TCPAddr).Port, nil
 }
 
-func (c *Cluster) start(ctx context.Context) error {
+// start starts the server and returns its postmaster's PID.
+func (c *Cluster) start(ctx context.Context) (int, error) {
 	c.removeStaleSockets()
 	c.log.Info("starting PostgreSQL", "socket_dir", c.sockDir, "port", c.port)
 	// pg_ctl hands -o to /bin/sh, hence the shell quoting; the empty
@@ -439,14 +452,9 @@ func (c *Cluster) start(ctx context.Context) error {
 		"-o", opts,
 	)
 	if err != nil {
-		return fmt.Errorf("%w (see %s)", err, filepath.Join(c.dir, "postgres.log"))
+		return 0, fmt.Errorf("%w (see %s)", err, filepath.Join(c.dir, "postgres.log"))
 	}
-	pid, err := c.postmasterPID()
-	if err != nil {
-		return err
-	}
-	c.pid = pid
-	return nil
+	return c.postmasterPID()
 }
 
 // removeStaleSockets clears socket and lock files left by servers that died
@@ -507,6 +515,14 @@ func (c *Cluster) Stop(ctx context.Context) error {
 }
 
 func (c *Cluster) stop(ctx context.Context) error {
+	// The supervisor first, so that it does not take the shutdown for a crash. A restart it
+	// is in the middle of is let finish, and then stopped like any server of ours.
+	c.stopSupervisor()
+	select {
+	case <-c.supervised:
+	case <-ctx.Done():
+		return fmt.Errorf("pgcluster: stop: waiting for the supervisor: %w", ctx.Err())
+	}
 	pid, err := c.postmasterPID()
 	if err != nil {
 		return err
@@ -515,9 +531,9 @@ func (c *Cluster) stop(ctx context.Context) error {
 		c.log.Warn("PostgreSQL was already stopped")
 		return nil
 	}
-	if pid != c.pid {
+	if ours := c.postmaster(); pid != ours {
 		c.log.Warn("PostgreSQL on this data directory was restarted by someone else; leaving it running",
-			"ours", c.pid, "running", pid)
+			"ours", ours, "running", pid)
 		return nil
 	}
 	c.log.Info("stopping PostgreSQL")

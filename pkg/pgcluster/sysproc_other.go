@@ -4,6 +4,7 @@ package pgcluster
 
 import (
 	"io/fs"
+	"os"
 	"syscall"
 )
 
@@ -12,3 +13,17 @@ import (
 func sysProcAttr(*account) *syscall.SysProcAttr { return nil }
 
 func owner(fs.FileInfo) (uid, gid uint32, ok bool) { return 0, 0, false }
+
+// processAlive says whether pid runs; FindProcess opens the process where there are no
+// signals to probe with.
+func processAlive(pid int) bool {
+	if pid <= 0 {
+		return false
+	}
+	p, err := os.FindProcess(pid)
+	if err != nil {
+		return false
+	}
+	_ = p.Release()
+	return true
+}

@@ -3,7 +3,11 @@
 package pgcluster
 
 import (
+	"bytes"
+	"errors"
 	"io/fs"
+	"os"
+	"strconv"
 	"syscall"
 )
 
@@ -25,4 +29,21 @@ func owner(fi fs.FileInfo) (uid, gid uint32, ok bool) {
 		return 0, 0, false
 	}
 	return st.Uid, st.Gid, true
+}
+
+// processAlive says whether pid runs. A zombie counts as dead: when copnet is a container's
+// PID 1 the daemonised postmaster is its child, and a killed one lingers unreaped.
+func processAlive(pid int) bool {
+	if pid <= 0 {
+		return false
+	}
+	if err := syscall.Kill(pid, 0); err != nil && !errors.Is(err, syscall.EPERM) {
+		return false
+	}
+	if b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat"); err == nil {
+		if i := bytes.LastIndexByte(b, ')'); i >= 0 && i+2 < len(b) && b[i+2] == 'Z' {
+			return false
+		}
+	}
+	return true
 }

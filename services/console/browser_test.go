@@ -21,6 +21,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/copnet/copnet/pkg/events"
+	"github.com/copnet/copnet/pkg/httpx"
 	"github.com/copnet/copnet/pkg/testkit"
 	"github.com/copnet/copnet/services/console/internal/projection"
 	"github.com/copnet/copnet/services/registry"
@@ -250,12 +251,13 @@ func TestBrowser(t *testing.T) {
 
 	t.Run("national page shows the summary's figures", func(t *testing.T) {
 		ctx := chrome(t)
-		// The link the all-in-one prints.
-		if st := visit(t, ctx, n.URL+"/signin?token="+nat); st != http.StatusOK {
+		// The single-use link the all-in-one prints: opening it shows a Continue button.
+		if st := visit(t, ctx, signinLink(t, n.Secret, n.URL, httpx.Claims{Subject: "operator", Role: httpx.RoleNational})); st != http.StatusOK {
 			t.Fatalf("sign-in link: %d", st)
 		}
-		if err := chromedp.Do(ctx, chromedp.WaitVisible(`#totals`)); err != nil {
-			t.Fatalf("national page did not open after the sign-in link: %v", err)
+		checkAccessibility(t, ctx, axe, "sign-in link page")
+		if err := chromedp.Do(ctx, chromedp.Click(`#continue-signin`), chromedp.WaitVisible(`#totals`)); err != nil {
+			t.Fatalf("national page did not open after continuing from the sign-in link: %v", err)
 		}
 		shown, err := chromedp.Run(ctx, chromedp.Evaluate[map[string]map[string]string](`Object.fromEntries([...document.querySelectorAll("article[data-region]")].map(a =>
 				[a.dataset.region, Object.fromEntries([...a.querySelectorAll("[data-figure]")].map(e => [e.dataset.figure, e.textContent.trim()]))]))`))
@@ -404,7 +406,10 @@ func TestBrowser(t *testing.T) {
 
 	t.Run("hub of another region gets 403", func(t *testing.T) {
 		ctx := chrome(t)
-		visit(t, ctx, n.URL+"/signin?token="+hub(t, n, "south"))
+		visit(t, ctx, signinLink(t, n.Secret, n.URL, httpx.Claims{Subject: "hub-south", Role: httpx.RoleHub, Region: "south"}))
+		if err := chromedp.Do(ctx, chromedp.Click(`#continue-signin`), chromedp.WaitVisible(`li.who`)); err != nil {
+			t.Fatalf("continue from the sign-in link: %v", err)
+		}
 		if st := visit(t, ctx, n.URL+"/regions/north"); st != http.StatusForbidden {
 			t.Errorf("hub south opening region north: %d, want 403", st)
 		}

@@ -40,7 +40,7 @@ type pages struct {
 	byName map[string]*template.Template
 }
 
-var pageNames = []string{"national", "region", "cop", "signin", "signedin", "error"}
+var pageNames = []string{"national", "region", "cop", "signin", "signedin", "signinlink", "error"}
 
 func mustParsePages() *pages {
 	p := &pages{byName: map[string]*template.Template{}}
@@ -54,7 +54,7 @@ func mustParsePages() *pages {
 
 // render writes a page whole or not at all: a template failing half-way must not leave a
 // half page with a 200.
-func (p *pages) render(rw http.ResponseWriter, r *http.Request, status int, name string, d pageData) {
+func (p *pages) render(rw http.ResponseWriter, r *http.Request, status int, name string, d any) {
 	var buf bytes.Buffer
 	if err := p.byName[name].Execute(&buf, d); err != nil {
 		slog.ErrorContext(r.Context(), "render page", "page", name, "error", err)

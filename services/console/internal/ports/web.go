@@ -43,6 +43,8 @@ type Web struct {
 	client   *http.Client
 	log      *slog.Logger
 	pages    *pages
+	// links redeems single-use sign-in links (signin.go); nil when the node has no secret.
+	links *signinLinks
 }
 
 // NewWeb returns the console's HTTP port. apiURL is the registry's base URL; empty means
@@ -81,6 +83,8 @@ func (w *Web) PageRoutes() []Route {
 		{"POST", "/cops/{id}/decision", w.decide},
 		{"GET", "/signin", w.signinPage},
 		{"POST", "/signin", w.signin},
+		{"GET", SigninLinkPath, w.signinLinkPage},
+		{"POST", SigninLinkPath, w.signinWithLink},
 		{"POST", "/signout", w.signout},
 		{"GET", "/static/{file}", w.static},
 	}
@@ -175,13 +179,10 @@ func tokenExpiry(token string) time.Time {
 	return time.Unix(c.Exp, 0)
 }
 
-// signinPage shows the paste-a-token form; with ?token= (the link the all-in-one prints)
-// it signs in directly.
+// signinPage shows the paste-a-token form. It never signs in by itself, whatever its query
+// says: a GET that did would let another site sign a browser in as the site's own account
+// (login CSRF). Links sign in through signin.go's Continue button.
 func (w *Web) signinPage(rw http.ResponseWriter, r *http.Request) {
-	if tok := r.URL.Query().Get("token"); tok != "" {
-		w.completeSignin(rw, r, tok)
-		return
-	}
 	w.pages.render(rw, r, http.StatusOK, "signin", pageData{Title: "Sign in", CSRF: csrfToken(rw, r)})
 }
 

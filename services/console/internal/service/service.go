@@ -72,7 +72,13 @@ func NewWith(o Options) func(context.Context, node.Deps) (node.Service, error) {
 		}
 		projection.Register(r)
 		store := projection.NewStore(d.Pool, d.Now)
-		return &Service{web: ports.NewWeb(store, o.Verifier, o.APIURL, d.Logger), router: r}, nil
+		web := ports.NewWeb(store, o.Verifier, o.APIURL, d.Logger)
+		// A sign-in link stands for a session token the console must mint, so links work only
+		// where the node verifies with a shared secret (the all-in-one, COPNET_AUTH_SECRET).
+		if h, ok := d.Verifier.(httpx.HS256); ok && len(h.Secret) > 0 {
+			web.EnableSigninLinks(d.Pool, h.Secret, d.Now)
+		}
+		return &Service{web: web, router: r}, nil
 	}
 }
 
