@@ -140,7 +140,7 @@ func parseTicket(key []byte, s string, now time.Time) (ticket, error) {
 }
 
 // signinLinks redeems tickets: it checks them with the derived key, records their ids in
-// signin_links_used (migrations/004_signin_links.sql) and mints the session token.
+// signin_links_used (migrations/005_signin_links.sql) and mints the session token.
 type signinLinks struct {
 	pool   *pgxpool.Pool
 	key    []byte
