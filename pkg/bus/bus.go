@@ -79,6 +79,9 @@ type Config struct {
 	OutboxPoll time.Duration
 	// Logger receives bus logs (default slog.Default()).
 	Logger *slog.Logger
+	// Now stamps each event's ce-time (default time.Now): the same clock the services
+	// decide with, so an event's time and the times in its payload agree.
+	Now func() time.Time
 }
 
 // SetDefaults fills zero values.
@@ -107,6 +110,9 @@ func (c *Config) SetDefaults() {
 	}
 	if c.OutboxPoll == 0 {
 		c.OutboxPoll = time.Second
+	}
+	if c.Now == nil {
+		c.Now = time.Now
 	}
 	if c.Logger == nil {
 		c.Logger = slog.Default()

@@ -83,7 +83,7 @@ func (b *Bus) NewMessage(ctx context.Context, ev events.Event) (*message.Message
 		ID:            events.NewID(),
 		Type:          ev.EventName().Type(),
 		Source:        b.cfg.NodeID,
-		Time:          time.Now(),
+		Time:          b.cfg.Now(),
 		CorrelationID: httpx.CorrelationID(ctx),
 	}
 	carrier := propagation.MapCarrier{}

@@ -66,7 +66,7 @@ func StartNode(t testing.TB, opts NodeOptions, factories ...node.Factory) *Node 
 	if opts.AckWait == 0 {
 		opts.AckWait = 5 * time.Second
 	}
-	b, err := bus.New(bus.Config{NodeID: opts.NodeID, AckWait: opts.AckWait, Logger: opts.Logger}, bus.URLConnector(opts.NATS.URL()))
+	b, err := bus.New(bus.Config{NodeID: opts.NodeID, AckWait: opts.AckWait, Logger: opts.Logger, Now: opts.Now}, bus.URLConnector(opts.NATS.URL()))
 	if err != nil {
 		t.Fatalf("testkit: bus: %v", err)
 	}
