@@ -235,9 +235,33 @@ type ImportResult struct {
 // imports nothing. People are matched by e-mail, ignoring case, so importing the same file
 // again changes nothing. Members join under the CoP's current Code of Practice, which the
 // hub vouches they accepted.
+//
+// Nobody is joined without their consent: a row naming a person already registered who is
+// not a member of this CoP is refused (they must join themselves, or be invited once
+// invitations exist), and so, like any bad row, it imports nothing. Rows that register a
+// new person stay allowed: the hub vouches for them as for their acceptance.
+//
+// The whole body is read and checked before any transaction: the CoP's row lock is held
+// only while the rows are written, so a slow upload cannot block joins to the CoP or any
+// other request waiting for a connection.
 func (a *Application) Import(ctx context.Context, c httpx.Claims, copID string, body io.Reader) (*ImportResult, error) {
 	what := "import members into CoP " + copID
 	if err := httpx.Authorize(c, c.IsNational() || c.Role == httpx.RoleHub, what); err != nil {
+		return nil, err
+	}
+	// The scope check first, without a lock, so a hub of another region is told 403
+	// before uploading anything worth reading.
+	if err := a.repo.InTx(ctx, func(tx *adapters.Tx) error {
+		cop, err := tx.CoP(ctx, copID, false)
+		if err != nil || cop == nil {
+			return err
+		}
+		return httpx.Authorize(c, c.IsNational() || c.IsHubOf(cop.Region), what)
+	}); err != nil {
+		return nil, err
+	}
+	rows, err := domain.ParseRoster(body)
+	if err != nil {
 		return nil, err
 	}
 	res := &ImportResult{}
@@ -257,34 +281,49 @@ func (a *Application) Import(ctx context.Context, c httpx.Claims, copID string, 
 		if cop.CodeOfPracticeVersion == 0 {
 			return apperr.Unprocessable("", fmt.Sprintf("CoP %s has not published a Code of Practice for members to accept", copID))
 		}
-		rows, err := domain.ParseRoster(body)
-		if err != nil {
-			return err
-		}
-		res.Rows = len(rows)
-		for _, row := range rows {
+		// First pass: who each row is, refusing rows that would join someone without
+		// their consent. Nothing is written until every row passed.
+		ids := make([]string, len(rows))
+		var refused []apperr.FieldError
+		for i, row := range rows {
 			id, err := tx.PersonIDByEmail(ctx, row.Email)
 			if err != nil {
 				return err
 			}
 			if id == "" {
-				id = newID()
-				if err := tx.AddPerson(ctx, id, row.Person, a.now()); err != nil {
-					return err
-				}
-				if err := tx.Publish(ctx, events.PersonRegistered{PersonID: id}); err != nil {
-					return err
-				}
-				res.PeopleRegistered++
+				continue // a new person: registered below
 			}
-			m, err := tx.Membership(ctx, copID, id, true)
+			m, err := tx.Membership(ctx, copID, id, false)
 			if err != nil {
 				return err
 			}
-			if m != nil && m.Active {
-				res.Unchanged++
+			if m == nil || !m.Active {
+				refused = append(refused, apperr.FieldError{Field: fmt.Sprintf("line %d: email", row.Line),
+					Message: "belongs to a person already registered who is not a member of this CoP: they must join themselves or be invited"})
 				continue
 			}
+			ids[i] = id
+		}
+		if len(refused) > 0 {
+			e := apperr.InvalidFields(refused...)
+			e.Kind = apperr.KindUnprocessable
+			e.Detail = fmt.Sprintf("%d problem(s) in the roster; nothing was imported: %s", len(refused), e.Detail)
+			return e
+		}
+		res.Rows = len(rows)
+		for i, row := range rows {
+			if ids[i] != "" {
+				res.Unchanged++ // already a member: matched by e-mail, nothing to change
+				continue
+			}
+			id := newID()
+			if err := tx.AddPerson(ctx, id, row.Person, a.now()); err != nil {
+				return err
+			}
+			if err := tx.Publish(ctx, events.PersonRegistered{PersonID: id}); err != nil {
+				return err
+			}
+			res.PeopleRegistered++
 			if err := a.join(ctx, tx, cop, id); err != nil {
 				return err
 			}
