@@ -69,6 +69,28 @@ func (e *env) approve(t *testing.T, copRegion ...string) {
 	})
 }
 
+// joined feeds member_joined for each person into cop (of region) and waits until the
+// service knows them all as members.
+func (e *env) joined(t *testing.T, cop, region string, people ...string) {
+	t.Helper()
+	var evs []events.Event
+	for _, p := range people {
+		evs = append(evs, events.MemberJoined{CoPID: cop, Region: region, PersonID: p, CodeOfPracticeVersion: 1})
+	}
+	e.Publish(t, evs...)
+	testkit.Eventually(t, waitFor, func() error {
+		var n int
+		if err := e.Pool("knowledge").QueryRow(context.Background(),
+			"SELECT count(*) FROM members WHERE cop_id = $1 AND person_id = ANY($2) AND active", cop, people).Scan(&n); err != nil {
+			return err
+		}
+		if n != len(people) {
+			return fmt.Errorf("%d of %d members of %s known", n, len(people), cop)
+		}
+		return nil
+	})
+}
+
 // must sends a request that has to answer status, decoding the body into out.
 func (e *env) must(t *testing.T, status int, method, path, token string, body, out any) {
 	t.Helper()
