@@ -228,3 +228,32 @@ func TestTheSweepsEventsCarryTraceContext(t *testing.T) {
 		t.Errorf("one settlement, one trace and correlation: traces %v, correlations %v", traces, correlations)
 	}
 }
+
+// TestARetirementAfterErasureWritesNoErasedId: membership's consumers never write an erased
+// person's id. cop_approved and charter_published carry none; cop_retired ends only current
+// memberships, and erasure ended the erased person's in its own transaction. So a
+// retirement that comes after an erasure publishes no member_left for them and re-creates
+// nothing.
+func TestARetirementAfterErasureWritesNoErasedId(t *testing.T) {
+	e := start(t)
+	e.approve("vic", "cop-a")
+	gone := e.register("Gone Soon", "gone@example.org")
+	stays := e.register("Stays Here", "stays@example.org")
+	e.join("cop-a", gone)
+	e.join("cop-a", stays)
+	if r := e.do(e.person(gone), "DELETE", "/v1/people/"+gone, ""); r.status != http.StatusNoContent {
+		t.Fatalf("%s", r)
+	}
+	e.n.Publish(t, events.CoPRetired{CoPID: "cop-a", Region: "vic", Reason: "merged"})
+	awaitEvent(e, "member_left", func(ev events.MemberLeft) bool { return ev.PersonID == stays && ev.Reason == "cop_retired" })
+	for _, ev := range published[events.MemberLeft](e, "member_left") {
+		if ev.PersonID == gone && ev.Reason != "erased" {
+			t.Errorf("member_left %+v for the erased person after the erasure", ev)
+		}
+	}
+	var active int
+	if err := e.n.Pool("membership").QueryRow(context.Background(),
+		"SELECT count(*) FROM memberships WHERE person_id = $1 AND left_at IS NULL", gone).Scan(&active); err != nil || active != 0 {
+		t.Errorf("%d current memberships of the erased person (%v)", active, err)
+	}
+}
