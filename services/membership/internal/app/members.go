@@ -249,14 +249,12 @@ func (a *Application) Import(ctx context.Context, c httpx.Claims, copID string, 
 	if err := httpx.Authorize(c, c.IsNational() || c.Role == httpx.RoleHub, what); err != nil {
 		return nil, err
 	}
-	// The scope check first, without a lock, so a hub of another region is told 403
-	// before uploading anything worth reading.
+	// The CoP is checked before the body is read, without a lock, so that a caller is told
+	// 403 or that the CoP does not take members yet before uploading anything; it is checked
+	// again under the lock, in case it changed while the body arrived.
 	if err := a.repo.InTx(ctx, func(tx *adapters.Tx) error {
-		cop, err := tx.CoP(ctx, copID, false)
-		if err != nil || cop == nil {
-			return err
-		}
-		return httpx.Authorize(c, c.IsNational() || c.IsHubOf(cop.Region), what)
+		_, err := importableCoP(ctx, tx, c, copID, false)
+		return err
 	}); err != nil {
 		return nil, err
 	}
@@ -266,20 +264,9 @@ func (a *Application) Import(ctx context.Context, c httpx.Claims, copID string, 
 	}
 	res := &ImportResult{}
 	return res, a.repo.InTx(ctx, func(tx *adapters.Tx) error {
-		cop, err := tx.CoP(ctx, copID, true)
+		cop, err := importableCoP(ctx, tx, c, copID, true)
 		if err != nil {
 			return err
-		}
-		if cop != nil {
-			if err := httpx.Authorize(c, c.IsNational() || c.IsHubOf(cop.Region), what); err != nil {
-				return err
-			}
-		}
-		if err := joinable(copID, cop); err != nil {
-			return err
-		}
-		if cop.CodeOfPracticeVersion == 0 {
-			return apperr.Unprocessable("", fmt.Sprintf("CoP %s has not published a Code of Practice for members to accept", copID))
 		}
 		// First pass: who each row is, refusing rows that would join someone without
 		// their consent. Nothing is written until every row passed.
@@ -331,4 +318,25 @@ func (a *Application) Import(ctx context.Context, c httpx.Claims, copID string, 
 		}
 		return nil
 	})
+}
+
+// importableCoP loads a CoP for an import (locked when lock), refusing hubs of other regions
+// and CoPs that take no members yet.
+func importableCoP(ctx context.Context, tx *adapters.Tx, c httpx.Claims, copID string, lock bool) (*adapters.CoP, error) {
+	cop, err := tx.CoP(ctx, copID, lock)
+	if err != nil {
+		return nil, err
+	}
+	if cop != nil {
+		if err := httpx.Authorize(c, c.IsNational() || c.IsHubOf(cop.Region), "import members into CoP "+copID); err != nil {
+			return nil, err
+		}
+	}
+	if err := joinable(copID, cop); err != nil {
+		return nil, err
+	}
+	if cop.CodeOfPracticeVersion == 0 {
+		return nil, apperr.Unprocessable("", fmt.Sprintf("CoP %s has not published a Code of Practice for members to accept", copID))
+	}
+	return cop, nil
 }
