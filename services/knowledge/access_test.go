@@ -12,19 +12,27 @@ import (
 )
 
 // The callers every route is tried with. "Own" and "other" are relative to CoP cop-vic
-// (region vic) and to person-1, whom the requests are about.
+// (region vic) and to person-1, whom the requests are about. person-1 and person-2 are
+// members of cop-vic, person-3 of cop-nsw only, person-4 of no CoP (membership's events
+// say so).
 const (
-	anonymous   = "anonymous"
-	national    = "national"
-	hubOwn      = "hub of vic"
-	hubOther    = "hub of wa"
-	coordOwn    = "coordinator of cop-vic"
-	coordOther  = "coordinator of cop-vic2"
-	memberSelf  = "member person-1"
-	memberOther = "member person-2"
+	anonymous       = "anonymous"
+	national        = "national"
+	hubOwn          = "hub of vic"
+	hubOther        = "hub of wa"
+	coordOwn        = "coordinator of cop-vic"
+	coordOther      = "coordinator of cop-vic2"
+	memberSelf      = "member person-1"
+	memberOther     = "member person-2"
+	memberElsewhere = "member person-3 of cop-nsw"
+	memberNone      = "person-4, member of no CoP"
 )
 
-var callers = []string{anonymous, national, hubOwn, hubOther, coordOwn, coordOther, memberSelf, memberOther}
+var callers = []string{anonymous, national, hubOwn, hubOther, coordOwn, coordOther, memberSelf, memberOther, memberElsewhere, memberNone}
+
+// subjects are the callers' token subjects, for bodies that speak for the caller ({sub}).
+var subjects = map[string]string{national: "sec-1", hubOwn: "hub-vic", hubOther: "hub-wa", coordOwn: "coord-cop-vic",
+	coordOther: "coord-cop-vic2", memberSelf: "person-1", memberOther: "person-2", memberElsewhere: "person-3", memberNone: "person-4"}
 
 // allowedFor: anonymous callers get 401, the listed callers ok, everyone else 403.
 func allowedFor(ok int, allowed ...string) map[string]int {
@@ -42,7 +50,7 @@ var signedIn = callers[1:]
 
 type accessCase struct {
 	path string
-	body string // {n} is replaced by a number unique to the call
+	body string // {n} is replaced by a number unique to the call, {sub} by the caller's subject
 	want map[string]int
 }
 
@@ -55,11 +63,15 @@ var accessTable = map[string]accessCase{
 	"POST /v1/projects": {"/v1/projects",
 		`{"cop_id":"cop-vic","title":"P{n}","topics":["t{n}"],"communities":[{"place":"au.wa.p{n}","group":"g{n}"}],"starts_on":"2026-01-01","ends_on":"2026-01-02"}`,
 		allowedFor(http.StatusCreated, national, hubOwn, coordOwn)},
-	"GET /v1/projects":               {"/v1/projects?cop=cop-vic", "", allowedFor(http.StatusOK, national, hubOwn, coordOwn)},
-	"GET /v1/overlaps":               {"/v1/overlaps?cop=cop-vic", "", allowedFor(http.StatusOK, national, hubOwn, coordOwn)},
-	"PUT /v1/overlaps/{id}":          {"/v1/overlaps/{overlap}", `{"status":"acknowledged"}`, allowedFor(http.StatusOK, national, hubOwn, coordOwn)},
-	"POST /v1/expertise":             {"/v1/expertise", `{"person_id":"person-1","cop_id":"cop-vic","topics":["t"],"level":"expert","visibility":"cop"}`, allowedFor(http.StatusCreated, memberSelf)},
-	"POST /v1/requests":              {"/v1/requests", `{"person_id":"person-1","cop_id":"cop-vic","topics":["t{n}"],"question":"q"}`, allowedFor(http.StatusCreated, memberSelf)},
+	"GET /v1/projects":      {"/v1/projects?cop=cop-vic", "", allowedFor(http.StatusOK, national, hubOwn, coordOwn)},
+	"GET /v1/overlaps":      {"/v1/overlaps?cop=cop-vic", "", allowedFor(http.StatusOK, national, hubOwn, coordOwn)},
+	"PUT /v1/overlaps/{id}": {"/v1/overlaps/{overlap}", `{"status":"acknowledged"}`, allowedFor(http.StatusOK, national, hubOwn, coordOwn)},
+	// Declaring expertise and raising requests is for oneself (a body for someone else is
+	// 403, see TestOnlyThoseWhoBelongActInACoP), in a CoP one belongs to.
+	"POST /v1/expertise": {"/v1/expertise", `{"person_id":"{sub}","cop_id":"cop-vic","topics":["t"],"level":"expert","visibility":"cop"}`,
+		allowedFor(http.StatusCreated, national, hubOwn, coordOwn, memberSelf, memberOther)},
+	"POST /v1/requests": {"/v1/requests", `{"person_id":"{sub}","cop_id":"cop-vic","topics":["t{n}"],"question":"q"}`,
+		allowedFor(http.StatusCreated, national, hubOwn, coordOwn, memberSelf, memberOther)},
 	"POST /v1/requests/{id}/answers": {"/v1/requests/{request}/answers", `{"body":"a"}`, allowedFor(http.StatusCreated, national, hubOwn, coordOwn)},
 	"POST /v1/requests/{id}/close":   {"/v1/requests/{request}/close", "", allowedFor(http.StatusOK, national, hubOwn, coordOwn, memberSelf)},
 	"POST /v1/assets": {"/v1/assets", `{"cop_id":"cop-vic","title":"A{n}","url":"https://example.org/{n}","topics":["t"],"licence":"CC-BY-4.0"}`,
@@ -77,7 +89,10 @@ func TestEveryRouteChecksRoleAndScope(t *testing.T) {
 		anonymous: "", national: e.national(t), hubOwn: e.hub(t, "vic"), hubOther: e.hub(t, "wa"),
 		coordOwn: e.coordinator(t, "cop-vic"), coordOther: e.coordinator(t, "cop-vic2"),
 		memberSelf: e.member(t, "person-1"), memberOther: e.member(t, "person-2"),
+		memberElsewhere: e.member(t, "person-3"), memberNone: e.member(t, "person-4"),
 	}
+	e.joined(t, "cop-vic", "vic", "person-1", "person-2")
+	e.joined(t, "cop-nsw", "nsw", "person-3")
 	e.must(t, http.StatusCreated, "POST", "/v1/projects", tokens[national],
 		project("cop-vic", "A", []string{"x"}, "au.vic", "carers", "2026-01-01", "2026-01-31"), nil)
 	e.must(t, http.StatusCreated, "POST", "/v1/projects", tokens[national],
@@ -115,12 +130,12 @@ func TestEveryRouteChecksRoleAndScope(t *testing.T) {
 				if strings.Contains(path, "{request}") {
 					var req struct{ ID string }
 					e.must(t, http.StatusCreated, "POST", "/v1/requests", tokens[memberSelf],
-						map[string]any{"person_id": "person-1", "cop_id": "cop-vic", "topics": []string{"t"}, "question": "q"}, &req)
+						map[string]any{"person_id": "person-1", "cop_id": "cop-vic", "topics": []string{"nobody declared this"}, "question": "q"}, &req)
 					path = strings.ReplaceAll(path, "{request}", req.ID)
 				}
 				var body any
 				if tc.body != "" {
-					body = strings.ReplaceAll(tc.body, "{n}", fmt.Sprint(n))
+					body = strings.NewReplacer("{n}", fmt.Sprint(n), "{sub}", subjects[caller]).Replace(tc.body)
 				}
 				code, raw := e.Do(t, rt.Method, path, tokens[caller], body)
 				if code != want {

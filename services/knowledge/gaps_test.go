@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"slices"
 	"testing"
+	"time"
 
 	"github.com/copnet/copnet/pkg/events"
 	"github.com/copnet/copnet/pkg/testkit"
@@ -36,6 +37,8 @@ type gap struct {
 func TestDemandInOneRegionSupplyInAnother(t *testing.T) {
 	e := start(t)
 	e.approve(t, "cop-vic", "vic", "cop-nsw", "nsw")
+	e.joined(t, "cop-nsw", "nsw", "expert-1", "expert-2")
+	e.joined(t, "cop-vic", "vic", "asker")
 	e.must(t, http.StatusCreated, "POST", "/v1/expertise", e.member(t, "expert-1"),
 		map[string]any{"person_id": "expert-1", "cop_id": "cop-nsw", "topics": []string{"Soil health"}, "level": "expert", "visibility": "national"}, nil)
 	e.must(t, http.StatusCreated, "POST", "/v1/expertise", e.member(t, "expert-2"),
@@ -75,7 +78,8 @@ func TestDemandInOneRegionSupplyInAnother(t *testing.T) {
 		map[string]any{"body": "Use a lab."}, nil)
 	e.must(t, http.StatusForbidden, "POST", "/v1/requests/"+req.ID+"/answers", e.member(t, "expert-2"),
 		map[string]any{"body": "Me too."}, nil)
-	e.Publish(t, events.SessionHeld{SessionID: "s1", CoPID: "cop-vic", ProgramID: "p1", Number: 1, Topics: []string{"Soil Health"}})
+	// Held after the request was raised: it meets the CoP's own need (domain.Supplies).
+	e.Publish(t, events.SessionHeld{SessionID: "s1", CoPID: "cop-vic", ProgramID: "p1", Number: 1, HeldAt: time.Now(), Topics: []string{"Soil Health"}})
 	testkit.Eventually(t, waitFor, func() error {
 		var gaps struct{ Gaps []gap }
 		e.must(t, http.StatusOK, "GET", "/v1/gaps?region=vic", e.national(t), nil, &gaps)
@@ -114,6 +118,7 @@ func TestLearningPrioritiesAreDemand(t *testing.T) {
 func TestErasedPersonIsScrubbed(t *testing.T) {
 	e := start(t)
 	e.approve(t, "cop-vic", "vic")
+	e.joined(t, "cop-vic", "vic", "p-exp", "p-ask")
 	e.must(t, http.StatusCreated, "POST", "/v1/expertise", e.member(t, "p-exp"),
 		map[string]any{"person_id": "p-exp", "cop_id": "cop-vic", "topics": []string{"grants"}, "level": "expert", "visibility": "cop"}, nil)
 	e.must(t, http.StatusCreated, "POST", "/v1/requests", e.member(t, "p-ask"),

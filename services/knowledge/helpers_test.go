@@ -27,30 +27,30 @@ type env struct {
 	*testkit.Node
 }
 
-func start(t *testing.T) *env {
+func start(t testing.TB) *env {
 	t.Helper()
 	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	return &env{testkit.StartNode(t, testkit.NodeOptions{Logger: logger}, knowledge.Factory)}
 }
 
-func (e *env) national(t *testing.T) string {
+func (e *env) national(t testing.TB) string {
 	return e.Token(t, httpx.Claims{Subject: "sec-1", Role: httpx.RoleNational})
 }
 
-func (e *env) hub(t *testing.T, region string) string {
+func (e *env) hub(t testing.TB, region string) string {
 	return e.Token(t, httpx.Claims{Subject: "hub-" + region, Role: httpx.RoleHub, Region: region})
 }
 
-func (e *env) coordinator(t *testing.T, cop string) string {
+func (e *env) coordinator(t testing.TB, cop string) string {
 	return e.Token(t, httpx.Claims{Subject: "coord-" + cop, Role: httpx.RoleCoordinator, CoP: cop})
 }
 
-func (e *env) member(t *testing.T, person string) string {
+func (e *env) member(t testing.TB, person string) string {
 	return e.Token(t, httpx.Claims{Subject: person, Role: httpx.RoleMember})
 }
 
 // approve feeds cop_approved events and waits until the service knows every CoP.
-func (e *env) approve(t *testing.T, copRegion ...string) {
+func (e *env) approve(t testing.TB, copRegion ...string) {
 	t.Helper()
 	var evs []events.Event
 	for i := 0; i < len(copRegion); i += 2 {
@@ -69,8 +69,30 @@ func (e *env) approve(t *testing.T, copRegion ...string) {
 	})
 }
 
+// joined feeds member_joined for each person into cop (of region) and waits until the
+// service knows them all as members.
+func (e *env) joined(t testing.TB, cop, region string, people ...string) {
+	t.Helper()
+	var evs []events.Event
+	for _, p := range people {
+		evs = append(evs, events.MemberJoined{CoPID: cop, Region: region, PersonID: p, CodeOfPracticeVersion: 1})
+	}
+	e.Publish(t, evs...)
+	testkit.Eventually(t, waitFor, func() error {
+		var n int
+		if err := e.Pool("knowledge").QueryRow(context.Background(),
+			"SELECT count(*) FROM members WHERE cop_id = $1 AND person_id = ANY($2) AND active", cop, people).Scan(&n); err != nil {
+			return err
+		}
+		if n != len(people) {
+			return fmt.Errorf("%d of %d members of %s known", n, len(people), cop)
+		}
+		return nil
+	})
+}
+
 // must sends a request that has to answer status, decoding the body into out.
-func (e *env) must(t *testing.T, status int, method, path, token string, body, out any) {
+func (e *env) must(t testing.TB, status int, method, path, token string, body, out any) {
 	t.Helper()
 	code, raw := e.Do(t, method, path, token, body)
 	if code != status {
@@ -84,7 +106,7 @@ func (e *env) must(t *testing.T, status int, method, path, token string, body, o
 }
 
 // processed counts the events a handler of the knowledge service has applied.
-func (e *env) processed(t *testing.T, handler string) int {
+func (e *env) processed(t testing.TB, handler string) int {
 	t.Helper()
 	var n int
 	if err := e.Pool("knowledge").QueryRow(context.Background(),
@@ -95,7 +117,7 @@ func (e *env) processed(t *testing.T, handler string) int {
 }
 
 // payloads decodes every event of one type on the node's stream.
-func payloads[E events.Event](t *testing.T, e *env) []E {
+func payloads[E events.Event](t testing.TB, e *env) []E {
 	t.Helper()
 	var zero E
 	var out []E

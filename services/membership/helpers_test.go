@@ -29,13 +29,13 @@ const waitFor = 20 * time.Second
 
 // env is one running node and a client for it.
 type env struct {
-	t     *testing.T
+	t     testing.TB
 	n     *testkit.Node
 	clock *testkit.Clock
 }
 
 // start boots membership (and any other factories) on a fresh node.
-func start(t *testing.T, others ...node.Factory) *env {
+func start(t testing.TB, others ...node.Factory) *env {
 	t.Helper()
 	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	c := testkit.NewClock(time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC))
@@ -43,7 +43,7 @@ func start(t *testing.T, others ...node.Factory) *env {
 	return &env{t: t, n: n, clock: c}
 }
 
-func (e *env) in(t *testing.T) *env {
+func (e *env) in(t testing.TB) *env {
 	c := *e
 	c.t = t
 	return &c

@@ -7,6 +7,8 @@ import (
 	"io"
 	"net/mail"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/copnet/copnet/pkg/apperr"
 )
@@ -37,25 +39,46 @@ func (p Person) Normalise() Person {
 func (p Person) Problems(prefix string) []apperr.FieldError {
 	var out []apperr.FieldError
 	add := func(field, msg string) { out = append(out, apperr.FieldError{Field: prefix + field, Message: msg}) }
-	if p.Name == "" || len(p.Name) > MaxName {
-		add("name", fmt.Sprintf("is required (at most %d characters)", MaxName))
+	if p.Name == "" || len(p.Name) > MaxName || !printable(p.Name) {
+		add("name", fmt.Sprintf("is required (at most %d characters, no control characters)", MaxName))
 	}
 	if !ValidEmail(p.Email) {
 		add("email", "must be one e-mail address, like name@example.org")
 	}
-	if len(p.Organisation) > MaxOrganisation {
-		add("organisation", fmt.Sprintf("is at most %d characters", MaxOrganisation))
+	if len(p.Organisation) > MaxOrganisation || !printable(p.Organisation) {
+		add("organisation", fmt.Sprintf("is at most %d characters, no control characters", MaxOrganisation))
 	}
 	return out
 }
 
-// ValidEmail accepts a bare address (no display name), which is what people type.
+// printable refuses what PostgreSQL cannot store (NUL, invalid UTF-8) and control
+// characters, which a CSV upload may carry and no name needs.
+func printable(s string) bool {
+	return utf8.ValidString(s) && !strings.ContainsFunc(s, unicode.IsControl)
+}
+
+// ValidEmail accepts a bare address (no display name), which is what people type, and
+// only one mail can be delivered to: at most 254 characters, no white space, and a domain
+// of at least two non-empty labels ("a@b" parses as an address but no mail reaches it).
 func ValidEmail(s string) bool {
-	if s == "" || len(s) > MaxEmail {
+	if s == "" || len(s) > MaxEmail || !printable(s) || strings.ContainsFunc(s, unicode.IsSpace) {
 		return false
 	}
 	a, err := mail.ParseAddress(s)
-	return err == nil && a.Address == s && a.Name == ""
+	if err != nil || a.Address != s || a.Name != "" {
+		return false
+	}
+	at := strings.LastIndexByte(s, '@')
+	domain := s[at+1:]
+	if !strings.Contains(domain, ".") || strings.HasPrefix(domain, "[") {
+		return false
+	}
+	for _, label := range strings.Split(domain, ".") {
+		if label == "" || strings.HasPrefix(label, "-") || strings.HasSuffix(label, "-") {
+			return false
+		}
+	}
+	return true
 }
 
 // RosterRow is one person of a bulk import and the line it came from.

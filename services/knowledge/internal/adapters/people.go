@@ -44,8 +44,22 @@ func (r *Repository) DeclareExpertise(ctx context.Context, e *Expertise) error {
 		}
 		evs := []events.Event{events.ExpertiseDeclared{ExpertiseID: e.ID, PersonID: e.PersonID, Topics: e.Topics,
 			Level: e.Level, Visibility: e.Visibility, Region: e.Region}}
-		gaps, err := r.refreshGaps(ctx, tx, e.Region, e.Topics)
-		return append(evs, gaps...), err
+		// Declared without a CoP, the expertise is supply wherever the person is a member.
+		regions := []string{e.Region}
+		if e.Region == "" {
+			if err := tx.QueryRow(ctx, "SELECT coalesce(array_agg(DISTINCT region), '{}') FROM members WHERE person_id = $1 AND active",
+				e.PersonID).Scan(&regions); err != nil {
+				return nil, err
+			}
+		}
+		for _, region := range regions {
+			gaps, err := r.refreshGaps(ctx, tx, region, e.Topics)
+			if err != nil {
+				return nil, err
+			}
+			evs = append(evs, gaps...)
+		}
+		return evs, nil
 	})
 }
 
@@ -82,8 +96,14 @@ func (r *Repository) RaiseRequest(ctx context.Context, q *Request) error {
 			return nil, err
 		}
 		q.Topics = tax.Canonical(q.Topics)
-		rows, err := tx.Query(ctx, `SELECT id, person_id, cop_id, region, topics, level, visibility
-			FROM expertise WHERE topics && $1`, q.Topics)
+		// Only experts who are still members where they declared from are offered; one who
+		// declared without a CoP is placed in the asker's region when they are a member there.
+		rows, err := tx.Query(ctx, `SELECT e.id, e.person_id, e.cop_id,
+			CASE WHEN e.cop_id = '' AND EXISTS (SELECT 1 FROM members m WHERE m.person_id = e.person_id AND m.active AND m.region = $2)
+				THEN $2 ELSE e.region END,
+			e.topics, e.level, e.visibility
+			FROM expertise e WHERE e.topics && $1 AND (e.cop_id = ''
+				OR EXISTS (SELECT 1 FROM members m WHERE m.person_id = e.person_id AND m.cop_id = e.cop_id AND m.active))`, q.Topics, q.Region)
 		if err != nil {
 			return nil, err
 		}
@@ -117,7 +137,8 @@ func (r *Repository) RaiseRequest(ctx context.Context, q *Request) error {
 // RequestAccess is what authorising a change to a request looks at.
 type RequestAccess struct {
 	CoPID, Region, PersonID, Status string
-	// Matched: the caller is one of the experts the request was routed to.
+	// Matched: the caller is one of the experts the request was routed to, and still a
+	// member of the CoP they declared that expertise from.
 	Matched bool
 }
 
@@ -127,7 +148,9 @@ func lockRequest(ctx context.Context, tx pgx.Tx, id, caller string, authorize fu
 	var person *string
 	var topics []string
 	err := tx.QueryRow(ctx, `SELECT cop_id, region, person_id, status, topics,
-		EXISTS (SELECT 1 FROM request_matches m WHERE m.request_id = r.id AND m.person_id = $2)
+		EXISTS (SELECT 1 FROM request_matches m JOIN expertise e ON e.id = m.expertise_id
+			WHERE m.request_id = r.id AND m.person_id = $2 AND (e.cop_id = ''
+				OR EXISTS (SELECT 1 FROM members mb WHERE mb.person_id = e.person_id AND mb.cop_id = e.cop_id AND mb.active)))
 		FROM requests r WHERE id = $1 FOR UPDATE`, id, caller).Scan(&a.CoPID, &a.Region, &person, &a.Status, &topics, &a.Matched)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return a, nil, apperr.NotFound("request %q does not exist", id)
@@ -186,9 +209,20 @@ func (r *Repository) CloseRequest(ctx context.Context, id, caller string, author
 	})
 }
 
-// ErasePerson scrubs a person (person_erased): their expertise goes, their requests and
-// answers lose the link to them and their words; topics stay as anonymous demand.
+// ErasePerson scrubs a person (person_erased): their expertise and memberships go, their
+// requests and answers lose the link to them and their words; topics stay as anonymous
+// demand.
 func (r *Repository) ErasePerson(ctx context.Context, tx pgx.Tx, person string) error {
+	// Remembered first, so that a member_joined arriving after this cannot write the id
+	// again (ApplyMembership); the memberships known go with the person.
+	if _, err := tx.Exec(ctx, "INSERT INTO erased (person_hash) VALUES ($1) ON CONFLICT DO NOTHING", personHash(person)); err != nil {
+		return err
+	}
+	var regions []string
+	if err := tx.QueryRow(ctx, `WITH gone AS (DELETE FROM members WHERE person_id = $1 RETURNING region, active)
+		SELECT coalesce(array_agg(DISTINCT region) FILTER (WHERE active), '{}') FROM gone`, person).Scan(&regions); err != nil {
+		return err
+	}
 	rows, err := tx.Query(ctx, "DELETE FROM expertise WHERE person_id = $1 RETURNING region, topics", person)
 	if err != nil {
 		return err
@@ -216,11 +250,18 @@ func (r *Repository) ErasePerson(ctx context.Context, tx pgx.Tx, person string) 
 	}
 	var evs []events.Event
 	for _, s := range lost {
-		gaps, err := r.refreshGaps(ctx, tx, s.region, s.topics)
-		if err != nil {
-			return err
+		// Expertise declared without a CoP was supply wherever the person was a member.
+		in := []string{s.region}
+		if s.region == "" {
+			in = regions
 		}
-		evs = append(evs, gaps...)
+		for _, region := range in {
+			gaps, err := r.refreshGaps(ctx, tx, region, s.topics)
+			if err != nil {
+				return err
+			}
+			evs = append(evs, gaps...)
+		}
 	}
 	if len(evs) == 0 {
 		return nil

@@ -5,6 +5,7 @@ package adapters
 import (
 	"context"
 	"errors"
+	"slices"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -108,8 +109,8 @@ type Topic struct {
 }
 
 // AddTopic stores a topic and its synonyms and publishes topic_added. A term already
-// naming a topic is a 409. Topics stored under a synonym before are renamed to the topic,
-// so that what was mapped earlier meets what is mapped from now on.
+// naming a topic is a 409. Everything stored under a synonym before is renamed to the
+// topic (recanonicalise), so that what was mapped earlier meets what is mapped from now on.
 func (r *Repository) AddTopic(ctx context.Context, t *Topic) error {
 	t.CreatedAt = r.now()
 	terms := append([]string{t.Name}, t.Synonyms...)
@@ -130,17 +131,95 @@ func (r *Repository) AddTopic(ctx context.Context, t *Topic) error {
 				return nil, err
 			}
 		}
-		if len(t.Synonyms) > 0 {
-			for _, table := range []string{"projects", "expertise", "requests", "assets", "sessions_held"} {
-				if _, err := tx.Exec(ctx, `UPDATE `+table+` SET topics = (SELECT array_agg(DISTINCT
-					CASE WHEN x = ANY($1) THEN $2 ELSE x END ORDER BY CASE WHEN x = ANY($1) THEN $2 ELSE x END)
-					FROM unnest(topics) x) WHERE topics && $1`, t.Synonyms, t.Name); err != nil {
-					return nil, err
-				}
-			}
+		evs, err := r.recanonicalise(ctx, tx, t.Name, t.Synonyms)
+		if err != nil {
+			return nil, err
 		}
-		return []events.Event{events.TopicAdded{TopicID: t.ID, Name: t.Name, Synonyms: t.Synonyms}}, nil
+		return append([]events.Event{events.TopicAdded{TopicID: t.ID, Name: t.Name, Synonyms: t.Synonyms}}, evs...), nil
 	})
+}
+
+// recanonicalise renames every stored use of synonyms, which until now were terms of their
+// own, to the topic name: topics of projects, expertise, requests, assets and held
+// sessions, projects' population groups, feedback's demand and recorded gaps. What was
+// stored earlier then meets what is stored from now on: overlap detection runs again for
+// every project that changed (the pair constraint still reports each pair once), and the
+// gaps of every region with demand on the topic are judged again.
+func (r *Repository) recanonicalise(ctx context.Context, tx pgx.Tx, name string, synonyms []string) ([]events.Event, error) {
+	if len(synonyms) == 0 {
+		return nil, nil
+	}
+	changed := map[string]bool{}
+	collect := func(rows pgx.Rows, err error) error {
+		if err != nil {
+			return err
+		}
+		var id string
+		_, err = pgx.ForEachRow(rows, []any{&id}, func() error {
+			changed[id] = true
+			return nil
+		})
+		return err
+	}
+	rename := `SET topics = (SELECT array_agg(DISTINCT CASE WHEN x = ANY($1) THEN $2 ELSE x END
+		ORDER BY CASE WHEN x = ANY($1) THEN $2 ELSE x END) FROM unnest(topics) x) WHERE topics && $1`
+	if err := collect(tx.Query(ctx, "UPDATE projects "+rename+" RETURNING id", synonyms, name)); err != nil {
+		return nil, err
+	}
+	for _, table := range []string{"expertise", "requests", "assets", "sessions_held"} {
+		if _, err := tx.Exec(ctx, "UPDATE "+table+" "+rename, synonyms, name); err != nil {
+			return nil, err
+		}
+	}
+	// A group is part of a key (a project may name "youth" and "young people" in one
+	// place): copy under the name where absent, then drop the synonyms' rows.
+	if _, err := tx.Exec(ctx, `INSERT INTO project_communities (project_id, place, grp, ancestors, during)
+		SELECT project_id, place, $2, ancestors, during FROM project_communities WHERE grp = ANY($1)
+		ON CONFLICT DO NOTHING`, synonyms, name); err != nil {
+		return nil, err
+	}
+	if err := collect(tx.Query(ctx, "DELETE FROM project_communities WHERE grp = ANY($1) RETURNING project_id", synonyms)); err != nil {
+		return nil, err
+	}
+	if _, err := tx.Exec(ctx, `INSERT INTO feedback_demand (poll_id, topic, cop_id, region, reason, recorded_at)
+		SELECT poll_id, $2, cop_id, region, reason, recorded_at FROM feedback_demand WHERE topic = ANY($1)
+		ON CONFLICT DO NOTHING`, synonyms, name); err != nil {
+		return nil, err
+	}
+	if _, err := tx.Exec(ctx, "DELETE FROM feedback_demand WHERE topic = ANY($1)", synonyms); err != nil {
+		return nil, err
+	}
+	// Gaps on a synonym are gaps on the topic now: forgotten, then judged again under
+	// the name in every region with demand on it.
+	if _, err := tx.Exec(ctx, "DELETE FROM gaps WHERE topic = ANY($1)", synonyms); err != nil {
+		return nil, err
+	}
+	var regions []string
+	if err := tx.QueryRow(ctx, "SELECT coalesce(array_agg(DISTINCT region ORDER BY region), '{}') FROM topic_demand WHERE topic = $1 AND region IS NOT NULL",
+		name).Scan(&regions); err != nil {
+		return nil, err
+	}
+	var evs []events.Event
+	for _, region := range regions {
+		gaps, err := r.refreshGaps(ctx, tx, region, []string{name})
+		if err != nil {
+			return nil, err
+		}
+		evs = append(evs, gaps...)
+	}
+	ids := make([]string, 0, len(changed))
+	for id := range changed {
+		ids = append(ids, id)
+	}
+	slices.Sort(ids)
+	for _, id := range ids {
+		found, err := r.detectOverlaps(ctx, tx, id)
+		if err != nil {
+			return nil, err
+		}
+		evs = append(evs, found...)
+	}
+	return evs, nil
 }
 
 // Topics lists the taxonomy by name.

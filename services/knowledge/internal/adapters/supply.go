@@ -62,10 +62,16 @@ func (r *Repository) SessionHeld(ctx context.Context, tx pgx.Tx, ev events.Sessi
 		return err
 	}
 	topics := tax.Canonical(terms)
+	// The session's own time, not when it was marked held: a session backfilled today took
+	// place when it took place (domain.Supplies compares it with demand's).
+	at := ev.StartsAt
+	if at.IsZero() {
+		at = ev.HeldAt
+	}
 	var region *string
-	err = tx.QueryRow(ctx, `INSERT INTO sessions_held (session_id, cop_id, topics, held_at) VALUES ($1,$2,$3,$4)
+	err = tx.QueryRow(ctx, `INSERT INTO sessions_held (session_id, cop_id, topics, held_at, took_place_at) VALUES ($1,$2,$3,$4,$5)
 		ON CONFLICT (session_id) DO UPDATE SET topics = excluded.topics
-		RETURNING (SELECT region FROM cops WHERE cop_id = $2)`, ev.SessionID, ev.CoPID, topics, ev.HeldAt).Scan(&region)
+		RETURNING (SELECT region FROM cops WHERE cop_id = $2)`, ev.SessionID, ev.CoPID, topics, ev.HeldAt, at).Scan(&region)
 	if err != nil || region == nil {
 		return err
 	}
@@ -86,8 +92,8 @@ func (r *Repository) RecordDemand(ctx context.Context, tx pgx.Tx, d Demand) erro
 	}
 	topics := tax.Canonical(d.Topics)
 	for _, t := range topics {
-		if _, err := tx.Exec(ctx, `INSERT INTO feedback_demand (poll_id, topic, cop_id, region, reason)
-			VALUES ($1,$2,$3,$4,$5) ON CONFLICT DO NOTHING`, d.PollID, t, d.CoPID, d.Region, d.Reason); err != nil {
+		if _, err := tx.Exec(ctx, `INSERT INTO feedback_demand (poll_id, topic, cop_id, region, reason, recorded_at)
+			VALUES ($1,$2,$3,$4,$5,$6) ON CONFLICT DO NOTHING`, d.PollID, t, d.CoPID, d.Region, d.Reason, r.now()); err != nil {
 			return err
 		}
 	}
@@ -115,7 +121,7 @@ func (r *Repository) publishGaps(ctx context.Context, tx pgx.Tx, region string, 
 	return r.outbox.Publish(ctx, tx, evs...)
 }
 
-// Gap is a topic with demand in a region and no supply there.
+// Gap is a topic with demand in a region that no supply there meets (domain.Supplies).
 type Gap struct {
 	Region           string   `json:"region"`
 	Topic            string   `json:"topic"`
@@ -123,13 +129,18 @@ type Gap struct {
 	SupplyingRegions []string `json:"supplying_regions"`
 }
 
+// gapsSQL lists, per region and topic, the demand that no supply of the region meets, with
+// the other regions that have supply on the topic. The supply condition is
+// domain.Supplies: experts and assets meet any demand; a held session meets another CoP's
+// demand, and its own CoP's only if it took place after the demand arose.
 const gapsSQL = `
 SELECT d.region, d.topic, array_agg(DISTINCT d.source ORDER BY d.source),
 	coalesce((SELECT array_agg(DISTINCT s.region ORDER BY s.region) FROM topic_supply s
 		WHERE s.topic = d.topic AND s.region <> d.region), '{}')
 FROM topic_demand d
 WHERE ($1 = '' OR d.region = $1) AND (cardinality($2::text[]) = 0 OR d.topic = ANY($2))
-	AND NOT EXISTS (SELECT 1 FROM topic_supply s WHERE s.region = d.region AND s.topic = d.topic)
+	AND NOT EXISTS (SELECT 1 FROM topic_supply s WHERE s.region = d.region AND s.topic = d.topic
+		AND (s.cop_id IS NULL OR s.cop_id <> d.cop_id OR s.at > d.at))
 GROUP BY d.region, d.topic ORDER BY d.region, d.topic`
 
 // Gaps lists the gaps of region (empty: every region), each with the regions that have

@@ -281,7 +281,8 @@ type NewExpertise struct {
 // Levels of expertise a person may declare.
 var Levels = []string{"practitioner", "experienced", "expert"}
 
-// DeclareExpertise records expertise (the person themselves).
+// DeclareExpertise records expertise: the person themselves, from a CoP they belong to (see
+// authorizeIn), or without a CoP when they are a member somewhere.
 func (a *Application) DeclareExpertise(ctx context.Context, c httpx.Claims, in NewExpertise) (*adapters.Expertise, error) {
 	if err := httpx.Authorize(c, in.PersonID != "" && c.IsPerson(in.PersonID), "declare expertise for someone else"); err != nil {
 		return nil, err
@@ -301,9 +302,39 @@ func (a *Application) DeclareExpertise(ctx context.Context, c httpx.Claims, in N
 		if err != nil {
 			return nil, err
 		}
+		if err := a.authorizeIn(ctx, c, in.PersonID, in.CoPID, region, "declare expertise in CoP "+in.CoPID); err != nil {
+			return nil, err
+		}
 		e.Region = region
+	} else {
+		// Without a CoP, the person is placed by their memberships (supply in every region
+		// they are a member in): someone who belongs nowhere has nowhere to be placed.
+		ok := c.IsNational() || c.Role == httpx.RoleHub || c.Role == httpx.RoleCoordinator
+		if !ok {
+			var err error
+			if ok, err = a.repo.IsMemberAnywhere(ctx, in.PersonID); err != nil {
+				return nil, err
+			}
+		}
+		if err := httpx.Authorize(c, ok, "declare expertise without being a member of any CoP"); err != nil {
+			return nil, err
+		}
 	}
 	return e, a.repo.DeclareExpertise(ctx, e)
+}
+
+// authorizeIn lets a person act in a CoP (declare expertise from it, raise a request in it)
+// when they belong to it: a current member (as membership's events say), its coordinator,
+// the hub of its region, or national.
+func (a *Application) authorizeIn(ctx context.Context, c httpx.Claims, person, cop, region, what string) error {
+	ok := c.IsNational() || c.IsHubOf(region) || c.IsCoordinatorOf(cop)
+	if !ok {
+		var err error
+		if ok, err = a.repo.IsMember(ctx, person, cop); err != nil {
+			return err
+		}
+	}
+	return httpx.Authorize(c, ok, what+": only its members, its coordinator, its region's hub and national may")
 }
 
 // NewRequest is the input of RaiseRequest.
@@ -314,8 +345,9 @@ type NewRequest struct {
 	Question string   `json:"question"`
 }
 
-// RaiseRequest asks for information (the person themselves) and returns the matched
-// experts, nearest first.
+// RaiseRequest asks for information (the person themselves, in a CoP they belong to) and
+// returns the matched experts, nearest first: experts visible only in a CoP are shown only
+// to those who belong to it.
 func (a *Application) RaiseRequest(ctx context.Context, c httpx.Claims, in NewRequest) (*adapters.Request, error) {
 	if err := httpx.Authorize(c, in.PersonID != "" && c.IsPerson(in.PersonID), "raise a request for someone else"); err != nil {
 		return nil, err
@@ -330,6 +362,9 @@ func (a *Application) RaiseRequest(ctx context.Context, c httpx.Claims, in NewRe
 	}
 	region, err := a.repo.CoPRegion(ctx, in.CoPID, "cop_id")
 	if err != nil {
+		return nil, err
+	}
+	if err := a.authorizeIn(ctx, c, in.PersonID, in.CoPID, region, "raise a request in CoP "+in.CoPID); err != nil {
 		return nil, err
 	}
 	q := &adapters.Request{ID: newID(), CoPID: in.CoPID, Region: region, PersonID: in.PersonID, Topics: in.Topics,

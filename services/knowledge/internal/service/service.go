@@ -89,6 +89,14 @@ func New(_ context.Context, d node.Deps) (node.Service, error) {
 		}
 		return repo.RecordDemand(ctx, tx, d)
 	})
+	// Memberships, for who may act in a CoP and where experts are. Two consumers, so
+	// ApplyMembership orders them by the envelope.
+	bus.Handle(r, "on_member_joined", func(ctx context.Context, tx pgx.Tx, ev events.MemberJoined, env events.Envelope) error {
+		return repo.ApplyMembership(ctx, tx, adapters.Membership{CoPID: ev.CoPID, PersonID: ev.PersonID, Region: ev.Region, Active: true, Envelope: env})
+	})
+	bus.Handle(r, "on_member_left", func(ctx context.Context, tx pgx.Tx, ev events.MemberLeft, env events.Envelope) error {
+		return repo.ApplyMembership(ctx, tx, adapters.Membership{CoPID: ev.CoPID, PersonID: ev.PersonID, Region: ev.Region, Active: false, Envelope: env})
+	})
 	bus.Handle(r, "on_person_erased", func(ctx context.Context, tx pgx.Tx, ev events.PersonErased, _ events.Envelope) error {
 		return repo.ErasePerson(ctx, tx, ev.PersonID)
 	})

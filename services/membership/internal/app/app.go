@@ -46,6 +46,11 @@ type NewPerson struct {
 
 // Register records a person: national, a hub, or anyone registering themselves without a
 // token (the port rate-limits those). Other roles are people already registered.
+//
+// A caller without a token learns nothing about who else is registered: an address already
+// in use is not an error for them (nothing is stored, and "" is returned either way, so the
+// port answers both alike). National and hubs, who are accountable for onboarding, are told
+// about the conflict.
 func (a *Application) Register(ctx context.Context, c httpx.Claims, in NewPerson) (string, error) {
 	if err := MayRegister(c); err != nil {
 		return "", err
@@ -55,12 +60,20 @@ func (a *Application) Register(ctx context.Context, c httpx.Claims, in NewPerson
 		return "", apperr.InvalidFields(problems...)
 	}
 	id := newID()
-	return id, a.repo.InTx(ctx, func(tx *adapters.Tx) error {
+	err := a.repo.InTx(ctx, func(tx *adapters.Tx) error {
 		if err := tx.AddPerson(ctx, id, p, a.now()); err != nil {
 			return err
 		}
 		return tx.Publish(ctx, events.PersonRegistered{PersonID: id})
 	})
+	if c.Role == "" {
+		var e *apperr.Error
+		if errors.As(err, &e) && e.Kind == apperr.KindConflict {
+			err = nil
+		}
+		return "", err
+	}
+	return id, err
 }
 
 // MayRegister refuses the roles that may not register people, before their input is read.

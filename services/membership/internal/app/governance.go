@@ -6,6 +6,10 @@ import (
 	"strings"
 	"time"
 
+	"go.opentelemetry.io/otel"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/copnet/copnet/pkg/apperr"
 	"github.com/copnet/copnet/pkg/events"
 	"github.com/copnet/copnet/pkg/httpx"
@@ -230,8 +234,22 @@ func (a *Application) Object(ctx context.Context, c httpx.Claims, id string, in 
 	})
 }
 
+// tracer names membership's own spans; the provider is the process's (telemetry sets it).
+var tracer = otel.Tracer("github.com/copnet/copnet/services/membership")
+
+// sweepContext starts a span and a correlation id for work no request asked for, so the
+// events it publishes carry trace context like every other event and can be followed.
+func sweepContext(ctx context.Context, name string, attrs ...attribute.KeyValue) (context.Context, trace.Span) {
+	id := httpx.NewCorrelationID()
+	ctx, span := tracer.Start(httpx.WithCorrelationID(ctx, id), name,
+		trace.WithSpanKind(trace.SpanKindInternal),
+		trace.WithAttributes(append(attrs, attribute.String("copnet.correlation_id", id))...))
+	return ctx, span
+}
+
 // SettleDue decides every appointment whose window has ended and ends every coordinator's
-// term that has run out, so the outcome does not wait for someone to look.
+// term that has run out, so the outcome does not wait for someone to look. Each settlement
+// runs under its own span and correlation id.
 func (a *Application) SettleDue(ctx context.Context) error {
 	var due []string
 	err := a.repo.InTx(ctx, func(tx *adapters.Tx) (err error) {
@@ -242,19 +260,17 @@ func (a *Application) SettleDue(ctx context.Context) error {
 		return err
 	}
 	for _, id := range due {
-		err := a.repo.InTx(ctx, func(tx *adapters.Tx) error {
-			_, _, err := a.loadAppointment(ctx, tx, id)
-			return err
-		})
-		if err != nil {
+		if err := a.settleOne(ctx, id); err != nil {
 			return err
 		}
 	}
 	return a.repo.InTx(ctx, func(tx *adapters.Tx) error {
 		expired, err := tx.ExpiredCoordinators(ctx, a.now())
-		if err != nil {
+		if err != nil || len(expired) == 0 {
 			return err
 		}
+		ctx, span := sweepContext(ctx, "end coordinator terms")
+		defer span.End()
 		for _, m := range expired {
 			if err := tx.SetRoles(ctx, m.CoPID, m.PersonID, without(m.Roles, domain.RoleCoordinator), nil); err != nil {
 				return err
@@ -265,4 +281,17 @@ func (a *Application) SettleDue(ctx context.Context) error {
 		}
 		return nil
 	})
+}
+
+func (a *Application) settleOne(ctx context.Context, id string) error {
+	ctx, span := sweepContext(ctx, "settle coordinator appointment", attribute.String("copnet.appointment_id", id))
+	defer span.End()
+	err := a.repo.InTx(ctx, func(tx *adapters.Tx) error {
+		_, _, err := a.loadAppointment(ctx, tx, id)
+		return err
+	})
+	if err != nil {
+		span.RecordError(err)
+	}
+	return err
 }

@@ -235,56 +235,82 @@ type ImportResult struct {
 // imports nothing. People are matched by e-mail, ignoring case, so importing the same file
 // again changes nothing. Members join under the CoP's current Code of Practice, which the
 // hub vouches they accepted.
+//
+// Nobody is joined without their consent: a row naming a person already registered who is
+// not a member of this CoP is refused (they must join themselves, or be invited once
+// invitations exist), and so, like any bad row, it imports nothing. Rows that register a
+// new person stay allowed: the hub vouches for them as for their acceptance.
+//
+// The whole body is read and checked before any transaction: the CoP's row lock is held
+// only while the rows are written, so a slow upload cannot block joins to the CoP or any
+// other request waiting for a connection.
 func (a *Application) Import(ctx context.Context, c httpx.Claims, copID string, body io.Reader) (*ImportResult, error) {
 	what := "import members into CoP " + copID
 	if err := httpx.Authorize(c, c.IsNational() || c.Role == httpx.RoleHub, what); err != nil {
 		return nil, err
 	}
+	// The CoP is checked before the body is read, without a lock, so that a caller is told
+	// 403 or that the CoP does not take members yet before uploading anything; it is checked
+	// again under the lock, in case it changed while the body arrived.
+	if err := a.repo.InTx(ctx, func(tx *adapters.Tx) error {
+		_, err := importableCoP(ctx, tx, c, copID, false)
+		return err
+	}); err != nil {
+		return nil, err
+	}
+	rows, err := domain.ParseRoster(body)
+	if err != nil {
+		return nil, err
+	}
 	res := &ImportResult{}
 	return res, a.repo.InTx(ctx, func(tx *adapters.Tx) error {
-		cop, err := tx.CoP(ctx, copID, true)
+		cop, err := importableCoP(ctx, tx, c, copID, true)
 		if err != nil {
 			return err
 		}
-		if cop != nil {
-			if err := httpx.Authorize(c, c.IsNational() || c.IsHubOf(cop.Region), what); err != nil {
-				return err
-			}
-		}
-		if err := joinable(copID, cop); err != nil {
-			return err
-		}
-		if cop.CodeOfPracticeVersion == 0 {
-			return apperr.Unprocessable("", fmt.Sprintf("CoP %s has not published a Code of Practice for members to accept", copID))
-		}
-		rows, err := domain.ParseRoster(body)
-		if err != nil {
-			return err
-		}
-		res.Rows = len(rows)
-		for _, row := range rows {
+		// First pass: who each row is, refusing rows that would join someone without
+		// their consent. Nothing is written until every row passed.
+		ids := make([]string, len(rows))
+		var refused []apperr.FieldError
+		for i, row := range rows {
 			id, err := tx.PersonIDByEmail(ctx, row.Email)
 			if err != nil {
 				return err
 			}
 			if id == "" {
-				id = newID()
-				if err := tx.AddPerson(ctx, id, row.Person, a.now()); err != nil {
-					return err
-				}
-				if err := tx.Publish(ctx, events.PersonRegistered{PersonID: id}); err != nil {
-					return err
-				}
-				res.PeopleRegistered++
+				continue // a new person: registered below
 			}
-			m, err := tx.Membership(ctx, copID, id, true)
+			m, err := tx.Membership(ctx, copID, id, false)
 			if err != nil {
 				return err
 			}
-			if m != nil && m.Active {
-				res.Unchanged++
+			if m == nil || !m.Active {
+				refused = append(refused, apperr.FieldError{Field: fmt.Sprintf("line %d: email", row.Line),
+					Message: "belongs to a person already registered who is not a member of this CoP: they must join themselves or be invited"})
 				continue
 			}
+			ids[i] = id
+		}
+		if len(refused) > 0 {
+			e := apperr.InvalidFields(refused...)
+			e.Kind = apperr.KindUnprocessable
+			e.Detail = fmt.Sprintf("%d problem(s) in the roster; nothing was imported: %s", len(refused), e.Detail)
+			return e
+		}
+		res.Rows = len(rows)
+		for i, row := range rows {
+			if ids[i] != "" {
+				res.Unchanged++ // already a member: matched by e-mail, nothing to change
+				continue
+			}
+			id := newID()
+			if err := tx.AddPerson(ctx, id, row.Person, a.now()); err != nil {
+				return err
+			}
+			if err := tx.Publish(ctx, events.PersonRegistered{PersonID: id}); err != nil {
+				return err
+			}
+			res.PeopleRegistered++
 			if err := a.join(ctx, tx, cop, id); err != nil {
 				return err
 			}
@@ -292,4 +318,25 @@ func (a *Application) Import(ctx context.Context, c httpx.Claims, copID string, 
 		}
 		return nil
 	})
+}
+
+// importableCoP loads a CoP for an import (locked when lock), refusing hubs of other regions
+// and CoPs that take no members yet.
+func importableCoP(ctx context.Context, tx *adapters.Tx, c httpx.Claims, copID string, lock bool) (*adapters.CoP, error) {
+	cop, err := tx.CoP(ctx, copID, lock)
+	if err != nil {
+		return nil, err
+	}
+	if cop != nil {
+		if err := httpx.Authorize(c, c.IsNational() || c.IsHubOf(cop.Region), "import members into CoP "+copID); err != nil {
+			return nil, err
+		}
+	}
+	if err := joinable(copID, cop); err != nil {
+		return nil, err
+	}
+	if cop.CodeOfPracticeVersion == 0 {
+		return nil, apperr.Unprocessable("", fmt.Sprintf("CoP %s has not published a Code of Practice for members to accept", copID))
+	}
+	return cop, nil
 }

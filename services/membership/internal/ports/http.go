@@ -66,6 +66,11 @@ func (h *HTTP) register(ctx context.Context, c httpx.Claims, r *http.Request) (i
 		return 0, nil, err
 	}
 	id, err := h.app.Register(ctx, c, in)
+	if c.Role == "" {
+		// The same answer whether or not the address was taken: no id, nothing that
+		// differs (see app.Register).
+		return http.StatusAccepted, map[string]string{"status": "received"}, err
+	}
 	return http.StatusCreated, map[string]string{"id": id}, err
 }
 
