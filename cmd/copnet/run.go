@@ -116,12 +116,13 @@ func run() error {
 		NodeID:      s.NodeID,
 		Tier:        s.NodeTier,
 		DatabaseURL: dbURL,
-		HTTP:        httpx.ServerConfig{Addr: s.HTTPAddr},
+		HTTP:        s.HTTPServer(),
 		Verifier:    signer,
 		Bus:         b,
 		Metrics:     tel.MetricsHandler(),
 		Logger:      tel.Logger,
 		OnReady:     func(addr net.Addr) { announce(s, signer, addr) },
+		DBMaxConns:  s.DBMaxConns,
 	}, append(services, federationFactory(s, embedded))...)
 }
 

@@ -129,12 +129,12 @@ func Unavailable(err error) bool {
 func unavailableCode(code string) bool {
 	switch code {
 	case "53000", // insufficient_resources
-		"53100", // disk_full
-		"53200", // out_of_memory
-		"53300", // too_many_connections (cluster, database or role limit)
-		"57P01", // admin_shutdown: the session was terminated
-		"57P02", // crash_shutdown
-		"57P03", // cannot_connect_now: starting up or in recovery
+		"53100",                                     // disk_full
+		"53200",                                     // out_of_memory
+		"53300",                                     // too_many_connections (cluster, database or role limit)
+		"57P01",                                     // admin_shutdown: the session was terminated
+		"57P02",                                     // crash_shutdown
+		"57P03",                                     // cannot_connect_now: starting up or in recovery
 		"08000", "08003", "08006", "08001", "08004": // connection exceptions
 		return true
 	}
