@@ -34,9 +34,9 @@ func TestNULInBodyIs400NamingTheField(t *testing.T) {
 	valid := proposalBody("vic", "Youth mental health", "youth")
 	for body, field := range map[string]string{
 		strings.Replace(valid, `"Youth mental health"`, `"Youth\u0000health"`, 1): "name",
-		strings.Replace(valid, `"discuss"`, `"dis\u0000cuss"`, 1):                  "meeting.format[1]",
-		strings.Replace(valid, `"youth"`, `"\u0000"`, 1):                           "topics[0]",
-		strings.Replace(valid, `"Community Health"`, `"Community\u0000"`, 1):       "host_organisations[0]",
+		strings.Replace(valid, `"discuss"`, `"dis\u0000cuss"`, 1):                 "meeting.format[1]",
+		strings.Replace(valid, `"youth"`, `"\u0000"`, 1):                          "topics[0]",
+		strings.Replace(valid, `"Community Health"`, `"Community\u0000"`, 1):      "host_organisations[0]",
 	} {
 		p := e.do(e.national(), "POST", "/v1/cops", body).problem(t, http.StatusBadRequest)
 		if !slices.Equal(p.fields(), []string{field}) {
