@@ -115,18 +115,24 @@ func TestExhaustedPoolAnswers503(t *testing.T) {
 	// Certain exhaustion first: every pool connection held by the test.
 	pool := n.Pool("registry")
 	var held []*pgxpool.Conn
+	release := func() {
+		for _, c := range held {
+			c.Release()
+		}
+		held = nil
+	}
+	// Released however the test ends: closing the pool at shutdown waits for them.
+	defer release()
 	for range pool.Config().MaxConns {
 		c, err := pool.Acquire(context.Background())
 		if err != nil {
-			t.Fatal(err)
+			t.Fatalf("hold the pool's %d connections: %v", pool.Config().MaxConns, err)
 		}
 		held = append(held, c)
 	}
 	res := raw(t, "GET", n.URL+"/v1/cops", tok)
 	checkUnavailable(t, res)
-	for _, c := range held {
-		c.Release()
-	}
+	release()
 
 	// Then a burst: 200 requests, 50 at a time, reads and writes.
 	var wg sync.WaitGroup
