@@ -8,7 +8,7 @@ MODULES     := $(shell $(GO) list -m -f '{{.Dir}}')
 TEST_MODULES := $(filter-out %/e2e,$(MODULES))
 TEST_FLAGS  ?= -count=1 -timeout 12m
 
-.PHONY: run test test-short e2e bench bench-quick lint build postgres
+.PHONY: run test test-short e2e bench bench-quick lint build postgres fuzz
 
 run:
 	$(GO) run ./cmd/copnet
@@ -30,6 +30,13 @@ test-short: postgres
 # and every service as its own OS process, through one scenario across all of them.
 e2e: postgres
 	cd e2e && $(GO) test -count=1 -timeout 10m ./...
+
+# Every Go native fuzz target (func FuzzXxx) of every module, each alone for FUZZTIME; a crash
+# fails the run and leaves its input in the package's testdata/fuzz, where it becomes a case
+# `make test` replays. CI runs each for a few seconds (FUZZTIME=3s).
+FUZZTIME ?= 30s
+fuzz:
+	FUZZTIME=$(FUZZTIME) GO=$(GO) bash scripts/fuzz.sh
 
 # Throughput, latency, growth and federation measured against the raw limits of NATS and
 # PostgreSQL in the same run; results in bench/results/<date>.json. bench-quick is a small run

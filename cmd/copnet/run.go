@@ -166,7 +166,7 @@ func run() error {
 		NodeID:      s.NodeID,
 		Tier:        s.NodeTier,
 		DatabaseURL: dbURL,
-		HTTP:        httpx.ServerConfig{Addr: s.HTTPAddr},
+		HTTP:        s.HTTPServer(),
 		PublicURL:   s.PublicURL,
 		Verifier:    signer,
 		Secret:      []byte(s.AuthSecret),
@@ -174,6 +174,7 @@ func run() error {
 		Metrics:     tel.MetricsHandler(),
 		Logger:      tel.Logger,
 		OnReady:     func(addr net.Addr) { announce(s, first, addr) },
+		DBMaxConns:  s.DBMaxConns,
 	}, append(services, federationFactory(s, embedded))...)
 }
 

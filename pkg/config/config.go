@@ -12,6 +12,7 @@ import (
 
 	"github.com/kelseyhightower/envconfig"
 
+	"github.com/copnet/copnet/pkg/httpx"
 	"github.com/copnet/copnet/pkg/telemetry"
 )
 
@@ -33,6 +34,18 @@ type Base struct {
 	// links the node hands out; empty means the HTTP address. Never taken from a request's
 	// headers, which a client can forge.
 	PublicURL string `envconfig:"COPNET_PUBLIC_URL"`
+	// The HTTP server's timeouts (see httpx.ServerConfig): a client that is slow to send
+	// its headers or body, a response that takes too long, and a keep-alive connection
+	// left idle are all cut off.
+	HTTPReadHeaderTimeout time.Duration `envconfig:"COPNET_HTTP_READ_HEADER_TIMEOUT" default:"10s"`
+	HTTPReadTimeout       time.Duration `envconfig:"COPNET_HTTP_READ_TIMEOUT" default:"30s"`
+	HTTPWriteTimeout      time.Duration `envconfig:"COPNET_HTTP_WRITE_TIMEOUT" default:"60s"`
+	HTTPIdleTimeout       time.Duration `envconfig:"COPNET_HTTP_IDLE_TIMEOUT" default:"120s"`
+	// DBMaxConns is every PostgreSQL connection this process may open, split across the
+	// services it runs (see node.SplitBudget); DBAcquireTimeout is how long a request waits
+	// for one of them before it is answered 503.
+	DBMaxConns       int           `envconfig:"COPNET_DB_MAX_CONNS" default:"20"`
+	DBAcquireTimeout time.Duration `envconfig:"COPNET_DB_ACQUIRE_TIMEOUT" default:"2s"`
 	// DatabaseURL is required by the split services; the all-in-one may start its own cluster.
 	DatabaseURL string `envconfig:"DATABASE_URL"`
 	// NATSURL is the external NATS server; split services need it, the all-in-one embeds one
@@ -60,6 +73,26 @@ func (b Base) Validate() error {
 	if u, err := url.Parse(b.PublicURL); b.PublicURL != "" && (err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" || u.Fragment != "") {
 		errs = append(errs, fmt.Errorf("COPNET_PUBLIC_URL %q must be an http(s) base URL such as https://cop.example.org", b.PublicURL))
 	}
+	for _, d := range []struct {
+		name string
+		v    time.Duration
+	}{
+		{"COPNET_HTTP_READ_HEADER_TIMEOUT", b.HTTPReadHeaderTimeout},
+		{"COPNET_HTTP_READ_TIMEOUT", b.HTTPReadTimeout},
+		{"COPNET_HTTP_WRITE_TIMEOUT", b.HTTPWriteTimeout},
+		{"COPNET_HTTP_IDLE_TIMEOUT", b.HTTPIdleTimeout},
+		{"COPNET_DB_ACQUIRE_TIMEOUT", b.DBAcquireTimeout},
+	} {
+		if d.v <= 0 {
+			errs = append(errs, fmt.Errorf("%s %s must be positive", d.name, d.v))
+		}
+	}
+	if b.HTTPReadHeaderTimeout > b.HTTPReadTimeout {
+		errs = append(errs, fmt.Errorf("COPNET_HTTP_READ_HEADER_TIMEOUT %s is longer than COPNET_HTTP_READ_TIMEOUT %s, which also covers the headers", b.HTTPReadHeaderTimeout, b.HTTPReadTimeout))
+	}
+	if b.DBMaxConns < 2 {
+		errs = append(errs, fmt.Errorf("COPNET_DB_MAX_CONNS %d is too small: each service needs a pool connection and a listening one", b.DBMaxConns))
+	}
 	if b.StreamMaxAge < time.Hour {
 		errs = append(errs, fmt.Errorf("COPNET_STREAM_MAX_AGE %s is shorter than an hour", b.StreamMaxAge))
 	}
@@ -67,6 +100,18 @@ func (b Base) Validate() error {
 		errs = append(errs, err)
 	}
 	return errors.Join(errs...)
+}
+
+// HTTPServer is the HTTP server's configuration from these settings.
+func (b Base) HTTPServer() httpx.ServerConfig {
+	return httpx.ServerConfig{
+		Addr:              b.HTTPAddr,
+		ReadHeaderTimeout: b.HTTPReadHeaderTimeout,
+		ReadTimeout:       b.HTTPReadTimeout,
+		WriteTimeout:      b.HTTPWriteTimeout,
+		IdleTimeout:       b.HTTPIdleTimeout,
+		DBAcquireTimeout:  b.DBAcquireTimeout,
+	}
 }
 
 // RequireSplit reports the settings a service running as its own process cannot do without.

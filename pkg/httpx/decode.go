@@ -1,11 +1,13 @@
 package httpx
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"mime"
+	"net"
 	"net/http"
 	"reflect"
 	"strings"
@@ -21,6 +23,10 @@ import (
 // limit set by NewHandler yields a KindTooLarge error. Errors that are not
 // the client's fault (such as dst not being a pointer) are returned as plain
 // errors so WriteProblem treats them as internal.
+//
+// A string holding a NUL character (\u0000), as a value or a key, is rejected with
+// the JSON path of where it is (such as "meeting.format[1]"): PostgreSQL cannot store
+// it in text or jsonb, so it would otherwise fail later as a server error.
 func DecodeJSON(r *http.Request, dst any) error {
 	if ct := r.Header.Get("Content-Type"); ct != "" {
 		mt, _, err := mime.ParseMediaType(ct)
@@ -31,7 +37,10 @@ func DecodeJSON(r *http.Request, dst any) error {
 	if r.Body == nil {
 		return apperr.Invalid("body", "is required")
 	}
-	body := &errReader{r: r.Body}
+	// The bytes the decoder reads are kept for the NUL check; the body limit of
+	// NewHandler bounds them.
+	var seen bytes.Buffer
+	body := &errReader{r: io.TeeReader(r.Body, &seen)}
 	dec := json.NewDecoder(body)
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(dst); err != nil {
@@ -45,11 +54,94 @@ func DecodeJSON(r *http.Request, dst any) error {
 			return tooLarge(mbe)
 		}
 		if body.err != nil && !errors.Is(body.err, io.EOF) {
-			return fmt.Errorf("read request body: %w", body.err)
+			return readError(body.err)
 		}
 		return apperr.Invalid("body", "must contain a single JSON value")
 	}
+	if path, ok := findNUL(seen.Bytes()); ok {
+		return apperr.Invalid(path, "must not contain the NUL character (\\u0000)")
+	}
 	return nil
+}
+
+// findNUL returns the JSON path of the first string of the JSON value in data that holds a
+// NUL character: "name", "meeting.format[1]", "[0].id", or "body" for a top-level string.
+// A NUL in a key is reported at the path that key names.
+func findNUL(data []byte) (string, bool) {
+	type frame struct {
+		object    bool
+		key       string
+		index     int
+		expectKey bool
+	}
+	var stack []frame
+	path := func() string {
+		var b strings.Builder
+		for _, f := range stack {
+			if f.object {
+				if b.Len() > 0 {
+					b.WriteByte('.')
+				}
+				b.WriteString(f.key)
+			} else {
+				fmt.Fprintf(&b, "[%d]", f.index)
+			}
+		}
+		if b.Len() == 0 {
+			return "body"
+		}
+		return b.String()
+	}
+	// done moves the innermost container past the value that just ended.
+	done := func() {
+		if len(stack) == 0 {
+			return
+		}
+		top := &stack[len(stack)-1]
+		if top.object {
+			top.expectKey = true
+		} else {
+			top.index++
+		}
+	}
+	dec := json.NewDecoder(bytes.NewReader(data))
+	for {
+		tok, err := dec.Token()
+		if err != nil {
+			// The value decoded before this runs, so only its end is left.
+			return "", false
+		}
+		switch t := tok.(type) {
+		case json.Delim:
+			switch t {
+			case '{':
+				stack = append(stack, frame{object: true, expectKey: true})
+			case '[':
+				stack = append(stack, frame{})
+			default:
+				stack = stack[:len(stack)-1]
+				done()
+			}
+		case string:
+			if n := len(stack); n > 0 && stack[n-1].object && stack[n-1].expectKey {
+				// Written out, so the problem does not echo the NUL itself.
+				stack[n-1].key, stack[n-1].expectKey = strings.ReplaceAll(t, "\x00", `\u0000`), false
+				if strings.ContainsRune(t, 0) {
+					return path(), true
+				}
+				continue
+			}
+			if strings.ContainsRune(t, 0) {
+				return path(), true
+			}
+			done()
+		default:
+			done()
+		}
+		if len(stack) == 0 {
+			return "", false
+		}
+	}
 }
 
 // errReader remembers the last read error. Custom UnmarshalJSON methods
@@ -96,7 +188,7 @@ func decodeError(err, readErr error) error {
 		return fmt.Errorf("decode JSON: %w", err)
 	}
 	if readErr != nil && errors.Is(err, readErr) {
-		return fmt.Errorf("read request body: %w", err)
+		return readError(err)
 	}
 	// encoding/json has no typed error for unknown fields; its message is
 	// the only place the field name is available.
@@ -107,6 +199,23 @@ func decodeError(err, readErr error) error {
 	// is the client's input echoed back rather than server internals.
 	return apperr.Invalid("body", "has an invalid value: "+err.Error()).Wrap(err)
 }
+
+// readError wraps a failure to read the body: the server's read timeout cut off a client
+// too slow to send it (the client's fault, answered 408), or the connection failed (nobody
+// is left to answer; logged as internal). Either way it is the client's connection, never
+// a dependency's, which WriteProblem must not take for a database outage.
+func readError(err error) error {
+	var ne net.Error
+	return &bodyReadError{err: err, timeout: errors.As(err, &ne) && ne.Timeout()}
+}
+
+type bodyReadError struct {
+	err     error
+	timeout bool
+}
+
+func (e *bodyReadError) Error() string { return "read request body: " + e.err.Error() }
+func (e *bodyReadError) Unwrap() error { return e.err }
 
 func tooLarge(e *http.MaxBytesError) error {
 	return apperr.TooLarge("body", fmt.Sprintf("is larger than %d bytes", e.Limit)).Wrap(e)

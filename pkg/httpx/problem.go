@@ -7,6 +7,7 @@ import (
 	"net/http"
 
 	"github.com/copnet/copnet/pkg/apperr"
+	"github.com/copnet/copnet/pkg/postgres"
 )
 
 // ProblemTypeBase prefixes the type URI of problems that come from an
@@ -48,12 +49,21 @@ func StatusOf(k apperr.Kind) (int, bool) {
 	}
 }
 
-// WriteProblem writes err as an application/problem+json response.
+// Retry-After values of a 503: a busy pool frees up within moments; a database that refuses
+// connections or is restarting needs longer.
+const (
+	retryAfterBusy = "1"
+	retryAfterDown = "5"
+)
+
+// WriteProblem writes err as an application/problem+json response. It is the one place
+// where errors become statuses.
 //
-// An *apperr.Error of a known kind is shown with its detail and field list.
-// Anything else is a server fault: it is logged with the request context and
-// answered with a generic 500, because its message may hold internals such as
-// SQL or hostnames.
+// An *apperr.Error of a known kind is shown with its detail and field list. A database that
+// cannot serve now (postgres.Unavailable: pool exhausted, connections refused, shutting
+// down) is a 503 with Retry-After, logged as a warning. Anything else is a server fault: it
+// is logged with the request context and answered with a generic 500, because its message
+// may hold internals such as SQL or hostnames.
 func WriteProblem(w http.ResponseWriter, r *http.Request, err error) {
 	var ae *apperr.Error
 	if errors.As(err, &ae) {
@@ -73,6 +83,40 @@ func WriteProblem(w http.ResponseWriter, r *http.Request, err error) {
 			writeProblem(w, p)
 			return
 		}
+	}
+	var bodyErr *bodyReadError
+	if errors.As(err, &bodyErr) && bodyErr.timeout {
+		// The connection is closed after this answer, since the body was not read whole.
+		writeProblem(w, Problem{
+			Type:     ProblemTypeBase + "request-timeout",
+			Title:    http.StatusText(http.StatusRequestTimeout),
+			Status:   http.StatusRequestTimeout,
+			Detail:   "the request body was not received within the server's read timeout",
+			Instance: r.URL.Path,
+			Errors:   []apperr.FieldError{{Field: "body", Message: "was not received in time"}},
+		})
+		return
+	}
+	if postgres.Unavailable(err) && bodyErr == nil {
+		retry := retryAfterDown
+		if postgres.IsAcquireTimeout(err) {
+			retry = retryAfterBusy
+		}
+		// The cause stays in the log: it may name hosts or roles.
+		slog.WarnContext(r.Context(), "database unavailable",
+			"error", err,
+			"method", r.Method,
+			"path", r.URL.Path,
+			"correlation_id", CorrelationID(r.Context()))
+		w.Header().Set("Retry-After", retry)
+		writeProblem(w, Problem{
+			Type:     ProblemTypeBase + "unavailable",
+			Title:    http.StatusText(http.StatusServiceUnavailable),
+			Status:   http.StatusServiceUnavailable,
+			Detail:   "the database is busy or unavailable; retry after the seconds in Retry-After",
+			Instance: r.URL.Path,
+		})
+		return
 	}
 	slog.ErrorContext(r.Context(), "request failed",
 		"error", err,

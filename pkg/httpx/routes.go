@@ -3,6 +3,8 @@ package httpx
 import (
 	"context"
 	"net/http"
+
+	"github.com/copnet/copnet/pkg/apperr"
 )
 
 // Handler is one JSON route of a service: it answers a status and a body, or an error that
@@ -66,4 +68,56 @@ func DecodeSigned(c Claims, r *http.Request, dst any) error {
 		return err
 	}
 	return DecodeJSON(r, dst)
+}
+
+// Routed serves mux, answering requests that match none of its routes the way every other
+// error is answered: a 404, or a 405 keeping the Allow header the mux computes, as
+// application/problem+json instead of ServeMux's text/plain.
+func Routed(mux *http.ServeMux) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h, pattern := mux.Handler(r)
+		if pattern != "" {
+			mux.ServeHTTP(w, r)
+			return
+		}
+		// Only the unmatched cases come here; the mux's own handler for them
+		// (NotFound, or MethodNotAllowed with Allow) runs against a recorder so
+		// its status and Allow are kept and its text body dropped.
+		rec := &headerRecorder{header: http.Header{}}
+		h.ServeHTTP(rec, r)
+		switch rec.status {
+		case http.StatusMethodNotAllowed:
+			// apperr has no kind for this: it is a fact of the route table, never
+			// of a handler's decision.
+			w.Header().Set("Allow", rec.header.Get("Allow"))
+			writeProblem(w, Problem{
+				Type:     ProblemTypeBase + "method-not-allowed",
+				Title:    http.StatusText(http.StatusMethodNotAllowed),
+				Status:   http.StatusMethodNotAllowed,
+				Detail:   r.Method + " is not allowed here; Allow lists the methods that are",
+				Instance: r.URL.Path,
+			})
+		default:
+			WriteProblem(w, r, apperr.NotFound("no route serves %s %s", r.Method, r.URL.Path))
+		}
+	})
+}
+
+// headerRecorder keeps a response's status and headers and discards its body.
+type headerRecorder struct {
+	header http.Header
+	status int
+}
+
+func (h *headerRecorder) Header() http.Header { return h.header }
+
+func (h *headerRecorder) WriteHeader(code int) {
+	if h.status == 0 {
+		h.status = code
+	}
+}
+
+func (h *headerRecorder) Write(b []byte) (int, error) {
+	h.WriteHeader(http.StatusOK)
+	return len(b), nil
 }

@@ -11,12 +11,18 @@ import (
 
 	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
 	"go.opentelemetry.io/otel/trace"
+
+	"github.com/copnet/copnet/pkg/postgres"
 )
 
 // Defaults applied by ServerConfig.SetDefaults.
 const (
 	DefaultMaxBodyBytes      int64 = 1 << 20
 	DefaultReadHeaderTimeout       = 10 * time.Second
+	DefaultReadTimeout             = 30 * time.Second
+	DefaultWriteTimeout            = 60 * time.Second
+	DefaultIdleTimeout             = 120 * time.Second
+	DefaultDBAcquireTimeout        = 2 * time.Second
 	DefaultShutdownTimeout         = 20 * time.Second
 )
 
@@ -33,6 +39,19 @@ type ServerConfig struct {
 	// ReadHeaderTimeout limits how long a client may take to send headers,
 	// which protects against slow-header (Slowloris) attacks.
 	ReadHeaderTimeout time.Duration
+	// ReadTimeout limits reading a whole request, body included, so a client trickling
+	// a body cannot hold a connection and a handler open indefinitely.
+	ReadTimeout time.Duration
+	// WriteTimeout limits the time from the end of a request's headers to the end of its
+	// response. A streaming route (Server-Sent Events) extends its own deadline with
+	// ExtendWriteDeadline before each write.
+	WriteTimeout time.Duration
+	// IdleTimeout closes a keep-alive connection that has waited this long for its next
+	// request; idle connections would otherwise accumulate without bound.
+	IdleTimeout time.Duration
+	// DBAcquireTimeout bounds how long a request waits for a free database connection
+	// before it is answered 503 with Retry-After (see postgres.WithAcquireTimeout).
+	DBAcquireTimeout time.Duration
 	// ShutdownTimeout bounds how long in-flight requests may run after
 	// shutdown begins.
 	ShutdownTimeout time.Duration
@@ -47,6 +66,18 @@ func (c *ServerConfig) SetDefaults() {
 	}
 	if c.ReadHeaderTimeout == 0 {
 		c.ReadHeaderTimeout = DefaultReadHeaderTimeout
+	}
+	if c.ReadTimeout == 0 {
+		c.ReadTimeout = DefaultReadTimeout
+	}
+	if c.WriteTimeout == 0 {
+		c.WriteTimeout = DefaultWriteTimeout
+	}
+	if c.IdleTimeout == 0 {
+		c.IdleTimeout = DefaultIdleTimeout
+	}
+	if c.DBAcquireTimeout == 0 {
+		c.DBAcquireTimeout = DefaultDBAcquireTimeout
 	}
 	if c.ShutdownTimeout == 0 {
 		c.ShutdownTimeout = DefaultShutdownTimeout
@@ -66,6 +97,17 @@ func (c ServerConfig) Validate() error {
 	if c.ReadHeaderTimeout <= 0 {
 		errs = append(errs, fmt.Errorf("server: read header timeout must be positive, got %v", c.ReadHeaderTimeout))
 	}
+	for _, d := range []struct {
+		name string
+		v    time.Duration
+	}{{"read", c.ReadTimeout}, {"write", c.WriteTimeout}, {"idle", c.IdleTimeout}, {"database acquire", c.DBAcquireTimeout}} {
+		if d.v <= 0 {
+			errs = append(errs, fmt.Errorf("server: %s timeout must be positive, got %v", d.name, d.v))
+		}
+	}
+	if c.ReadHeaderTimeout > 0 && c.ReadTimeout > 0 && c.ReadHeaderTimeout > c.ReadTimeout {
+		errs = append(errs, fmt.Errorf("server: read header timeout %v is longer than the read timeout %v, which also covers the headers", c.ReadHeaderTimeout, c.ReadTimeout))
+	}
 	if c.ShutdownTimeout <= 0 {
 		errs = append(errs, fmt.Errorf("server: shutdown timeout must be positive, got %v", c.ShutdownTimeout))
 	}
@@ -79,7 +121,17 @@ func NewServer(cfg ServerConfig, h http.Handler) *http.Server {
 		Addr:              cfg.Addr,
 		Handler:           h,
 		ReadHeaderTimeout: cfg.ReadHeaderTimeout,
+		ReadTimeout:       cfg.ReadTimeout,
+		WriteTimeout:      cfg.WriteTimeout,
+		IdleTimeout:       cfg.IdleTimeout,
 	}
+}
+
+// ExtendWriteDeadline lets a long-lived response (a Server-Sent Events stream) outlive the
+// server's write timeout: call it before each write with the time that write may take. It
+// reaches the connection through the middleware's response writers.
+func ExtendWriteDeadline(w http.ResponseWriter, d time.Duration) error {
+	return http.NewResponseController(w).SetWriteDeadline(time.Now().Add(d))
 }
 
 // Check is a readiness probe of one dependency, such as the database.
@@ -116,6 +168,7 @@ func NewHandler(cfg ServerConfig, app http.Handler, metrics http.Handler, checks
 		opts = append(opts, otelhttp.WithTracerProvider(cfg.TracerProvider))
 	}
 	h := recoverPanics(app)
+	h = limitDBWait(cfg.DBAcquireTimeout, h)
 	h = correlate(h)
 	h = otelhttp.NewHandler(h, "http.server", opts...)
 	h = limitBody(cfg.MaxBodyBytes, h)
@@ -139,6 +192,14 @@ func limitBody(n int64, next http.Handler) http.Handler {
 		r2 := r.WithContext(r.Context())
 		r2.Body = http.MaxBytesReader(w, r.Body, n)
 		next.ServeHTTP(w, r2)
+	})
+}
+
+// limitDBWait bounds each request's wait for a database connection, so an exhausted pool
+// answers 503 quickly instead of queueing requests for as long as clients wait.
+func limitDBWait(d time.Duration, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		serveWithContext(postgres.WithAcquireTimeout(r.Context(), d), next, w, r)
 	})
 }
 

@@ -84,6 +84,9 @@ type Config struct {
 	PublicURL string
 	// OnReady, when set, is called once the HTTP address is listening.
 	OnReady func(addr net.Addr)
+	// DBMaxConns is every PostgreSQL connection the node may open, split across its
+	// services by SplitBudget (DefaultDBMaxConns when zero).
+	DBMaxConns int
 }
 
 // Node is a set of services started together.
@@ -113,12 +116,19 @@ func Start(ctx context.Context, cfg Config, factories ...Factory) (*Node, error)
 			cfg.Secret = hs.Secret
 		}
 	}
+	if cfg.DBMaxConns == 0 {
+		cfg.DBMaxConns = DefaultDBMaxConns
+	}
+	pools, err := SplitBudget(cfg.DBMaxConns, len(factories))
+	if err != nil {
+		return nil, err
+	}
 	n := &Node{cfg: cfg}
 	if err := cfg.Bus.Provision(); err != nil {
 		return nil, fmt.Errorf("provision streams: %w", err)
 	}
-	for _, f := range factories {
-		pool, err := postgres.Open(ctx, cfg.DatabaseURL, f.Name)
+	for i, f := range factories {
+		pool, err := postgres.OpenLimited(ctx, cfg.DatabaseURL, f.Name, pools[i])
 		if err != nil {
 			n.Close()
 			return nil, fmt.Errorf("%s: %w", f.Name, err)
@@ -165,6 +175,37 @@ func publicURL(cfg Config) string {
 	return "http://" + net.JoinHostPort(host, port)
 }
 
+// DefaultDBMaxConns is a node's connection budget when none is configured: enough for the
+// all-in-one's seven services, well under PostgreSQL's default max_connections of 100.
+const DefaultDBMaxConns = 20
+
+// ConnsOutsidePool is how many connections each service opens besides its pool: the
+// outbox forwarder's LISTEN connection (bus.RunForwarder), which must not be taken from the
+// pool because it is held for as long as the service runs.
+const ConnsOutsidePool = 1
+
+// SplitBudget shares a budget of total connections among n services: each gets
+// ConnsOutsidePool, and its pool the rest, split evenly (the first services get one more
+// when it does not divide). The sum of the pools and what each service opens outside them
+// never exceeds total; a budget too small to give every pool a connection is an error.
+func SplitBudget(total, n int) ([]int32, error) {
+	if n == 0 {
+		return nil, nil
+	}
+	perPool := total - n*ConnsOutsidePool
+	if total < 0 || perPool < n {
+		return nil, fmt.Errorf("database connection budget %d is too small for %d services: each needs %d (COPNET_DB_MAX_CONNS)", total, n, 1+ConnsOutsidePool)
+	}
+	out := make([]int32, n)
+	for i := range out {
+		out[i] = int32(perPool / n)
+		if i < perPool%n {
+			out[i]++
+		}
+	}
+	return out, nil
+}
+
 func (n *Node) buildHandler() http.Handler {
 	mux := http.NewServeMux()
 	for _, s := range n.services {
@@ -180,7 +221,7 @@ func (n *Node) buildHandler() http.Handler {
 	for _, s := range n.services {
 		checks = append(checks, httpx.Check{Name: "postgres:" + s.name, Probe: s.pool.Ping})
 	}
-	return httpx.NewHandler(n.cfg.HTTP, httpx.Authenticate(n.cfg.Verifier)(mux), n.cfg.Metrics, checks)
+	return httpx.NewHandler(n.cfg.HTTP, httpx.Authenticate(n.cfg.Verifier)(httpx.Routed(mux)), n.cfg.Metrics, checks)
 }
 
 // Handler is the node's whole HTTP surface, probes included.

@@ -15,16 +15,12 @@ import (
 func registerOps(mux *http.ServeMux, b *bus.Bus) {
 	national := httpx.RequireRole(httpx.RoleNational)
 	mux.Handle("GET /v1/ops/deadletters", national(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		limit := 100
-		if s := r.URL.Query().Get("limit"); s != "" {
-			n, err := strconv.Atoi(s)
-			if err != nil || n < 1 || n > 1000 {
-				httpx.WriteProblem(w, r, apperr.Invalid("limit", "must be between 1 and 1000"))
-				return
-			}
-			limit = n
+		page, err := httpx.Paging(r.URL.Query(), 100, 1000)
+		if err != nil {
+			httpx.WriteProblem(w, r, err)
+			return
 		}
-		dls, err := b.DeadLetters(r.Context(), limit)
+		dls, err := b.DeadLetters(r.Context(), page.Limit)
 		if err != nil {
 			httpx.WriteProblem(w, r, err)
 			return

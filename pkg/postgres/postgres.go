@@ -19,32 +19,44 @@ import (
 
 // Open connects to url with every connection's search_path set to schema, creating the
 // schema first. Services share a database in small deployments, so each keeps to its own
-// schema and never reads another's tables.
+// schema and never reads another's tables. The pool keeps pgxpool's default size; a node
+// sizes its pools from one budget with OpenLimited.
 func Open(ctx context.Context, url, schema string) (*pgxpool.Pool, error) {
+	return OpenLimited(ctx, url, schema, 0)
+}
+
+// OpenLimited is Open with the pool holding at most maxConns connections (pgxpool's default
+// when not positive). The pool is every connection it opens: the schema is created through
+// it, so a budget of maxConns is never exceeded, not even at start-up.
+func OpenLimited(ctx context.Context, url, schema string, maxConns int32) (*pgxpool.Pool, error) {
 	cfg, err := pgxpool.ParseConfig(url)
 	if err != nil {
 		return nil, fmt.Errorf("DATABASE_URL: %w", err)
 	}
+	if maxConns > 0 {
+		cfg.MaxConns = maxConns
+	}
 	if schema != "" {
-		if err := ensureSchema(ctx, cfg.ConnConfig, schema); err != nil {
-			return nil, err
-		}
+		// A search_path naming a schema that does not exist yet is accepted, and
+		// PostgreSQL picks the schema up in the same session once it is created.
 		cfg.ConnConfig.RuntimeParams["search_path"] = schema
 	}
+	limitAcquire(cfg.ConnConfig)
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("postgres pool: %w", err)
 	}
+	if schema != "" {
+		if err := ensureSchema(ctx, pool, schema); err != nil {
+			pool.Close()
+			return nil, err
+		}
+	}
 	return pool, nil
 }
 
-func ensureSchema(ctx context.Context, cc *pgx.ConnConfig, schema string) error {
-	conn, err := pgx.ConnectConfig(ctx, cc.Copy())
-	if err != nil {
-		return fmt.Errorf("connect to postgres: %w", err)
-	}
-	defer conn.Close(ctx)
-	if _, err := conn.Exec(ctx, "CREATE SCHEMA IF NOT EXISTS "+pgx.Identifier{schema}.Sanitize()); err != nil {
+func ensureSchema(ctx context.Context, pool *pgxpool.Pool, schema string) error {
+	if _, err := pool.Exec(ctx, "CREATE SCHEMA IF NOT EXISTS "+pgx.Identifier{schema}.Sanitize()); err != nil {
 		// Concurrent creators race on the catalog; the schema exists either way.
 		var pgErr *pgconn.PgError
 		if !errors.As(err, &pgErr) || pgErr.Code != "23505" {

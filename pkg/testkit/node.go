@@ -37,6 +37,11 @@ type NodeOptions struct {
 	Logger *slog.Logger
 	// PublicURL is the node's configured base URL for links (default: its listening URL).
 	PublicURL string
+	// DBMaxConns is the node's connection budget (node.DefaultDBMaxConns when zero).
+	DBMaxConns int
+	// DBAcquireTimeout is how long a request waits for a database connection (the
+	// httpx default when zero).
+	DBAcquireTimeout time.Duration
 }
 
 // Node is a copnet node running services in the test process, wired exactly as in
@@ -83,8 +88,10 @@ func StartNode(t testing.TB, opts NodeOptions, factories ...node.Factory) *Node 
 	ctx, cancel := context.WithCancel(context.Background())
 	n, err := node.Start(ctx, node.Config{
 		NodeID: opts.NodeID, Tier: opts.Tier, DatabaseURL: opts.DatabaseURL, Bus: b, Now: opts.Now, Logger: opts.Logger,
-		HTTP:     httpx.ServerConfig{Addr: "127.0.0.1:0"},
+		HTTP:     httpx.ServerConfig{Addr: "127.0.0.1:0", DBAcquireTimeout: opts.DBAcquireTimeout},
 		Verifier: httpx.HS256{Secret: secret}, Secret: secret, PublicURL: opts.PublicURL,
+		// The budget is the node's, as in production; tests shrink it to exhaust it.
+		DBMaxConns: opts.DBMaxConns,
 	}, factories...)
 	if err != nil {
 		cancel()

@@ -163,3 +163,78 @@ func redact(connString string) string {
 	}
 	return u.Redacted()
 }
+
+// RestrictedPostgres creates a fresh database owned by a fresh login role that is not a
+// superuser, and returns a URL connecting as that role, with the role's name. PostgreSQL's
+// connection limits (ALTER ROLE ... CONNECTION LIMIT, ALTER DATABASE ... CONNECTION LIMIT)
+// do not apply to superusers, so tests that make the server refuse connections use this.
+// Both are dropped when the test ends; AdminExec changes them meanwhile.
+func RestrictedPostgres(t testing.TB) (dbURL, role string) {
+	t.Helper()
+	adminURL := os.Getenv(DatabaseURLEnv)
+	if adminURL == "" {
+		adminURL = DefaultDatabaseURL
+	}
+	name, err := randomDBName()
+	if err != nil {
+		t.Fatalf("testkit: %v", err)
+	}
+	role = name + "_role"
+	AdminExec(t, "CREATE ROLE "+pgx.Identifier{role}.Sanitize()+" LOGIN NOSUPERUSER")
+	t.Cleanup(func() {
+		// Registered first, so it runs after the database is dropped.
+		ctx, cancel := context.WithTimeout(context.Background(), pgTimeout)
+		defer cancel()
+		admin, err := pgx.Connect(ctx, adminURL)
+		if err != nil {
+			t.Errorf("testkit: drop role %s: %v", role, err)
+			return
+		}
+		defer func() { _ = admin.Close(context.Background()) }()
+		if _, err := admin.Exec(ctx, "DROP ROLE IF EXISTS "+pgx.Identifier{role}.Sanitize()); err != nil {
+			t.Errorf("testkit: drop role %s: %v", role, err)
+		}
+	})
+	url := PostgresURL(t)
+	db := url[strings.LastIndex(url, "/")+1:]
+	if i := strings.IndexByte(db, '?'); i >= 0 {
+		db = db[:i]
+	}
+	AdminExec(t, "ALTER DATABASE "+pgx.Identifier{db}.Sanitize()+" OWNER TO "+pgx.Identifier{role}.Sanitize())
+	u, err := withUser(url, role)
+	if err != nil {
+		t.Fatalf("testkit: %v", err)
+	}
+	return u, role
+}
+
+// AdminExec runs one statement as the administrator of the test server (the role of
+// COPNET_TEST_DATABASE_URL), for what a test's own role may not do.
+func AdminExec(t testing.TB, sql string, args ...any) {
+	t.Helper()
+	adminURL := os.Getenv(DatabaseURLEnv)
+	if adminURL == "" {
+		adminURL = DefaultDatabaseURL
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), pgTimeout)
+	defer cancel()
+	admin, err := pgx.Connect(ctx, adminURL)
+	if err != nil {
+		t.Fatalf("testkit: connect as administrator: %v", err)
+	}
+	defer func() { _ = admin.Close(context.Background()) }()
+	if _, err := admin.Exec(ctx, sql, args...); err != nil {
+		t.Fatalf("testkit: %s: %v", sql, err)
+	}
+}
+
+// withUser points a URL connection string at another role, without a password (the test
+// server trusts local connections).
+func withUser(connString, user string) (string, error) {
+	u, err := url.Parse(connString)
+	if err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") {
+		return "", fmt.Errorf("RestrictedPostgres needs a postgres:// URL in %s", DatabaseURLEnv)
+	}
+	u.User = url.User(user)
+	return u.String(), nil
+}

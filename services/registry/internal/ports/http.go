@@ -102,19 +102,21 @@ func (h *HTTP) proposeCoP(ctx context.Context, c httpx.Claims, r *http.Request) 
 	return one(http.StatusCreated, cop, err)
 }
 
+// Page sizes of GET /v1/cops, as schemas/openapi/registry.yaml documents them.
+const (
+	defaultPageSize = 50
+	maxPageSize     = 500
+)
+
 func (h *HTTP) listCoPs(ctx context.Context, c httpx.Claims, r *http.Request) (int, any, error) {
 	q := r.URL.Query()
-	limit := 0
-	if s := q.Get("limit"); s != "" {
-		n, err := strconv.Atoi(s)
-		if err != nil {
-			return 0, nil, apperr.Invalid("limit", "must be a whole number")
-		}
-		limit = n
+	page, err := httpx.Paging(q, defaultPageSize, maxPageSize)
+	if err != nil {
+		return 0, nil, err
 	}
 	cops, next, err := h.app.ListCoPs(ctx, c, app.ListQuery{
 		Region: q.Get("region"), Status: q.Get("status"), Stage: q.Get("stage"),
-		Topic: q.Get("topic"), Cursor: q.Get("cursor"), Limit: limit,
+		Topic: q.Get("topic"), Cursor: page.Cursor, Limit: page.Limit,
 	})
 	if err != nil {
 		return 0, nil, err
