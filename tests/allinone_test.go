@@ -358,13 +358,18 @@ func TestAllInOneSurvivesPostgresKill(t *testing.T) {
 		}
 		return nil
 	})
-	st, body, err := get("/v1/regions")
+	req, _ := http.NewRequest("GET", r.base+"/v1/regions", nil)
+	req.Header.Set("Authorization", "Bearer "+tok)
+	resp, err := client.Do(req)
 	if err != nil {
 		t.Fatalf("GET regions while PostgreSQL is down: %v", err)
 	}
-	// lead: tighten to 503 + Retry-After after merging wip-httpx
-	if st != http.StatusInternalServerError && st != http.StatusServiceUnavailable {
-		t.Errorf("GET regions while PostgreSQL is down: %d %s, want 500 or 503", st, body)
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusServiceUnavailable || resp.Header.Get("Retry-After") == "" ||
+		!strings.HasPrefix(resp.Header.Get("Content-Type"), "application/problem+json") {
+		t.Errorf("GET regions while PostgreSQL is down: %d (Retry-After %q, %s) %s, want 503 with Retry-After as a problem",
+			resp.StatusCode, resp.Header.Get("Retry-After"), resp.Header.Get("Content-Type"), body)
 	}
 
 	release()
