@@ -91,6 +91,20 @@ func (b *Bus) NewRouter(service string, pool *pgxpool.Pool) (*Router, error) {
 	return rt, nil
 }
 
+// EventFunc applies one event. The consumer's transaction travels in ctx (postgres.WithTx),
+// so a repository called with ctx joins it: the change, its outbox rows and the record of
+// the processed event id commit together, and the app layer never holds a pgx.Tx.
+type EventFunc[E events.Event] func(ctx context.Context, ev E, env events.Envelope) error
+
+// On registers an app's On<Event> method for events of type E from any node: the shape
+// every service uses (bus → app.On<Event> → repository). name is the handler's contract
+// name, as for Handle.
+func On[E events.Event](r *Router, name string, fn EventFunc[E]) {
+	Handle(r, name, func(ctx context.Context, tx pgx.Tx, ev E, env events.Envelope) error {
+		return fn(postgres.WithTx(ctx, tx), ev, env)
+	})
+}
+
 // Handle registers fn for events of type E from any node. name is the handler's contract
 // name (its durable consumer is "<service>_<name>"): rename it and the stream replays.
 func Handle[E events.Event](r *Router, name string, fn HandlerFunc[E]) {

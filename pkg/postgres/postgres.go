@@ -133,11 +133,6 @@ const processedEventsDDL = `CREATE TABLE IF NOT EXISTS processed_events (
 	processed_at timestamptz NOT NULL DEFAULT now(),
 	PRIMARY KEY (handler, event_id))`
 
-// Tx runs fn in a transaction and commits when fn returns nil.
-func Tx(ctx context.Context, pool *pgxpool.Pool, fn func(pgx.Tx) error) error {
-	return pgx.BeginFunc(ctx, pool, fn)
-}
-
 // MarkProcessed records that handler applied eventID, inside tx. It returns false when the
 // event was applied before: a redelivery, which the caller then skips.
 func MarkProcessed(ctx context.Context, tx pgx.Tx, handler, eventID string) (bool, error) {
