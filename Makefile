@@ -8,7 +8,7 @@ MODULES     := $(shell $(GO) list -m -f '{{.Dir}}')
 TEST_MODULES := $(filter-out %/e2e,$(MODULES))
 TEST_FLAGS  ?= -count=1 -timeout 12m
 
-.PHONY: run test test-short e2e bench bench-quick lint build postgres fuzz
+.PHONY: run test test-short e2e bench bench-quick lint build postgres fuzz generate
 
 run:
 	$(GO) run ./cmd/copnet
@@ -47,7 +47,16 @@ bench: postgres
 bench-quick: postgres
 	$(GO) run ./bench/cmd/bench --quick --split
 
+# The event contract (schemas/internal/events.py) writes the event JSON Schemas, the Go event
+# types and the AsyncAPI document; pkg/events' TestGeneratedFilesAreFresh fails when they are stale.
+generate:
+	python3 schemas/internal/events.py
+	gofmt -w pkg/events
+
 lint:
+	@echo "== OpenAPI documents (kin-openapi) and generated event files"
+	@cd schemas && $(GO) test -count=1 -run 'TestOpenAPIDocumentsAreValid' .
+	@cd pkg && $(GO) test -count=1 -run 'TestGeneratedFilesAreFresh|TestEventSchemasAreClosed' ./events/
 	@out=$$(gofmt -l $(MODULES)); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
 	@set -e; for m in $(MODULES); do echo "== vet $$m"; (cd $$m && $(GO) vet ./...); done
 	@set -e; for m in $(MODULES); do echo "== staticcheck $$m"; (cd $$m && $(STATICCHECK) ./...); done

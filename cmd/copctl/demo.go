@@ -10,7 +10,9 @@ import (
 // internal engagement CoP in Victoria; a regional network of community organisations and a
 // health consumer-engagement CoP with a working group in Western Australia. Two projects in
 // Victoria ask the same young people of Geelong at the same time (community fatigue); two
-// in Western Australia work on volunteering with different communities (duplication).
+// in Western Australia work on volunteering with different communities (duplication); a
+// nationwide youth survey from Western Australia asks Geelong's young people a third time
+// (fatigue across regions). history.go adds the past half-year.
 
 type demoRegion struct{ ID, Name string }
 
@@ -48,9 +50,9 @@ type demoCoP struct {
 	Projects     []demoProject
 }
 
-// demoOverlaps is how many overlaps the demo's projects make: fatigue in vic, duplication
-// in wa.
-const demoOverlaps = 2
+// demoOverlaps is how many overlaps the demo's projects make at least: fatigue in vic,
+// duplication in wa, fatigue across vic and wa.
+const demoOverlaps = 3
 
 var demoRegions = []demoRegion{{"vic", "Victoria"}, {"wa", "Western Australia"}}
 
@@ -117,6 +119,12 @@ var demoCoPs = []demoCoP{
 			Title: "Volunteer pathways survey", Organisation: "Perth Community Hub",
 			Topics: []string{"volunteering"}, Place: "au.wa.perth", Group: "volunteers",
 			Methods: []string{"survey"}, StartMonths: 1, Months: 4,
+		}, {
+			// Nationwide, so it asks Geelong's young people too, while two Victorian
+			// projects do: community fatigue across regions.
+			Title: "National youth volunteering survey", Organisation: "Joondalup Youth Services",
+			Topics: []string{"youth volunteering"}, Place: "au", Group: "young people",
+			Methods: []string{"online survey"}, StartMonths: 1, Months: 2,
 		}},
 	},
 	{

@@ -19,6 +19,7 @@ import (
 func cmdSeed(ctx context.Context, c *Client, args []string, out io.Writer) error {
 	fs := flags("seed")
 	wait := fs.Duration("wait", 60*time.Second, "how long to wait for an approval to reach the other services")
+	secretFile := fs.String("auth-secret-file", "", "the node's signing secret, to answer evaluations and declare expertise as demo members (default $COPNET_AUTH_SECRET, else $COPNET_DATA_DIR/auth-secret, else ./var/auth-secret)")
 	pos, err := parse(fs, args)
 	if err != nil {
 		return err
@@ -27,6 +28,7 @@ func cmdSeed(ctx context.Context, c *Client, args []string, out io.Writer) error
 		return usagef("the only seed is \"demo\"")
 	}
 	s := &seeder{c: c, out: out, wait: *wait, now: time.Now()}
+	s.sign, s.signWhy = loadMemberSigner(*secretFile)
 	return s.demo(ctx)
 }
 
@@ -35,6 +37,10 @@ type seeder struct {
 	out  io.Writer
 	wait time.Duration
 	now  time.Time
+	// sign mints member tokens for the demo's people (nil without the node's secret;
+	// signWhy says where it came from or why there is none).
+	sign    memberSigner
+	signWhy string
 }
 
 func (s *seeder) say(format string, args ...any) { fmt.Fprintf(s.out, format+"\n", args...) }
@@ -68,9 +74,15 @@ func (s *seeder) demo(ctx context.Context) error {
 		if err := s.program(ctx, cops[i], d); err != nil {
 			return fmt.Errorf("CoP %q program: %w", d.Name, err)
 		}
+		if err := s.history(ctx, cops[i], d); err != nil {
+			return fmt.Errorf("CoP %q history: %w", d.Name, err)
+		}
 		if err := s.projects(ctx, cops[i], d); err != nil {
 			return fmt.Errorf("CoP %q projects: %w", d.Name, err)
 		}
+	}
+	if err := s.gapFilledElsewhere(ctx, cops); err != nil {
+		return fmt.Errorf("learning priorities and expertise: %w", err)
 	}
 	s.overlaps(ctx)
 	s.say("demo network ready: %d regions, %d CoPs", len(demoRegions), len(demoCoPs))
@@ -337,8 +349,17 @@ the seeds, in two regions:
        Share / Discuss / Apply program; a council's internal community engagement CoP
   wa   a regional network of 24 community organisations with its own program; a health
        consumer-engagement CoP with a working group
-with rosters, charters and mapped projects (two of which overlap in each region). Every
-step finds what already exists by its natural key, so running it again changes nothing.
+with rosters, charters and mapped projects (overlapping in each region and across them), and a
+history: a past half-year program per CoP with a program (attendance falling in vic, rising
+with confidence in wa), evaluations answered and closed, a learning-priorities ranking in wa
+and a vic expert who can fill the gap it opens. Every step finds what already exists by its
+natural key, so running it again changes nothing.
+
+Answering evaluations and declaring expertise are things only members do: the seed signs
+short-lived member tokens for the demo's people with the node's secret (as copnet token
+does); without it those steps are skipped and said so.
 
 flags:
-  --wait 60s   how long to wait for an approval to reach the other services`
+  --wait 60s                how long to wait for an approval to reach the other services
+  --auth-secret-file PATH   the node's signing secret (default $COPNET_AUTH_SECRET, else
+                            $COPNET_DATA_DIR/auth-secret, else ./var/auth-secret)`

@@ -13,7 +13,9 @@ import (
 	"time"
 
 	"github.com/ThreeDotsLabs/watermill"
+	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/nats-io/nats.go"
+	"go.opentelemetry.io/otel/metric"
 
 	"github.com/copnet/copnet/pkg/config"
 	"github.com/copnet/copnet/pkg/events"
@@ -82,6 +84,9 @@ type Config struct {
 	// Now stamps each event's ce-time (default time.Now): the same clock the services
 	// decide with, so an event's time and the times in its payload agree.
 	Now func() time.Time
+	// Meter receives the backlog gauges (default: the global OpenTelemetry meter provider,
+	// which telemetry.Setup points at the process's /metrics).
+	Meter metric.Meter
 }
 
 // SetDefaults fills zero values.
@@ -146,6 +151,7 @@ type Bus struct {
 	routers  []*Router
 	closers  []func() error
 	dlConn   *nats.Conn
+	outboxes map[string]*pgxpool.Pool
 }
 
 // New builds the bus. Call Provision before the first service starts.
@@ -154,7 +160,7 @@ func New(cfg Config, connect Connector) (*Bus, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	return &Bus{
+	b := &Bus{
 		cfg:     cfg,
 		connect: connect,
 		schemas: events.DefaultSchemas(),
@@ -163,7 +169,11 @@ func New(cfg Config, connect Connector) (*Bus, error) {
 			slog.LevelInfo: slog.LevelDebug,
 		})},
 		handlers: map[string]*handler{},
-	}, nil
+	}
+	if err := b.registerMetrics(); err != nil {
+		return nil, fmt.Errorf("bus: metrics: %w", err)
+	}
+	return b, nil
 }
 
 // Config returns the bus settings after defaults.

@@ -64,8 +64,8 @@ func TestOutboxDeliversCommittedEventWithEnvelope(t *testing.T) {
 	if got := h.Get(events.HeaderType); got != "registry.region_created.v1" {
 		t.Errorf("ce-type = %q", got)
 	}
-	if got := h.Get(events.HeaderSource); got != node {
-		t.Errorf("ce-source = %q, want %q", got, node)
+	if got, want := h.Get(events.HeaderSource), "urn:copnet:node:"+node; got != want {
+		t.Errorf("ce-source = %q, want %q", got, want)
 	}
 	at, err := time.Parse(time.RFC3339Nano, h.Get(events.HeaderTime))
 	if err != nil {

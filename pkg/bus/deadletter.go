@@ -162,7 +162,7 @@ func toDeadLetter(raw *nats.RawStreamMsg) DeadLetter {
 	return DeadLetter{
 		Seq: raw.Sequence, Handler: h.Get(HeaderDLHandler), Reason: h.Get(HeaderDLReason),
 		Delivered: delivered, Subject: h.Get(HeaderDLSubject), EventID: h.Get(events.HeaderID),
-		EventType: h.Get(events.HeaderType), Source: h.Get(events.HeaderSource), At: at,
+		EventType: h.Get(events.HeaderType), Source: events.NodeOfSource(h.Get(events.HeaderSource)), At: at,
 		Payload: string(raw.Data),
 	}
 }

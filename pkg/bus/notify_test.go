@@ -17,8 +17,16 @@ func TestCommitWakesTheForwarder(t *testing.T) {
 	e := newEnv(t, func(c *bus.Config) { c.OutboxPoll = time.Hour })
 	pool := e.service("registry")
 	e.forward("registry", pool)
-	// The forwarder's first poll finds nothing and then waits; give it a commit to wake
-	// it twice, so a wake-up lost before the listener was up cannot hide the test's point.
+	// A commit before the forwarder listens wakes nobody (and the next poll is an hour
+	// away): wait until its LISTEN is in place, as the server sees it.
+	testkit.Eventually(t, 20*time.Second, func() error {
+		if n := count(t, pool, `SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()
+			AND query = 'LISTEN "copnet_outbox_registry"'`); n == 0 {
+			return fmt.Errorf("the forwarder does not listen for commits yet")
+		}
+		return nil
+	})
+	// Two commits, each waking the forwarder from its wait.
 	for _, id := range []string{"first", "second"} {
 		e.publish(context.Background(), pool, events.RegionCreated{RegionID: id, Name: id})
 		testkit.Eventually(t, 20*time.Second, func() error {

@@ -144,6 +144,8 @@ func (b *Bus) NewPublisher(name string) (message.Publisher, error) {
 // RunForwarder moves committed outbox rows of pool's schema to JetStream until ctx ends.
 // A broker outage only delays it: a row is acknowledged once JetStream has stored it.
 func (b *Bus) RunForwarder(ctx context.Context, name string, pool *pgxpool.Pool) error {
+	b.WatchOutbox(name, pool)
+	defer b.unwatchOutbox(name, pool)
 	wake := make(chan struct{}, 1)
 	go b.listenForCommits(ctx, pool, notifyPrefix+name, wake)
 	sub, err := b.outboxSubscriber(pool, &commitWaker{ctx: ctx, wake: wake, idle: b.cfg.OutboxPoll,

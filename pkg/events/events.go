@@ -11,18 +11,46 @@ import (
 	"github.com/oklog/ulid/v2"
 )
 
-// Envelope attribute names. They are CloudEvents attribute names so that any CloudEvents
-// tooling can read our NATS headers.
+// Envelope attribute names. Our NATS headers are a CloudEvents 1.0 message in binary mode, so
+// any CloudEvents tooling (the SDKs' NATS and JetStream bindings) reads them as they are.
 const (
-	HeaderID            = "ce-id"
-	HeaderType          = "ce-type"
-	HeaderSource        = "ce-source"
-	HeaderTime          = "ce-time"
-	HeaderSpecVersion   = "ce-specversion"
-	HeaderTraceParent   = "traceparent"
-	HeaderTraceState    = "tracestate"
+	HeaderID          = "ce-id"
+	HeaderType        = "ce-type"
+	HeaderSource      = "ce-source"
+	HeaderTime        = "ce-time"
+	HeaderSpecVersion = "ce-specversion"
+	// HeaderContentType is the binary-mode home of the CloudEvents datacontenttype.
+	HeaderContentType = "content-type"
+	// HeaderTraceParent and HeaderTraceState carry W3C trace context for our own
+	// middleware (the OpenTelemetry propagator reads these names).
+	HeaderTraceParent = "traceparent"
+	HeaderTraceState  = "tracestate"
+	// HeaderCETraceParent and HeaderCETraceState carry the same context as the CloudEvents
+	// distributed-tracing extension, whose attributes are traceparent and tracestate.
+	HeaderCETraceParent = "ce-traceparent"
+	HeaderCETraceState  = "ce-tracestate"
 	HeaderCorrelationID = "correlation_id"
 )
+
+// ContentType is every payload's media type.
+const ContentType = "application/json"
+
+// SourcePrefix makes a node id a CloudEvents source: a URI reference unique across every
+// copnet deployment that follows the node-id rule, whose last part stays the readable id.
+const SourcePrefix = "urn:copnet:node:"
+
+// SourceURI is the ce-source of events a node publishes.
+func SourceURI(node string) string { return SourcePrefix + node }
+
+// NodeOfSource returns the node id a ce-source names. Events published before sources
+// became URIs carry the bare node id (they stay in streams for the retention period), so
+// a source without the prefix is taken as that id.
+func NodeOfSource(source string) string {
+	if id, ok := strings.CutPrefix(source, SourcePrefix); ok {
+		return id
+	}
+	return source
+}
 
 // SubjectRoot is the first token of every event subject; the second is the origin node.
 const SubjectRoot = "cop"
@@ -58,8 +86,9 @@ type Event interface {
 
 // Envelope is what travels in the message headers around the JSON payload.
 type Envelope struct {
-	ID            string
-	Type          string
+	ID   string
+	Type string
+	// Source is the origin node id; on the wire it travels as SourceURI(Source).
 	Source        string
 	Time          time.Time
 	TraceParent   string
@@ -76,15 +105,18 @@ func (e Envelope) Metadata() map[string]string {
 	md := map[string]string{
 		HeaderID:          e.ID,
 		HeaderType:        e.Type,
-		HeaderSource:      e.Source,
+		HeaderSource:      SourceURI(e.Source),
 		HeaderTime:        e.Time.UTC().Format(time.RFC3339Nano),
 		HeaderSpecVersion: "1.0",
+		HeaderContentType: ContentType,
 	}
 	if e.TraceParent != "" {
 		md[HeaderTraceParent] = e.TraceParent
+		md[HeaderCETraceParent] = e.TraceParent
 	}
 	if e.TraceState != "" {
 		md[HeaderTraceState] = e.TraceState
+		md[HeaderCETraceState] = e.TraceState
 	}
 	if e.CorrelationID != "" {
 		md[HeaderCorrelationID] = e.CorrelationID
@@ -98,9 +130,9 @@ func ParseEnvelope(md map[string]string) (Envelope, error) {
 	e := Envelope{
 		ID:            md[HeaderID],
 		Type:          md[HeaderType],
-		Source:        md[HeaderSource],
-		TraceParent:   md[HeaderTraceParent],
-		TraceState:    md[HeaderTraceState],
+		Source:        NodeOfSource(md[HeaderSource]),
+		TraceParent:   firstOf(md[HeaderTraceParent], md[HeaderCETraceParent]),
+		TraceState:    firstOf(md[HeaderTraceState], md[HeaderCETraceState]),
 		CorrelationID: md[HeaderCorrelationID],
 	}
 	var missing []string
@@ -118,6 +150,15 @@ func ParseEnvelope(md map[string]string) (Envelope, error) {
 	}
 	e.Time = t
 	return e, nil
+}
+
+func firstOf(vs ...string) string {
+	for _, v := range vs {
+		if v != "" {
+			return v
+		}
+	}
+	return ""
 }
 
 // OriginOf returns the origin node token of an event subject, or "" when the subject is not

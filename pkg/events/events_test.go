@@ -140,3 +140,30 @@ func TestSubjects(t *testing.T) {
 		t.Fatal("type without version accepted")
 	}
 }
+
+// The envelope's source is a URI on the wire and the readable node id in code; a bare id
+// (events published before sources became URIs) still reads as that node, and any other URI
+// is kept whole, so it can never pass for a node's origin token.
+func TestEnvelopeSourceIsANodeURN(t *testing.T) {
+	env := events.Envelope{ID: events.NewID(), Type: "registry.region_created.v1", Source: "vic", Time: time.Now(), TraceParent: "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"}
+	md := env.Metadata()
+	if md[events.HeaderSource] != "urn:copnet:node:vic" || md[events.HeaderContentType] != "application/json" {
+		t.Errorf("headers %v", md)
+	}
+	if md[events.HeaderCETraceParent] != env.TraceParent || md[events.HeaderTraceParent] != env.TraceParent {
+		t.Errorf("trace context not on both headers: %v", md)
+	}
+	back, err := events.ParseEnvelope(md)
+	if err != nil || back.Source != "vic" || back.TraceParent != env.TraceParent {
+		t.Errorf("parsed %+v, %v", back, err)
+	}
+	for source, node := range map[string]string{"urn:copnet:node:nsw": "nsw", "nsw": "nsw", "urn:other:nsw": "urn:other:nsw", "urn:copnet:node:": ""} {
+		if got := events.NodeOfSource(source); got != node {
+			t.Errorf("NodeOfSource(%q) = %q, want %q", source, got, node)
+		}
+	}
+	delete(md, events.HeaderTraceParent)
+	if back, _ := events.ParseEnvelope(md); back.TraceParent != env.TraceParent {
+		t.Errorf("ce-traceparent alone is not read: %+v", back)
+	}
+}

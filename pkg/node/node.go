@@ -22,6 +22,7 @@ import (
 	"github.com/copnet/copnet/pkg/bus"
 	"github.com/copnet/copnet/pkg/httpx"
 	"github.com/copnet/copnet/pkg/postgres"
+	"github.com/copnet/copnet/pkg/telemetry"
 )
 
 // Deps is what a service's composition root receives.
@@ -221,7 +222,8 @@ func (n *Node) buildHandler() http.Handler {
 	for _, s := range n.services {
 		checks = append(checks, httpx.Check{Name: "postgres:" + s.name, Probe: s.pool.Ping})
 	}
-	return httpx.NewHandler(n.cfg.HTTP, httpx.Authenticate(n.cfg.Verifier)(httpx.Routed(mux)), n.cfg.Metrics, checks)
+	app := telemetry.CountUnauthorized(mux, httpx.Authenticate(n.cfg.Verifier)(httpx.Routed(mux)))
+	return httpx.NewHandler(n.cfg.HTTP, app, n.cfg.Metrics, checks)
 }
 
 // Handler is the node's whole HTTP surface, probes included.

@@ -12,6 +12,7 @@ import (
 	"strings"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracegrpc"
@@ -112,6 +113,21 @@ func Setup(ctx context.Context, serviceName string, cfg Config, logOut io.Writer
 	// A private registry avoids duplicate-registration panics when several
 	// services (or repeated Setup calls) share one process.
 	reg := prometheus.NewRegistry()
+	// The Go runtime (goroutines, GC, memory) and the process (CPU, resident memory, open
+	// files) are what an operator checks first when a node misbehaves. The runtime/metrics
+	// families replace the legacy go_memstats_* ones, whose gauge and counter pairs
+	// (go_memstats_alloc_bytes and ..._total) collide in OpenMetrics, where a counter's
+	// family name drops _total.
+	goCollector := collectors.NewGoCollector(
+		collectors.WithGoCollectorMemStatsMetricsDisabled(),
+		collectors.WithGoCollectorRuntimeMetrics(collectors.MetricsGC, collectors.MetricsMemory, collectors.MetricsScheduler),
+	)
+	if err := reg.Register(goCollector); err != nil {
+		return nil, errors.Join(err, tp.Shutdown(ctx))
+	}
+	if err := reg.Register(collectors.NewProcessCollector(collectors.ProcessCollectorOpts{})); err != nil {
+		return nil, errors.Join(err, tp.Shutdown(ctx))
+	}
 	promExp, err := otelprom.New(otelprom.WithRegisterer(reg))
 	if err != nil {
 		return nil, errors.Join(fmt.Errorf("prometheus exporter: %w", err), tp.Shutdown(ctx))
@@ -150,10 +166,11 @@ func otlpOptions(endpoint string) []otlptracegrpc.Option {
 	}
 }
 
-// MetricsHandler serves this service's metrics in the Prometheus exposition
-// format from its private registry.
+// MetricsHandler serves this service's metrics from its private registry, in the
+// OpenMetrics format to a scraper that asks for it (Accept: application/openmetrics-text)
+// and in the Prometheus text format otherwise.
 func (t *Telemetry) MetricsHandler() http.Handler {
-	return promhttp.HandlerFor(t.registry, promhttp.HandlerOpts{Registry: t.registry})
+	return promhttp.HandlerFor(t.registry, promhttp.HandlerOpts{Registry: t.registry, EnableOpenMetrics: true})
 }
 
 // Tracer returns a tracer from this Setup's provider rather than the global,

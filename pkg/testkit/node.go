@@ -42,6 +42,8 @@ type NodeOptions struct {
 	// DBAcquireTimeout is how long a request waits for a database connection (the
 	// httpx default when zero).
 	DBAcquireTimeout time.Duration
+	// Metrics, when set, is served on /metrics (telemetry.Telemetry.MetricsHandler).
+	Metrics http.Handler
 }
 
 // Node is a copnet node running services in the test process, wired exactly as in
@@ -92,18 +94,32 @@ func StartNode(t testing.TB, opts NodeOptions, factories ...node.Factory) *Node 
 		Verifier: httpx.HS256{Secret: secret}, Secret: secret, PublicURL: opts.PublicURL,
 		// The budget is the node's, as in production; tests shrink it to exhaust it.
 		DBMaxConns: opts.DBMaxConns,
+		Metrics:    opts.Metrics,
 	}, factories...)
 	if err != nil {
 		cancel()
 		ln.Close()
 		t.Fatalf("testkit: start node: %v", err)
 	}
-	done := make(chan error, 1)
-	go func() { done <- n.Run(ctx, ln) }()
+	// The node serves its own HTTP server on a loopback port nobody is told about; tests
+	// reach it at ln through a server with the same settings whose handler checks every
+	// answer against the OpenAPI document of its route, whichever client a test uses.
+	inner, err := httpx.Listen("127.0.0.1:0")
+	if err != nil {
+		cancel()
+		ln.Close()
+		t.Fatalf("testkit: listen: %v", err)
+	}
+	done := make(chan error, 2)
+	go func() { done <- n.Run(ctx, inner) }()
+	srv := httpx.NewServer(httpx.ServerConfig{Addr: ln.Addr().String()}, ValidatingHandler(t, n.Handler()))
+	go func() { done <- httpx.Serve(ctx, srv, ln, 0) }()
 	t.Cleanup(func() {
 		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("testkit: node stopped with %v", err)
+		for range 2 {
+			if err := <-done; err != nil {
+				t.Errorf("testkit: node stopped with %v", err)
+			}
 		}
 		n.Close()
 	})
@@ -124,7 +140,9 @@ func (n *Node) Token(t testing.TB, c httpx.Claims) string {
 }
 
 // Do sends a request with an optional bearer token and JSON body (a string or []byte body
-// is sent as is, so tests can send malformed JSON) and returns status and raw body.
+// is sent as is, so tests can send malformed JSON) and returns status and raw body. Every
+// answer is checked against the OpenAPI document of the route it came from (status,
+// content type, body) by the node itself (see StartNode).
 func (n *Node) Do(t testing.TB, method, path, token string, body any) (int, []byte) {
 	t.Helper()
 	var rd io.Reader

@@ -106,8 +106,8 @@ func checkEnvelope(ev event, name string) error {
 	if want := "registry." + name + ".v1"; ev.header[events.HeaderType] != want {
 		return fmt.Errorf("ce-type %q, want %q", ev.header[events.HeaderType], want)
 	}
-	if ev.header[events.HeaderSource] != nodeID {
-		return fmt.Errorf("ce-source %q, want %q", ev.header[events.HeaderSource], nodeID)
+	if ev.header[events.HeaderSource] != events.SourceURI(nodeID) {
+		return fmt.Errorf("ce-source %q, want %q", ev.header[events.HeaderSource], events.SourceURI(nodeID))
 	}
 	id := ev.header[events.HeaderID]
 	if len(id) != 26 {
