@@ -115,6 +115,7 @@ const maxValidatedBody = 8 << 20
 // (ValidateResponse), failing t when one breaks its document. Event streams are passed
 // through unchecked: they never end.
 func ValidatingHandler(t testing.TB, h http.Handler) http.Handler {
+	t = duringFuzzing(t)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		rec := &recordingWriter{ResponseWriter: w}
 		h.ServeHTTP(rec, r)
@@ -184,3 +185,39 @@ func (w *recordingWriter) Flush() {
 
 // Unwrap lets http.ResponseController reach the connection's own writer.
 func (w *recordingWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// duringFuzzing returns t, or for a fuzz test's *testing.F a reporter that keeps what it is
+// told until the fuzzing ends: F panics when told of a failure from inside the fuzz target,
+// which is where a node serving the target's requests would tell it.
+func duringFuzzing(t testing.TB) testing.TB {
+	f, ok := t.(*testing.F)
+	if !ok {
+		return t
+	}
+	d := &deferredReport{TB: f}
+	f.Cleanup(func() {
+		d.mu.Lock()
+		defer d.mu.Unlock()
+		for _, msg := range d.failures {
+			f.Error(msg)
+		}
+	})
+	return d
+}
+
+// deferredReport collects failures and reports them, through the fuzz test, at its end.
+type deferredReport struct {
+	testing.TB
+	mu       sync.Mutex
+	failures []string
+}
+
+func (d *deferredReport) Helper() {}
+
+func (d *deferredReport) Errorf(format string, args ...any) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if len(d.failures) < 10 {
+		d.failures = append(d.failures, fmt.Sprintf(format, args...))
+	}
+}
