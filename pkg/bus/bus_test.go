@@ -348,7 +348,9 @@ func TestDeadLettersBadMessagesAndMovesOn(t *testing.T) {
 // A handler that keeps failing is retried, then parked so the consumer moves on; once the
 // cause is fixed an operator replays it, which applies it and clears the dead letter.
 func TestFailingHandlerDeadLetteredThenReplayed(t *testing.T) {
-	e := newEnv(t)
+	// The retries are bounded by time too (AckWait/3): a loaded machine must not cut them
+	// short here, where their count is what is checked.
+	e := newEnv(t, func(c *bus.Config) { c.AckWait = 60 * time.Second })
 	registry := e.service("registry")
 	e.forward("registry", registry)
 	pool := e.service("consumer")
