@@ -1,5 +1,7 @@
-// Package app is everything the knowledge service's ports may ask of it: commands that
-// change the map and queries that read it, each checking who may do it.
+// Package app is everything the knowledge service does: commands that change the map and
+// queries that read it, each checking who may do it, and one On<Event> method per consumed
+// event (events.go). The rules live here and in domain; the Repository it declares only
+// loads, stores and publishes.
 package app
 
 import (
