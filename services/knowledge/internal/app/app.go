@@ -1,5 +1,7 @@
-// Package app is everything the knowledge service's ports may ask of it: commands that
-// change the map and queries that read it, each checking who may do it.
+// Package app is everything the knowledge service does: commands that change the map and
+// queries that read it, each checking who may do it, and one On<Event> method per consumed
+// event (events.go). The rules live here and in domain; the Repository it declares only
+// loads, stores and publishes.
 package app
 
 import (
@@ -14,16 +16,20 @@ import (
 	"github.com/copnet/copnet/pkg/events"
 	"github.com/copnet/copnet/pkg/httpx"
 	"github.com/copnet/copnet/services/knowledge/domain"
-	"github.com/copnet/copnet/services/knowledge/internal/adapters"
 )
 
 // Application is the knowledge service's use cases.
 type Application struct {
-	repo *adapters.Repository
+	repo Repository
+	// node and tier place this node in the federation: which overlaps it reports.
+	node, tier string
+	rule       domain.OverlapRule
 }
 
-// New returns the application over repo.
-func New(repo *adapters.Repository) *Application { return &Application{repo: repo} }
+// New returns the application of node (at tier) over repo, detecting overlaps with rule.
+func New(repo Repository, node, tier string, rule domain.OverlapRule) *Application {
+	return &Application{repo: repo, node: node, tier: tier, rule: rule}
+}
 
 func newID() string { return strings.ToLower(events.NewID()) }
 
@@ -55,13 +61,45 @@ func nonNil(s []string) []string {
 	return s
 }
 
+// canonical names terms by their topics (see domain.Taxonomy).
+func (a *Application) canonical(ctx context.Context, terms []string) ([]string, error) {
+	tax, err := a.repo.Taxonomy(ctx, terms)
+	if err != nil {
+		return nil, err
+	}
+	return tax.Canonical(terms), nil
+}
+
 // canonicalTopic names a filter's topic through the taxonomy ("" stays "": no filter).
 func (a *Application) canonicalTopic(ctx context.Context, topic string) (string, error) {
-	topics, err := a.repo.Canonical(ctx, []string{topic})
+	topics, err := a.canonical(ctx, []string{topic})
 	if err != nil || len(topics) == 0 {
 		return "", err
 	}
 	return topics[0], nil
+}
+
+// canonicalise names a project's topics and population groups through the taxonomy; two
+// groups of a place that name one topic become one community.
+func (a *Application) canonicalise(ctx context.Context, p *domain.Project) error {
+	groups := make([]string, len(p.Communities))
+	for i, c := range p.Communities {
+		groups[i] = c.Group
+	}
+	tax, err := a.repo.Taxonomy(ctx, p.Topics, groups)
+	if err != nil {
+		return err
+	}
+	p.Topics = tax.Canonical(p.Topics)
+	var cs []domain.Community
+	for _, c := range p.Communities {
+		c.Group = tax.One(c.Group)
+		if !slices.Contains(cs, c) {
+			cs = append(cs, c)
+		}
+	}
+	p.Communities = cs
+	return nil
 }
 
 // NewTopic is the input of AddTopic.
@@ -71,9 +109,9 @@ type NewTopic struct {
 }
 
 // AddTopic adds a topic to the shared taxonomy (national only).
-func (a *Application) AddTopic(ctx context.Context, c httpx.Claims, in NewTopic) (adapters.Topic, error) {
+func (a *Application) AddTopic(ctx context.Context, c httpx.Claims, in NewTopic) (Topic, error) {
 	if err := httpx.Authorize(c, c.IsNational(), "add topics"); err != nil {
-		return adapters.Topic{}, err
+		return Topic{}, err
 	}
 	var v apperr.Validator
 	name := domain.Normalise(in.Name)
@@ -86,14 +124,33 @@ func (a *Application) AddTopic(ctx context.Context, c httpx.Claims, in NewTopic)
 		}
 	}
 	if err := v.Err(); err != nil {
-		return adapters.Topic{}, err
+		return Topic{}, err
 	}
-	t := adapters.Topic{ID: newID(), Name: name, Synonyms: synonyms}
-	return t, a.repo.AddTopic(ctx, &t)
+	t := Topic{ID: newID(), Name: name, Synonyms: synonyms}
+	return t, a.repo.InTx(ctx, func(ctx context.Context) error {
+		// What was stored under a synonym is stored under the name now, and meets what is
+		// stored from now on: the gaps of every region with demand on the topic, and the
+		// overlaps of every project renamed, are judged again (a pair is still reported once).
+		projects, regions, err := a.repo.AddTopic(ctx, &t)
+		if err != nil {
+			return err
+		}
+		for _, region := range regions {
+			if err := a.repo.RefreshGaps(ctx, region, []string{t.Name}); err != nil {
+				return err
+			}
+		}
+		for _, id := range projects {
+			if err := a.detectOverlaps(ctx, id); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
 }
 
 // Topics lists the taxonomy to any signed-in caller.
-func (a *Application) Topics(ctx context.Context, c httpx.Claims) ([]adapters.Topic, error) {
+func (a *Application) Topics(ctx context.Context, c httpx.Claims) ([]Topic, error) {
 	if err := httpx.Authorize(c, c.Role != "", "list topics"); err != nil {
 		return nil, err
 	}
@@ -134,7 +191,7 @@ type NewProject struct {
 }
 
 // MapProject puts a CoP's project on the map (its coordinator, its hub, national).
-func (a *Application) MapProject(ctx context.Context, c httpx.Claims, in NewProject) (*adapters.Project, error) {
+func (a *Application) MapProject(ctx context.Context, c httpx.Claims, in NewProject) (*Project, error) {
 	var v apperr.Validator
 	v.Check(in.CoPID != "" && len(in.CoPID) <= 64, "cop_id", "is required")
 	text(&v, "title", in.Title, 200, true)
@@ -159,7 +216,7 @@ func (a *Application) MapProject(ctx context.Context, c httpx.Claims, in NewProj
 	if err != nil {
 		return nil, err
 	}
-	p := &adapters.Project{
+	p := &Project{
 		Project: domain.Project{ID: newID(), CoPID: in.CoPID, Region: region, Organisation: strings.TrimSpace(in.Organisation),
 			Topics: in.Topics, StartsOn: from, EndsOn: to},
 		Title: strings.TrimSpace(in.Title), Methods: nonNil(in.Methods),
@@ -167,7 +224,14 @@ func (a *Application) MapProject(ctx context.Context, c httpx.Claims, in NewProj
 	for _, cm := range in.Communities {
 		p.Communities = append(p.Communities, domain.Community{Place: cm.Place, Group: domain.Normalise(cm.Group)})
 	}
-	return p, a.repo.AddProject(ctx, p)
+	// Overlaps are found by OnProjectMapped, the same way for projects of this node and
+	// of child nodes.
+	return p, a.repo.InTx(ctx, func(ctx context.Context) error {
+		if err := a.canonicalise(ctx, &p.Project); err != nil {
+			return err
+		}
+		return a.repo.AddProject(ctx, p)
+	})
 }
 
 // ProjectQuery is the input of Projects.
@@ -176,8 +240,8 @@ type ProjectQuery struct {
 }
 
 // Projects lists the map. National sees all; a hub its region; a coordinator its CoP.
-func (a *Application) Projects(ctx context.Context, c httpx.Claims, q ProjectQuery) ([]*adapters.Project, error) {
-	f := adapters.ProjectFilter{CoP: q.CoP, Region: q.Region, Limit: 500}
+func (a *Application) Projects(ctx context.Context, c httpx.Claims, q ProjectQuery) ([]*Project, error) {
+	f := ProjectFilter{CoP: q.CoP, Region: q.Region, Limit: 500}
 	if err := a.scope(ctx, c, &f.Region, &f.CoP, "see the project map"); err != nil {
 		return nil, err
 	}
@@ -228,8 +292,8 @@ var statuses = []string{"acknowledged", "coordinated", "dismissed"}
 
 // Overlaps lists overlaps the caller may see: national all, a hub those touching its
 // region, a coordinator those touching its CoP.
-func (a *Application) Overlaps(ctx context.Context, c httpx.Claims, q OverlapQuery) ([]adapters.Overlap, error) {
-	f := adapters.OverlapFilter{Region: q.Region, CoP: q.CoP, Kind: q.Kind, Status: q.Status, Limit: 500}
+func (a *Application) Overlaps(ctx context.Context, c httpx.Claims, q OverlapQuery) ([]Overlap, error) {
+	f := OverlapFilter{Region: q.Region, CoP: q.CoP, Kind: q.Kind, Status: q.Status, Limit: 500}
 	if err := a.scope(ctx, c, &f.Region, &f.CoP, "see overlaps"); err != nil {
 		return nil, err
 	}
@@ -250,15 +314,15 @@ type Resolution struct {
 
 // ResolveOverlap records what was done about an overlap (national, the hub of a region it
 // touches, the coordinator of a CoP it touches).
-func (a *Application) ResolveOverlap(ctx context.Context, c httpx.Claims, id string, in Resolution) (adapters.Overlap, error) {
+func (a *Application) ResolveOverlap(ctx context.Context, c httpx.Claims, id string, in Resolution) (Overlap, error) {
 	const what = "act on this overlap"
 	if err := httpx.Authorize(c, c.IsNational() || c.Role == httpx.RoleHub || c.Role == httpx.RoleCoordinator, what); err != nil {
-		return adapters.Overlap{}, err
+		return Overlap{}, err
 	}
 	var v apperr.Validator
 	v.Check(slices.Contains(statuses, in.Status), "status", "must be acknowledged, coordinated or dismissed")
 	text(&v, "note", in.Note, 2000, false)
-	return a.repo.ResolveOverlap(ctx, id, in.Status, strings.TrimSpace(in.Note), func(o adapters.Overlap) error {
+	return a.repo.ResolveOverlap(ctx, id, in.Status, strings.TrimSpace(in.Note), func(o Overlap) error {
 		if err := httpx.Authorize(c, c.IsNational() || (c.Role == httpx.RoleHub && slices.Contains(o.Regions, c.Region)) ||
 			(c.Role == httpx.RoleCoordinator && slices.Contains(o.CoPIDs, c.CoP)), what); err != nil {
 			return err
@@ -283,7 +347,7 @@ var Levels = []string{"practitioner", "experienced", "expert"}
 
 // DeclareExpertise records expertise: the person themselves, from a CoP they belong to (see
 // authorizeIn), or without a CoP when they are a member somewhere.
-func (a *Application) DeclareExpertise(ctx context.Context, c httpx.Claims, in NewExpertise) (*adapters.Expertise, error) {
+func (a *Application) DeclareExpertise(ctx context.Context, c httpx.Claims, in NewExpertise) (*Expertise, error) {
 	if err := httpx.Authorize(c, in.PersonID != "" && c.IsPerson(in.PersonID), "declare expertise for someone else"); err != nil {
 		return nil, err
 	}
@@ -296,7 +360,7 @@ func (a *Application) DeclareExpertise(ctx context.Context, c httpx.Claims, in N
 	if err := v.Err(); err != nil {
 		return nil, err
 	}
-	e := &adapters.Expertise{ID: newID(), PersonID: in.PersonID, CoPID: in.CoPID, Topics: in.Topics, Level: in.Level, Visibility: in.Visibility}
+	e := &Expertise{ID: newID(), PersonID: in.PersonID, CoPID: in.CoPID, Topics: in.Topics, Level: in.Level, Visibility: in.Visibility}
 	if in.CoPID != "" {
 		region, err := a.repo.CoPRegion(ctx, in.CoPID, "cop_id")
 		if err != nil {
@@ -320,7 +384,29 @@ func (a *Application) DeclareExpertise(ctx context.Context, c httpx.Claims, in N
 			return nil, err
 		}
 	}
-	return e, a.repo.DeclareExpertise(ctx, e)
+	return e, a.repo.InTx(ctx, func(ctx context.Context) error {
+		var err error
+		if e.Topics, err = a.canonical(ctx, e.Topics); err != nil {
+			return err
+		}
+		if err := a.repo.DeclareExpertise(ctx, e); err != nil {
+			return err
+		}
+		// Declared without a CoP, the expertise is supply wherever the person is a member;
+		// the gaps it fills there are retired.
+		regions := []string{e.Region}
+		if e.Region == "" {
+			if regions, err = a.repo.MemberRegions(ctx, e.PersonID); err != nil {
+				return err
+			}
+		}
+		for _, region := range regions {
+			if err := a.repo.RefreshGaps(ctx, region, e.Topics); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
 }
 
 // authorizeIn lets a person act in a CoP (declare expertise from it, raise a request in it)
@@ -348,7 +434,7 @@ type NewRequest struct {
 // RaiseRequest asks for information (the person themselves, in a CoP they belong to) and
 // returns the matched experts, nearest first: experts visible only in a CoP are shown only
 // to those who belong to it.
-func (a *Application) RaiseRequest(ctx context.Context, c httpx.Claims, in NewRequest) (*adapters.Request, error) {
+func (a *Application) RaiseRequest(ctx context.Context, c httpx.Claims, in NewRequest) (*Request, error) {
 	if err := httpx.Authorize(c, in.PersonID != "" && c.IsPerson(in.PersonID), "raise a request for someone else"); err != nil {
 		return nil, err
 	}
@@ -367,9 +453,28 @@ func (a *Application) RaiseRequest(ctx context.Context, c httpx.Claims, in NewRe
 	if err := a.authorizeIn(ctx, c, in.PersonID, in.CoPID, region, "raise a request in CoP "+in.CoPID); err != nil {
 		return nil, err
 	}
-	q := &adapters.Request{ID: newID(), CoPID: in.CoPID, Region: region, PersonID: in.PersonID, Topics: in.Topics,
-		Question: strings.TrimSpace(in.Question)}
-	return q, a.repo.RaiseRequest(ctx, q)
+	q := &Request{ID: newID(), CoPID: in.CoPID, Region: region, PersonID: in.PersonID, Topics: in.Topics,
+		Question: strings.TrimSpace(in.Question), Status: "open"}
+	return q, a.repo.InTx(ctx, func(ctx context.Context) error {
+		var err error
+		if q.Topics, err = a.canonical(ctx, q.Topics); err != nil {
+			return err
+		}
+		experts, err := a.repo.Experts(ctx, q.Topics, q.Region)
+		if err != nil {
+			return err
+		}
+		q.Experts = []Matched{}
+		for _, m := range domain.MatchExperts(q.PersonID, q.CoPID, q.Region, q.Topics, experts) {
+			q.Experts = append(q.Experts, Matched{PersonID: m.PersonID, ExpertiseID: m.ExpertiseID,
+				Proximity: string(m.Proximity), Level: m.Level, Topics: m.Topics})
+		}
+		if err := a.repo.RaiseRequest(ctx, q); err != nil {
+			return err
+		}
+		// The new demand may open a gap.
+		return a.repo.RefreshGaps(ctx, q.Region, q.Topics)
+	})
 }
 
 // NewAnswer is the input of AnswerRequest.
@@ -379,19 +484,29 @@ type NewAnswer struct {
 
 // AnswerRequest answers an open request (an expert it was routed to, its CoP's
 // coordinator, its region's hub, national).
-func (a *Application) AnswerRequest(ctx context.Context, c httpx.Claims, id string, in NewAnswer) (*adapters.Answer, error) {
+func (a *Application) AnswerRequest(ctx context.Context, c httpx.Claims, id string, in NewAnswer) (*Answer, error) {
 	const what = "answer this request"
 	if err := httpx.Authorize(c, c.Role != "", what); err != nil {
 		return nil, err
 	}
 	var v apperr.Validator
 	text(&v, "body", in.Body, 8000, true)
-	ans := &adapters.Answer{ID: newID(), RequestID: id, PersonID: c.Subject, Body: strings.TrimSpace(in.Body)}
-	return ans, a.repo.AnswerRequest(ctx, ans, func(r adapters.RequestAccess) error {
+	ans := &Answer{ID: newID(), RequestID: id, PersonID: c.Subject, Body: strings.TrimSpace(in.Body)}
+	return ans, a.repo.InTx(ctx, func(ctx context.Context) error {
+		r, err := a.repo.LockRequest(ctx, id, c.Subject)
+		if err != nil {
+			return err
+		}
 		if err := httpx.Authorize(c, r.Matched || c.IsNational() || c.IsHubOf(r.Region) || c.IsCoordinatorOf(r.CoPID), what); err != nil {
 			return err
 		}
-		return v.Err()
+		if err := v.Err(); err != nil {
+			return err
+		}
+		if r.Status != "open" {
+			return apperr.Conflict("request %s is closed", id)
+		}
+		return a.repo.AnswerRequest(ctx, ans)
 	})
 }
 
@@ -402,9 +517,23 @@ func (a *Application) CloseRequest(ctx context.Context, c httpx.Claims, id strin
 	if err := httpx.Authorize(c, c.Role != "", what); err != nil {
 		return err
 	}
-	return a.repo.CloseRequest(ctx, id, c.Subject, func(r adapters.RequestAccess) error {
-		return httpx.Authorize(c, (r.PersonID != "" && c.IsPerson(r.PersonID)) || c.IsNational() ||
-			c.IsHubOf(r.Region) || c.IsCoordinatorOf(r.CoPID), what)
+	return a.repo.InTx(ctx, func(ctx context.Context) error {
+		r, err := a.repo.LockRequest(ctx, id, c.Subject)
+		if err != nil {
+			return err
+		}
+		if err := httpx.Authorize(c, (r.PersonID != "" && c.IsPerson(r.PersonID)) || c.IsNational() ||
+			c.IsHubOf(r.Region) || c.IsCoordinatorOf(r.CoPID), what); err != nil {
+			return err
+		}
+		if r.Status != "open" {
+			return apperr.Conflict("request %s is already closed", id)
+		}
+		if err := a.repo.CloseRequest(ctx, id); err != nil {
+			return err
+		}
+		// Its topics stop counting as demand.
+		return a.repo.RefreshGaps(ctx, r.Region, r.Topics)
 	})
 }
 
@@ -418,7 +547,7 @@ type NewAsset struct {
 }
 
 // ShareAsset shares a CoP's reusable asset (its coordinator, its hub, national).
-func (a *Application) ShareAsset(ctx context.Context, c httpx.Claims, in NewAsset) (*adapters.Asset, error) {
+func (a *Application) ShareAsset(ctx context.Context, c httpx.Claims, in NewAsset) (*Asset, error) {
 	var v apperr.Validator
 	v.Check(in.CoPID != "", "cop_id", "is required")
 	text(&v, "title", in.Title, 200, true)
@@ -430,13 +559,23 @@ func (a *Application) ShareAsset(ctx context.Context, c httpx.Claims, in NewAsse
 	if err != nil {
 		return nil, err
 	}
-	as := &adapters.Asset{ID: newID(), CoPID: in.CoPID, Region: region, Title: strings.TrimSpace(in.Title), URL: in.URL,
+	as := &Asset{ID: newID(), CoPID: in.CoPID, Region: region, Title: strings.TrimSpace(in.Title), URL: in.URL,
 		Topics: in.Topics, Licence: strings.TrimSpace(in.Licence)}
-	return as, a.repo.ShareAsset(ctx, as)
+	return as, a.repo.InTx(ctx, func(ctx context.Context) error {
+		var err error
+		if as.Topics, err = a.canonical(ctx, as.Topics); err != nil {
+			return err
+		}
+		if err := a.repo.ShareAsset(ctx, as); err != nil {
+			return err
+		}
+		// The asset retires the gaps it fills.
+		return a.repo.RefreshGaps(ctx, as.Region, as.Topics)
+	})
 }
 
 // Assets lists shared assets to any signed-in caller: reuse across regions is the point.
-func (a *Application) Assets(ctx context.Context, c httpx.Claims, topic, region string) ([]adapters.Asset, error) {
+func (a *Application) Assets(ctx context.Context, c httpx.Claims, topic, region string) ([]Asset, error) {
 	if err := httpx.Authorize(c, c.Role != "", "list assets"); err != nil {
 		return nil, err
 	}
@@ -448,7 +587,7 @@ func (a *Application) Assets(ctx context.Context, c httpx.Claims, topic, region 
 }
 
 // Gaps lists knowledge gaps: national for any region (or all), a hub for its own.
-func (a *Application) Gaps(ctx context.Context, c httpx.Claims, region string) ([]adapters.Gap, error) {
+func (a *Application) Gaps(ctx context.Context, c httpx.Claims, region string) ([]Gap, error) {
 	if err := httpx.Authorize(c, c.IsNational() || c.Role == httpx.RoleHub, "see knowledge gaps"); err != nil {
 		return nil, err
 	}

@@ -8,7 +8,6 @@ import (
 
 	"github.com/copnet/copnet/pkg/httpx"
 	"github.com/copnet/copnet/services/knowledge/domain"
-	"github.com/copnet/copnet/services/knowledge/internal/adapters"
 	"github.com/copnet/copnet/services/knowledge/internal/app"
 )
 
@@ -75,7 +74,7 @@ type ProjectView struct {
 	CreatedAt    time.Time          `json:"created_at"`
 }
 
-func view(p *adapters.Project) ProjectView {
+func view(p *app.Project) ProjectView {
 	return ProjectView{
 		ID: p.ID, CoPID: p.CoPID, Region: p.Region, Title: p.Title, Organisation: p.Organisation,
 		Topics: p.Topics, Communities: p.Communities, StartsOn: p.StartsOn.Format(time.DateOnly),
