@@ -1,6 +1,7 @@
-// Package adapters keeps scheduling's state in PostgreSQL. Every change commits together
-// with the events it causes (the outbox), and every change to a CoP's rota runs under
-// that CoP's row lock, so two requests cannot hand out the same turn twice.
+// Package adapters keeps scheduling's state in PostgreSQL: it loads and stores, and owns the
+// transaction and the outbox. Every change commits together with the events it causes, and
+// every change to a CoP's rota runs under that CoP's row lock (InCoP, InSession), so two
+// requests cannot hand out the same turn twice. The rules themselves live in app and domain.
 package adapters
 
 import (
@@ -8,10 +9,11 @@ import (
 	"crypto/sha256"
 	"crypto/subtle"
 	"errors"
-	"fmt"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/copnet/copnet/pkg/apperr"
@@ -21,61 +23,78 @@ import (
 	"github.com/copnet/copnet/services/scheduling/domain"
 )
 
-// CoP is what scheduling knows of a CoP.
-type CoP struct {
-	ID, Region string
-	// Name is the CoP's name from cop_proposed; empty until scheduling has heard it.
-	Name    string
-	Retired bool
-}
-
-// Title is how people know the CoP: its name, or its id while the name is unknown.
-func (c CoP) Title() string {
-	if c.Name != "" {
-		return c.Name
-	}
-	return c.ID
-}
-
-// Program is a planned series of sessions.
-type Program struct {
-	ID, CoPID, Title string
-	Sessions         int
-	FirstSessionAt   string
-	Timezone         string
-	Cadence          string
-	DurationMinutes  int
-	Format           []string
-	Checkins         []int
-	CreatedAt        time.Time
-}
-
 // Repository stores scheduling's state.
 type Repository struct {
-	pool    *pgxpool.Pool
-	outbox  *bus.Outbox
-	now     func() time.Time
-	decline domain.DeclineRule
+	pool   *pgxpool.Pool
+	outbox *bus.Outbox
 }
 
-// NewRepository returns a repository writing events through outbox, reading the time from
-// now and judging participation with decline.
-func NewRepository(pool *pgxpool.Pool, outbox *bus.Outbox, now func() time.Time, decline domain.DeclineRule) *Repository {
-	return &Repository{pool: pool, outbox: outbox, now: now, decline: decline}
+// NewRepository returns a repository writing events through outbox.
+func NewRepository(pool *pgxpool.Pool, outbox *bus.Outbox) *Repository {
+	return &Repository{pool: pool, outbox: outbox}
 }
 
-// Now is the repository's clock.
-func (r *Repository) Now() time.Time { return r.now() }
+// querier is what both the pool and a transaction answer.
+type querier interface {
+	Exec(context.Context, string, ...any) (pgconn.CommandTag, error)
+	Query(context.Context, string, ...any) (pgx.Rows, error)
+	QueryRow(context.Context, string, ...any) pgx.Row
+}
+
+// db is the transaction ctx carries (InCoP's, or an event consumer's), else the pool: a
+// method called inside a use case reads and writes in that use case's transaction.
+func (r *Repository) db(ctx context.Context) querier {
+	if tx, ok := postgres.TxFrom(ctx); ok {
+		return tx
+	}
+	return r.pool
+}
+
+// InCoP runs fn in a transaction holding the CoP's row lock, then writes the events fn
+// returns to the outbox in that transaction. ctx as fn sees it carries the transaction, so
+// repository methods called with it take part; when the caller's ctx already carries one
+// (an event consumer's), InCoP joins it.
+func (r *Repository) InCoP(ctx context.Context, copID string, fn func(context.Context, domain.CoP) ([]events.Event, error)) error {
+	return postgres.Tx(ctx, r.pool, func(tx pgx.Tx) error {
+		ctx := postgres.WithTx(ctx, tx)
+		c, err := loadCoP(ctx, tx, copID, "FOR UPDATE")
+		if err != nil {
+			return err
+		}
+		evs, err := fn(ctx, c)
+		if err != nil || len(evs) == 0 {
+			return err
+		}
+		return r.outbox.Publish(ctx, tx, evs...)
+	})
+}
+
+// InSession locks the session's CoP, loads the session and runs fn as InCoP does.
+func (r *Repository) InSession(ctx context.Context, id string, fn func(context.Context, *domain.Session) ([]events.Event, error)) error {
+	var cop string
+	err := r.db(ctx).QueryRow(ctx, "SELECT cop_id FROM sessions WHERE id = $1", id).Scan(&cop)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return apperr.NotFound("session %q does not exist", id)
+	}
+	if err != nil {
+		return err
+	}
+	return r.InCoP(ctx, cop, func(ctx context.Context, _ domain.CoP) ([]events.Event, error) {
+		s, err := scanSession(r.db(ctx).QueryRow(ctx, "SELECT "+sessionColumns+" FROM sessions WHERE id = $1", id))
+		if err != nil {
+			return nil, err
+		}
+		return fn(ctx, s)
+	})
+}
 
 // CoP loads what scheduling knows of a CoP; an unknown one has not been approved (yet).
-func (r *Repository) CoP(ctx context.Context, id string) (CoP, error) {
-	return loadCoP(ctx, r.pool, id, "")
+func (r *Repository) CoP(ctx context.Context, id string) (domain.CoP, error) {
+	return loadCoP(ctx, r.db(ctx), id, "")
 }
 
-func loadCoP(ctx context.Context, q interface {
-	QueryRow(context.Context, string, ...any) pgx.Row
-}, id, lock string) (CoP, error) {
-	c := CoP{ID: id}
+func loadCoP(ctx context.Context, q querier, id, lock string) (domain.CoP, error) {
+	c := domain.CoP{ID: id}
 	err := q.QueryRow(ctx, `SELECT region, retired, coalesce((SELECT name FROM cop_names WHERE cop_id = $1), '')
 		FROM cops WHERE id = $1 `+lock, id).Scan(&c.Region, &c.Retired, &c.Name)
 	if errors.Is(err, pgx.ErrNoRows) {
@@ -84,32 +103,118 @@ func loadCoP(ctx context.Context, q interface {
 	return c, err
 }
 
+// KnowsCoP reports whether scheduling has heard of the CoP (approved or retired).
+func (r *Repository) KnowsCoP(ctx context.Context, cop string) (bool, error) {
+	var known bool
+	err := r.db(ctx).QueryRow(ctx, "SELECT EXISTS(SELECT 1 FROM cops WHERE id = $1)", cop).Scan(&known)
+	return known, err
+}
+
+// ApproveCoP starts serving a CoP. A retirement that arrived first wins.
+func (r *Repository) ApproveCoP(ctx context.Context, cop, region string) error {
+	_, err := r.db(ctx).Exec(ctx, "INSERT INTO cops (id, region) VALUES ($1, $2) ON CONFLICT (id) DO NOTHING", cop, region)
+	return err
+}
+
+// RetireCoP marks a CoP retired, recording it when it was never approved here.
+func (r *Repository) RetireCoP(ctx context.Context, cop, region string) error {
+	_, err := r.db(ctx).Exec(ctx, `INSERT INTO cops (id, region, retired) VALUES ($1, $2, true)
+		ON CONFLICT (id) DO UPDATE SET retired = true`, cop, region)
+	return err
+}
+
+// NameCoP learns a CoP's name (cop_proposed), for calendars and event titles.
+func (r *Repository) NameCoP(ctx context.Context, cop, name string) error {
+	_, err := r.db(ctx).Exec(ctx, `INSERT INTO cop_names (cop_id, name) VALUES ($1, $2)
+		ON CONFLICT (cop_id) DO UPDATE SET name = $2`, cop, name)
+	return err
+}
+
 // IsMember reports whether person is a current member of cop.
 func (r *Repository) IsMember(ctx context.Context, cop, person string) (bool, error) {
 	var ok bool
-	err := r.pool.QueryRow(ctx, "SELECT EXISTS(SELECT 1 FROM members WHERE cop_id=$1 AND person_id=$2 AND current)",
+	err := r.db(ctx).QueryRow(ctx, "SELECT EXISTS(SELECT 1 FROM members WHERE cop_id=$1 AND person_id=$2 AND current)",
 		cop, person).Scan(&ok)
 	return ok, err
 }
 
-// inCoP runs fn in a transaction holding the CoP's row lock.
-func (r *Repository) inCoP(ctx context.Context, copID string, fn func(tx pgx.Tx, c CoP) error) error {
+// SetMembership records a membership change as of at, in the roster's history and, unless
+// a later change was applied already (membership events reach separate consumers, so a
+// leave can be processed before its join), as the member's current state.
+func (r *Repository) SetMembership(ctx context.Context, cop, person string, current bool, at time.Time) error {
 	return postgres.Tx(ctx, r.pool, func(tx pgx.Tx) error {
-		c, err := loadCoP(ctx, tx, copID, "FOR UPDATE")
-		if err != nil {
+		if _, err := tx.Exec(ctx, `INSERT INTO roster_changes (cop_id, person_id, at, current) VALUES ($1,$2,$3,$4)
+			ON CONFLICT DO NOTHING`, cop, person, at, current); err != nil {
 			return err
 		}
-		return fn(tx, c)
+		_, err := tx.Exec(ctx, `INSERT INTO members (cop_id, person_id, current, as_of) VALUES ($1,$2,$3,$4)
+			ON CONFLICT (cop_id, person_id) DO UPDATE SET current = $3, as_of = $4 WHERE members.as_of <= $4`,
+			cop, person, current, at)
+		return err
 	})
 }
 
-// AddProgram stores a program and its sessions, publishes program_planned and one
-// session_scheduled per session, then gives the new sessions their roles.
-func (r *Repository) AddProgram(ctx context.Context, p *Program, sessions []*domain.Session) error {
-	return r.inCoP(ctx, p.CoPID, func(tx pgx.Tx, c CoP) error {
-		if c.Retired {
-			return apperr.Conflict("CoP %s is retired; it plans no more sessions", c.ID)
+func personHash(person string) []byte {
+	h := sha256.Sum256([]byte("copnet-erased:" + person))
+	return h[:]
+}
+
+// Erased reports whether person was erased: the tombstone every write of a person id
+// checks first, because events about them may still arrive after person_erased.
+func (r *Repository) Erased(ctx context.Context, person string) (bool, error) {
+	var yes bool
+	err := r.db(ctx).QueryRow(ctx, "SELECT EXISTS(SELECT 1 FROM erased WHERE person_hash = $1)", personHash(person)).Scan(&yes)
+	return yes, err
+}
+
+// Erase scrubs a person and returns the CoPs they belonged to: memberships, willingness,
+// feed key and past roles go; attendance rows keep their status under a random stand-in id,
+// so participation rates stay true without pointing at anyone. Roles of sessions upcoming
+// at now stay for the caller to reassign.
+func (r *Repository) Erase(ctx context.Context, person string, now time.Time) ([]string, error) {
+	var cops []string
+	err := postgres.Tx(ctx, r.pool, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, "INSERT INTO erased (person_hash) VALUES ($1) ON CONFLICT DO NOTHING", personHash(person)); err != nil {
+			return err
 		}
+		rows, err := tx.Query(ctx, "SELECT DISTINCT cop_id FROM members WHERE person_id = $1 ORDER BY cop_id", person)
+		if err != nil {
+			return err
+		}
+		if cops, err = pgx.CollectRows(rows, pgx.RowTo[string]); err != nil {
+			return err
+		}
+		for _, q := range []string{
+			"DELETE FROM members WHERE person_id = $1",
+			// One stand-in per CoP keeps each past roster's size true without linking the
+			// person's CoPs to each other.
+			`UPDATE roster_changes h SET person_id = s.stand_in FROM
+				(SELECT cop_id, 'erased-' || gen_random_uuid() AS stand_in
+				 FROM (SELECT DISTINCT cop_id FROM roster_changes WHERE person_id = $1) c) s
+				WHERE h.person_id = $1 AND h.cop_id = s.cop_id`,
+			"DELETE FROM rotation WHERE person_id = $1",
+			"DELETE FROM feed_keys WHERE kind = 'person' AND subject = $1",
+			"UPDATE attendance SET person_id = 'erased-' || gen_random_uuid() WHERE person_id = $1",
+			"UPDATE sessions SET facilitator = '' WHERE facilitator = $1 AND NOT (status = 'scheduled' AND starts_at > $2)",
+			"UPDATE sessions SET note_taker = '' WHERE note_taker = $1 AND NOT (status = 'scheduled' AND starts_at > $2)",
+			"UPDATE sessions SET host_group = array_remove(host_group, $1) WHERE $1 = ANY(host_group) AND NOT (status = 'scheduled' AND starts_at > $2)",
+		} {
+			args := []any{person}
+			if strings.Contains(q, "$2") {
+				args = append(args, now)
+			}
+			if _, err := tx.Exec(ctx, q, args...); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	return cops, err
+}
+
+// AddProgram stores a program (setting its CreatedAt) and its sessions.
+func (r *Repository) AddProgram(ctx context.Context, p *domain.Program, sessions []*domain.Session) error {
+	return postgres.Tx(ctx, r.pool, func(tx pgx.Tx) error {
 		err := tx.QueryRow(ctx, `INSERT INTO programs (id, cop_id, title, sessions, first_session_at, timezone,
 			cadence, duration_minutes, format, checkins) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10) RETURNING created_at`,
 			p.ID, p.CoPID, p.Title, p.Sessions, p.FirstSessionAt, p.Timezone, p.Cadence, p.DurationMinutes,
@@ -117,8 +222,6 @@ func (r *Repository) AddProgram(ctx context.Context, p *Program, sessions []*dom
 		if err != nil {
 			return err
 		}
-		evs := []events.Event{events.ProgramPlanned{ProgramID: p.ID, CoPID: p.CoPID, Title: p.Title,
-			Sessions: p.Sessions, Timezone: p.Timezone, Cadence: p.Cadence, Format: p.Format}}
 		for _, s := range sessions {
 			_, err := tx.Exec(ctx, `INSERT INTO sessions (id, program_id, cop_id, number, starts_at, ends_at,
 				timezone, status) VALUES ($1,$2,$3,$4,$5,$6,$7,$8)`,
@@ -126,14 +229,16 @@ func (r *Repository) AddProgram(ctx context.Context, p *Program, sessions []*dom
 			if err != nil {
 				return err
 			}
-			evs = append(evs, events.SessionScheduled{SessionID: s.ID, ProgramID: s.ProgramID, CoPID: s.CoPID,
-				Number: s.Number, StartsAt: s.StartsAt, EndsAt: s.EndsAt, Timezone: s.Timezone, Topic: s.Topic})
 		}
-		if err := r.outbox.Publish(ctx, tx, evs...); err != nil {
-			return err
-		}
-		return r.rotate(ctx, tx, p.CoPID)
+		return nil
 	})
+}
+
+// CheckinAfter reports whether the program asked for a check-in after its session number.
+func (r *Repository) CheckinAfter(ctx context.Context, program string, number int) (bool, error) {
+	var checkin bool
+	err := r.db(ctx).QueryRow(ctx, "SELECT $2 = ANY(checkins) FROM programs WHERE id = $1", program, number).Scan(&checkin)
+	return checkin, err
 }
 
 const sessionColumns = `id, program_id, cop_id, number, starts_at, ends_at, timezone, topic, location, link,
@@ -169,7 +274,7 @@ func collectSessions(rows pgx.Rows, err error) ([]*domain.Session, error) {
 
 // Session loads one session.
 func (r *Repository) Session(ctx context.Context, id string) (*domain.Session, error) {
-	s, err := scanSession(r.pool.QueryRow(ctx, "SELECT "+sessionColumns+" FROM sessions WHERE id = $1", id))
+	s, err := scanSession(r.db(ctx).QueryRow(ctx, "SELECT "+sessionColumns+" FROM sessions WHERE id = $1", id))
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, apperr.NotFound("session %q does not exist", id)
 	}
@@ -178,23 +283,169 @@ func (r *Repository) Session(ctx context.Context, id string) (*domain.Session, e
 
 // Sessions lists a CoP's sessions starting in [from, to), in date order.
 func (r *Repository) Sessions(ctx context.Context, cop string, from, to time.Time) ([]*domain.Session, error) {
-	return collectSessions(r.pool.Query(ctx, "SELECT "+sessionColumns+` FROM sessions
+	return collectSessions(r.db(ctx).Query(ctx, "SELECT "+sessionColumns+` FROM sessions
 		WHERE cop_id = $1 AND starts_at >= $2 AND starts_at < $3 ORDER BY starts_at, id`, cop, from, to))
 }
 
-// PersonSessions lists the sessions of every CoP the person currently belongs to.
-func (r *Repository) PersonSessions(ctx context.Context, person string) ([]*domain.Session, error) {
-	return collectSessions(r.pool.Query(ctx, "SELECT "+sessionColumns+` FROM sessions
-		WHERE cop_id IN (SELECT cop_id FROM members WHERE person_id = $1 AND current)
-		ORDER BY starts_at, id`, person))
+// UncancelledSessions lists a CoP's sessions that were not cancelled, in date order: the
+// sessions the rotation deals turns over.
+func (r *Repository) UncancelledSessions(ctx context.Context, cop string) ([]*domain.Session, error) {
+	return collectSessions(r.db(ctx).Query(ctx, "SELECT "+sessionColumns+` FROM sessions
+		WHERE cop_id = $1 AND status <> 'cancelled' ORDER BY starts_at, id`, cop))
 }
 
-// CalendarEntry is a session with what a calendar names it by.
-type CalendarEntry struct {
-	*domain.Session
-	CoP             CoP
-	ProgramTitle    string
-	ProgramSessions int
+// ScheduledAfter lists a CoP's scheduled sessions starting after now, in date order.
+func (r *Repository) ScheduledAfter(ctx context.Context, cop string, now time.Time) ([]*domain.Session, error) {
+	return collectSessions(r.db(ctx).Query(ctx, "SELECT "+sessionColumns+` FROM sessions
+		WHERE cop_id = $1 AND status = 'scheduled' AND starts_at > $2 ORDER BY starts_at`, cop, now))
+}
+
+// SaveSession stores a session's changes and refreshes its UpdatedAt.
+func (r *Repository) SaveSession(ctx context.Context, s *domain.Session) error {
+	return r.db(ctx).QueryRow(ctx, `UPDATE sessions SET starts_at=$2, ends_at=$3, topic=$4, location=$5, link=$6,
+		status=$7, sequence=$8, facilitator=$9, note_taker=$10, host_group=$11, cancel_reason=$12, notes=$13,
+		outcomes=$14, held_at=$15, updated_at=now() WHERE id=$1 RETURNING updated_at`,
+		s.ID, s.StartsAt, s.EndsAt, s.Topic, s.Location, s.Link, s.Status, s.Sequence, s.Facilitator,
+		s.NoteTaker, s.HostGroup, s.CancelReason, s.Notes, s.Outcomes, s.HeldAt).Scan(&s.UpdatedAt)
+}
+
+// SetHostGroup stores a session's host group alone.
+func (r *Repository) SetHostGroup(ctx context.Context, id string, group []string) error {
+	_, err := r.db(ctx).Exec(ctx, "UPDATE sessions SET host_group = $2 WHERE id = $1", id, group)
+	return err
+}
+
+// HandToHosts stores a session's host group and clears its rotating roles.
+func (r *Repository) HandToHosts(ctx context.Context, id string, group []string) error {
+	_, err := r.db(ctx).Exec(ctx, "UPDATE sessions SET host_group=$2, facilitator='', note_taker='' WHERE id=$1", id, group)
+	return err
+}
+
+// SetRoles stores a session's facilitator and note-taker.
+func (r *Repository) SetRoles(ctx context.Context, s *domain.Session) error {
+	_, err := r.db(ctx).Exec(ctx, "UPDATE sessions SET facilitator=$2, note_taker=$3, updated_at=now() WHERE id=$1",
+		s.ID, s.Facilitator, s.NoteTaker)
+	return err
+}
+
+// SetWillingness records a member's opt-in to the rotating roles.
+func (r *Repository) SetWillingness(ctx context.Context, cop, person string, w domain.Willingness) error {
+	_, err := r.db(ctx).Exec(ctx, `INSERT INTO rotation (cop_id, person_id, facilitator, note_taker) VALUES ($1,$2,$3,$4)
+		ON CONFLICT (cop_id, person_id) DO UPDATE SET facilitator=$3, note_taker=$4`, cop, person, w.Facilitator, w.NoteTaker)
+	return err
+}
+
+// Willing lists, per role, the CoP's current members willing to take it, by person id.
+func (r *Repository) Willing(ctx context.Context, cop string) (domain.Willing, error) {
+	willing := domain.Willing{}
+	rows, err := r.db(ctx).Query(ctx, `SELECT r.person_id, r.facilitator, r.note_taker FROM rotation r
+		JOIN members m ON m.cop_id = r.cop_id AND m.person_id = r.person_id AND m.current
+		WHERE r.cop_id = $1 ORDER BY r.person_id`, cop)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var p string
+		var f, n bool
+		if err := rows.Scan(&p, &f, &n); err != nil {
+			return nil, err
+		}
+		if f {
+			willing[domain.Facilitator] = append(willing[domain.Facilitator], p)
+		}
+		if n {
+			willing[domain.NoteTaker] = append(willing[domain.NoteTaker], p)
+		}
+	}
+	return willing, rows.Err()
+}
+
+// SetAttendance stores attendance of a session, a record per person, replacing an earlier one.
+func (r *Repository) SetAttendance(ctx context.Context, session string, records []events.Attendance) error {
+	return postgres.Tx(ctx, r.pool, func(tx pgx.Tx) error {
+		for _, rec := range records {
+			if _, err := tx.Exec(ctx, `INSERT INTO attendance (session_id, person_id, status) VALUES ($1,$2,$3)
+				ON CONFLICT (session_id, person_id) DO UPDATE SET status = $3`, session, rec.PersonID, rec.Status); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// Attendance lists a session's attendance records by person id.
+func (r *Repository) Attendance(ctx context.Context, session string) ([]events.Attendance, error) {
+	rows, err := r.db(ctx).Query(ctx, "SELECT person_id, status FROM attendance WHERE session_id=$1 ORDER BY person_id", session)
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, func(row pgx.CollectableRow) (events.Attendance, error) {
+		var a events.Attendance
+		return a, row.Scan(&a.PersonID, &a.Status)
+	})
+}
+
+// CountRoster counts, and stores as the session's members_held, the members of the
+// session's CoP when it took place (domain.Turnout says why this is the rate's base): those
+// on the roster at its start, as the membership changes dated up to then say, and anyone
+// recorded at it, who evidently took part even if the roster learned of them later
+// (attendance backfilled for a CoP whose members were imported afterwards). A change at the
+// very moment of the start counts; of a join and a leave at the same instant, the leave.
+func (r *Repository) CountRoster(ctx context.Context, s *domain.Session) (int, error) {
+	var n int
+	err := postgres.Tx(ctx, r.pool, func(tx pgx.Tx) error {
+		err := tx.QueryRow(ctx, `WITH latest AS (
+				SELECT DISTINCT ON (person_id) person_id, current FROM roster_changes
+				WHERE cop_id = $1 AND at <= $2 ORDER BY person_id, at DESC, current ASC)
+			SELECT count(*) FROM (SELECT person_id FROM latest WHERE current
+				UNION SELECT person_id FROM attendance WHERE session_id = $3) roster`,
+			s.CoPID, s.StartsAt, s.ID).Scan(&n)
+		if err != nil {
+			return err
+		}
+		_, err = tx.Exec(ctx, "UPDATE sessions SET members_held = $2 WHERE id = $1", s.ID, n)
+		return err
+	})
+	return n, err
+}
+
+const turnoutQuery = `SELECT s.id, s.number, s.starts_at, s.members_held,
+	count(*) FILTER (WHERE a.status = 'attended'), count(*) FILTER (WHERE a.status = 'apologies'),
+	count(*) FILTER (WHERE a.status = 'absent')
+	FROM sessions s LEFT JOIN attendance a ON a.session_id = s.id
+	WHERE s.cop_id = $1 AND s.status = 'held' GROUP BY s.id ORDER BY s.starts_at, s.id`
+
+// HeldTurnouts lists the attendance of a CoP's held sessions, oldest first.
+func (r *Repository) HeldTurnouts(ctx context.Context, cop string) ([]domain.HeldTurnout, error) {
+	rows, err := r.db(ctx).Query(ctx, turnoutQuery, cop)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := []domain.HeldTurnout{}
+	for rows.Next() {
+		var h domain.HeldTurnout
+		if err := rows.Scan(&h.SessionID, &h.Number, &h.StartsAt, &h.Members, &h.Attended, &h.Apologies, &h.Absent); err != nil {
+			return nil, err
+		}
+		h.StartsAt = h.StartsAt.UTC()
+		out = append(out, h)
+	}
+	return out, rows.Err()
+}
+
+// SetDeclining stores whether the CoP's participation is declining and returns what was
+// stored before.
+func (r *Repository) SetDeclining(ctx context.Context, cop string, declining bool) (was bool, err error) {
+	err = postgres.Tx(ctx, r.pool, func(tx pgx.Tx) error {
+		if err := tx.QueryRow(ctx, "SELECT declining FROM cops WHERE id = $1", cop).Scan(&was); err != nil {
+			return err
+		}
+		_, err := tx.Exec(ctx, "UPDATE cops SET declining = $2 WHERE id = $1", cop, declining)
+		return err
+	})
+	return was, err
 }
 
 const calendarQuery = `SELECT s.id, s.program_id, s.cop_id, s.number, s.starts_at, s.ends_at, s.timezone, s.topic,
@@ -203,26 +454,26 @@ const calendarQuery = `SELECT s.id, s.program_id, s.cop_id, s.number, s.starts_a
 	FROM sessions s JOIN programs p ON p.id = s.program_id LEFT JOIN cop_names n ON n.cop_id = s.cop_id `
 
 // CoPCalendar lists a CoP's sessions with their names, in date order.
-func (r *Repository) CoPCalendar(ctx context.Context, cop string) ([]CalendarEntry, error) {
-	return collectEntries(r.pool.Query(ctx, calendarQuery+"WHERE s.cop_id = $1 ORDER BY s.starts_at, s.id", cop))
+func (r *Repository) CoPCalendar(ctx context.Context, cop string) ([]domain.CalendarEntry, error) {
+	return collectEntries(r.db(ctx).Query(ctx, calendarQuery+"WHERE s.cop_id = $1 ORDER BY s.starts_at, s.id", cop))
 }
 
 // PersonCalendar lists the sessions of every CoP the person currently belongs to, with
 // their names.
-func (r *Repository) PersonCalendar(ctx context.Context, person string) ([]CalendarEntry, error) {
-	return collectEntries(r.pool.Query(ctx, calendarQuery+`WHERE s.cop_id IN
+func (r *Repository) PersonCalendar(ctx context.Context, person string) ([]domain.CalendarEntry, error) {
+	return collectEntries(r.db(ctx).Query(ctx, calendarQuery+`WHERE s.cop_id IN
 		(SELECT cop_id FROM members WHERE person_id = $1 AND current) ORDER BY s.starts_at, s.id`, person))
 }
 
-func collectEntries(rows pgx.Rows, err error) ([]CalendarEntry, error) {
+func collectEntries(rows pgx.Rows, err error) ([]domain.CalendarEntry, error) {
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	out := []CalendarEntry{}
+	out := []domain.CalendarEntry{}
 	for rows.Next() {
 		var s domain.Session
-		e := CalendarEntry{Session: &s}
+		e := domain.CalendarEntry{Session: &s}
 		if err := rows.Scan(&s.ID, &s.ProgramID, &s.CoPID, &s.Number, &s.StartsAt, &s.EndsAt, &s.Timezone, &s.Topic,
 			&s.Location, &s.Link, &s.Status, &s.Sequence, &s.Facilitator, &s.NoteTaker, &s.HostGroup,
 			&s.CancelReason, &s.Notes, &s.Outcomes, &s.HeldAt, &s.UpdatedAt, &e.ProgramTitle, &e.ProgramSessions,
@@ -236,392 +487,11 @@ func collectEntries(rows pgx.Rows, err error) ([]CalendarEntry, error) {
 	return out, rows.Err()
 }
 
-// UpdateSession applies fn to a session under its CoP's lock and stores the result with
-// the event fn returns (none: nothing to store).
-func (r *Repository) UpdateSession(ctx context.Context, id string, fn func(*domain.Session) (events.Event, error)) (*domain.Session, error) {
-	var out *domain.Session
-	err := r.inSession(ctx, id, func(tx pgx.Tx, s *domain.Session) error {
-		ev, err := fn(s)
-		if err != nil || ev == nil {
-			out = s
-			return err
-		}
-		if err := saveSession(ctx, tx, s); err != nil {
-			return err
-		}
-		out = s
-		return r.outbox.Publish(ctx, tx, ev)
-	})
-	return out, err
-}
-
-// inSession locks the session's CoP, then loads the session.
-func (r *Repository) inSession(ctx context.Context, id string, fn func(tx pgx.Tx, s *domain.Session) error) error {
-	var cop string
-	err := r.pool.QueryRow(ctx, "SELECT cop_id FROM sessions WHERE id = $1", id).Scan(&cop)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return apperr.NotFound("session %q does not exist", id)
-	}
-	if err != nil {
-		return err
-	}
-	return r.inCoP(ctx, cop, func(tx pgx.Tx, _ CoP) error {
-		s, err := scanSession(tx.QueryRow(ctx, "SELECT "+sessionColumns+" FROM sessions WHERE id = $1", id))
-		if err != nil {
-			return err
-		}
-		return fn(tx, s)
-	})
-}
-
-func saveSession(ctx context.Context, tx pgx.Tx, s *domain.Session) error {
-	return tx.QueryRow(ctx, `UPDATE sessions SET starts_at=$2, ends_at=$3, topic=$4, location=$5, link=$6,
-		status=$7, sequence=$8, facilitator=$9, note_taker=$10, host_group=$11, cancel_reason=$12, notes=$13,
-		outcomes=$14, held_at=$15, updated_at=now() WHERE id=$1 RETURNING updated_at`,
-		s.ID, s.StartsAt, s.EndsAt, s.Topic, s.Location, s.Link, s.Status, s.Sequence, s.Facilitator,
-		s.NoteTaker, s.HostGroup, s.CancelReason, s.Notes, s.Outcomes, s.HeldAt).Scan(&s.UpdatedAt)
-}
-
-// SetHosts hands an upcoming session to a named group of members (or, with an empty
-// group, back to the rotation) and publishes roles_assigned.
-func (r *Repository) SetHosts(ctx context.Context, id string, group []string) (*domain.Session, error) {
-	err := r.inSession(ctx, id, func(tx pgx.Tx, s *domain.Session) error {
-		if !s.Upcoming(r.now()) {
-			return apperr.Conflict("session %s is %s or already started; its hosts cannot change", s.ID, s.Status)
-		}
-		var missing []string
-		for _, p := range group {
-			var ok bool
-			if err := tx.QueryRow(ctx, "SELECT EXISTS(SELECT 1 FROM members WHERE cop_id=$1 AND person_id=$2 AND current)",
-				s.CoPID, p).Scan(&ok); err != nil {
-				return err
-			}
-			if !ok {
-				missing = append(missing, p)
-			}
-		}
-		if len(missing) > 0 {
-			return apperr.Unprocessable("host_group", fmt.Sprintf("%v are not current members of the CoP", missing))
-		}
-		s.HostGroup = group
-		s.Facilitator, s.NoteTaker = "", ""
-		if _, err := tx.Exec(ctx, "UPDATE sessions SET host_group=$2, facilitator='', note_taker='' WHERE id=$1", s.ID, group); err != nil {
-			return err
-		}
-		if len(group) > 0 {
-			if err := r.outbox.Publish(ctx, tx, rolesAssigned(s)); err != nil {
-				return err
-			}
-		}
-		// Back to the rotation: refill the freed roles.
-		return r.rotate(ctx, tx, s.CoPID)
-	})
-	if err != nil {
-		return nil, err
-	}
-	return r.Session(ctx, id)
-}
-
-func rolesAssigned(s *domain.Session) events.RolesAssigned {
-	ev := events.RolesAssigned{SessionID: s.ID, CoPID: s.CoPID, Facilitator: s.Facilitator, NoteTaker: s.NoteTaker}
-	if len(s.HostGroup) > 0 {
-		ev.HostGroup = s.HostGroup
-	}
-	return ev
-}
-
-// Willingness is a member's opt-in to the rotating roles.
-type Willingness struct {
-	Facilitator, NoteTaker bool
-}
-
-// SetRotation records a member's willingness and rebalances the CoP's upcoming turns: an
-// opt-out frees their turns, an opt-in fills turns nobody had.
-func (r *Repository) SetRotation(ctx context.Context, cop, person string, w Willingness) error {
-	return r.inCoP(ctx, cop, func(tx pgx.Tx, c CoP) error {
-		var member bool
-		if err := tx.QueryRow(ctx, "SELECT EXISTS(SELECT 1 FROM members WHERE cop_id=$1 AND person_id=$2 AND current)",
-			cop, person).Scan(&member); err != nil {
-			return err
-		}
-		if !member {
-			return apperr.Unprocessable("person_id", "is not a current member of CoP "+cop)
-		}
-		_, err := tx.Exec(ctx, `INSERT INTO rotation (cop_id, person_id, facilitator, note_taker) VALUES ($1,$2,$3,$4)
-			ON CONFLICT (cop_id, person_id) DO UPDATE SET facilitator=$3, note_taker=$4`, cop, person, w.Facilitator, w.NoteTaker)
-		if err != nil {
-			return err
-		}
-		return r.rotate(ctx, tx, cop)
-	})
-}
-
-// rotate recomputes the CoP's upcoming turns (domain.Rotate) and publishes roles_assigned
-// for every session whose roles changed. The caller holds the CoP's lock.
-func (r *Repository) rotate(ctx context.Context, tx pgx.Tx, cop string) error {
-	now := r.now()
-	all, err := collectSessions(tx.Query(ctx, "SELECT "+sessionColumns+` FROM sessions
-		WHERE cop_id = $1 AND status <> 'cancelled' ORDER BY starts_at, id`, cop))
-	if err != nil {
-		return err
-	}
-	var past, upcoming []domain.Roster
-	var next []*domain.Session
-	for _, s := range all {
-		ros := domain.Roster{Facilitator: s.Facilitator, NoteTaker: s.NoteTaker, Hosted: len(s.HostGroup) > 0}
-		if s.Upcoming(now) {
-			upcoming = append(upcoming, ros)
-			next = append(next, s)
-		} else {
-			past = append(past, ros)
-		}
-	}
-	if len(next) == 0 {
-		return nil
-	}
-	willing := domain.Willing{}
-	rows, err := tx.Query(ctx, `SELECT r.person_id, r.facilitator, r.note_taker FROM rotation r
-		JOIN members m ON m.cop_id = r.cop_id AND m.person_id = r.person_id AND m.current
-		WHERE r.cop_id = $1 ORDER BY r.person_id`, cop)
-	if err != nil {
-		return err
-	}
-	for rows.Next() {
-		var p string
-		var f, n bool
-		if err := rows.Scan(&p, &f, &n); err != nil {
-			rows.Close()
-			return err
-		}
-		if f {
-			willing[domain.Facilitator] = append(willing[domain.Facilitator], p)
-		}
-		if n {
-			willing[domain.NoteTaker] = append(willing[domain.NoteTaker], p)
-		}
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return err
-	}
-	var evs []events.Event
-	for i, ros := range domain.Rotate(past, upcoming, willing) {
-		s := next[i]
-		if ros.Facilitator == s.Facilitator && ros.NoteTaker == s.NoteTaker {
-			continue
-		}
-		s.Facilitator, s.NoteTaker = ros.Facilitator, ros.NoteTaker
-		if _, err := tx.Exec(ctx, "UPDATE sessions SET facilitator=$2, note_taker=$3, updated_at=now() WHERE id=$1",
-			s.ID, s.Facilitator, s.NoteTaker); err != nil {
-			return err
-		}
-		evs = append(evs, rolesAssigned(s))
-	}
-	if len(evs) == 0 {
-		return nil
-	}
-	return r.outbox.Publish(ctx, tx, evs...)
-}
-
-// Record is one person's attendance.
-type Record struct {
-	PersonID string `json:"person_id"`
-	Status   string `json:"status"`
-}
-
-// RecordAttendance stores attendance of a session (a record per person, replacing an
-// earlier one) and publishes attendance_recorded with the session's totals.
-func (r *Repository) RecordAttendance(ctx context.Context, id string, records []Record) (events.AttendanceRecorded, error) {
-	var ev events.AttendanceRecorded
-	err := r.inSession(ctx, id, func(tx pgx.Tx, s *domain.Session) error {
-		if s.Status == domain.StatusCancelled {
-			return apperr.Conflict("session %s was cancelled; nobody attended it", s.ID)
-		}
-		if r.now().Before(s.StartsAt) {
-			return apperr.Conflict("session %s has not started; attendance is recorded once it has", s.ID)
-		}
-		for i, rec := range records {
-			if gone, err := erased(ctx, tx, rec.PersonID); err != nil {
-				return err
-			} else if gone {
-				return apperr.Unprocessable(fmt.Sprintf("[%d].person_id", i), "names a person who was erased")
-			}
-		}
-		for _, rec := range records {
-			if _, err := tx.Exec(ctx, `INSERT INTO attendance (session_id, person_id, status) VALUES ($1,$2,$3)
-				ON CONFLICT (session_id, person_id) DO UPDATE SET status = $3`, s.ID, rec.PersonID, rec.Status); err != nil {
-				return err
-			}
-		}
-		ev = events.AttendanceRecorded{SessionID: s.ID, CoPID: s.CoPID, StartsAt: s.StartsAt, Records: []events.Attendance{}}
-		rows, err := tx.Query(ctx, "SELECT person_id, status FROM attendance WHERE session_id=$1 ORDER BY person_id", s.ID)
-		if err != nil {
-			return err
-		}
-		for rows.Next() {
-			var a events.Attendance
-			if err := rows.Scan(&a.PersonID, &a.Status); err != nil {
-				rows.Close()
-				return err
-			}
-			ev.Records = append(ev.Records, a)
-			switch a.Status {
-			case "attended":
-				ev.Attended++
-			case "apologies":
-				ev.Apologies++
-			default:
-				ev.Absent++
-			}
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return err
-		}
-		if ev.Members, err = r.countRoster(ctx, tx, s); err != nil {
-			return err
-		}
-		if err := r.outbox.Publish(ctx, tx, ev); err != nil {
-			return err
-		}
-		if s.Status == domain.StatusHeld {
-			return r.assessParticipation(ctx, tx, s.CoPID)
-		}
-		return nil
-	})
-	return ev, err
-}
-
-// Hold records that a session took place, publishes session_held, checkin_due when the
-// program asked for a check-in after it, and participation_declining when attendance has
-// dropped off.
-func (r *Repository) Hold(ctx context.Context, id, notes string, outcomes []string) (*domain.Session, error) {
-	var out *domain.Session
-	err := r.inSession(ctx, id, func(tx pgx.Tx, s *domain.Session) error {
-		ev, err := s.Hold(r.now(), notes, outcomes)
-		if err != nil {
-			return err
-		}
-		if err := saveSession(ctx, tx, s); err != nil {
-			return err
-		}
-		if _, err := r.countRoster(ctx, tx, s); err != nil {
-			return err
-		}
-		evs := []events.Event{ev}
-		var checkin bool
-		if err := tx.QueryRow(ctx, "SELECT $2 = ANY(checkins) FROM programs WHERE id = $1", s.ProgramID, s.Number).Scan(&checkin); err != nil {
-			return err
-		}
-		if checkin {
-			evs = append(evs, events.CheckinDue{CoPID: s.CoPID, SessionID: s.ID, Number: s.Number})
-		}
-		if err := r.outbox.Publish(ctx, tx, evs...); err != nil {
-			return err
-		}
-		out = s
-		return r.assessParticipation(ctx, tx, s.CoPID)
-	})
-	return out, err
-}
-
-// countRoster counts, and stores as the session's members_held, the members of the
-// session's CoP when it took place (domain.Turnout says why this is the rate's base): those
-// on the roster at its start, as the membership changes dated up to then say, and anyone
-// recorded at it, who evidently took part even if the roster learned of them later
-// (attendance backfilled for a CoP whose members were imported afterwards). A change at the
-// very moment of the start counts; of a join and a leave at the same instant, the leave.
-func (r *Repository) countRoster(ctx context.Context, tx pgx.Tx, s *domain.Session) (int, error) {
-	var n int
-	err := tx.QueryRow(ctx, `WITH latest AS (
-			SELECT DISTINCT ON (person_id) person_id, current FROM roster_changes
-			WHERE cop_id = $1 AND at <= $2 ORDER BY person_id, at DESC, current ASC)
-		SELECT count(*) FROM (SELECT person_id FROM latest WHERE current
-			UNION SELECT person_id FROM attendance WHERE session_id = $3) roster`,
-		s.CoPID, s.StartsAt, s.ID).Scan(&n)
-	if err != nil {
-		return 0, err
-	}
-	_, err = tx.Exec(ctx, "UPDATE sessions SET members_held = $2 WHERE id = $1", s.ID, n)
-	return n, err
-}
-
-// HeldTurnout is one held session's attendance.
-type HeldTurnout struct {
-	SessionID string
-	Number    int
-	StartsAt  time.Time
-	domain.Turnout
-}
-
-const turnoutQuery = `SELECT s.id, s.number, s.starts_at, s.members_held,
-	count(*) FILTER (WHERE a.status = 'attended'), count(*) FILTER (WHERE a.status = 'apologies'),
-	count(*) FILTER (WHERE a.status = 'absent')
-	FROM sessions s LEFT JOIN attendance a ON a.session_id = s.id
-	WHERE s.cop_id = $1 AND s.status = 'held' GROUP BY s.id ORDER BY s.starts_at, s.id`
-
-// Participation lists the attendance of a CoP's held sessions, oldest first, and its trend.
-func (r *Repository) Participation(ctx context.Context, cop string) ([]HeldTurnout, domain.Trend, error) {
-	return r.participation(ctx, r.pool, cop)
-}
-
-// DeclineRule is the rule participation is judged by.
-func (r *Repository) DeclineRule() domain.DeclineRule { return r.decline }
-
-func (r *Repository) participation(ctx context.Context, q interface {
-	Query(context.Context, string, ...any) (pgx.Rows, error)
-}, cop string) ([]HeldTurnout, domain.Trend, error) {
-	rows, err := q.Query(ctx, turnoutQuery, cop)
-	if err != nil {
-		return nil, domain.Trend{}, err
-	}
-	defer rows.Close()
-	out := []HeldTurnout{}
-	var rates []float64
-	for rows.Next() {
-		var h HeldTurnout
-		if err := rows.Scan(&h.SessionID, &h.Number, &h.StartsAt, &h.Members, &h.Attended, &h.Apologies, &h.Absent); err != nil {
-			return nil, domain.Trend{}, err
-		}
-		h.StartsAt = h.StartsAt.UTC()
-		out = append(out, h)
-		rates = append(rates, h.Rate())
-	}
-	return out, r.decline.Assess(rates), rows.Err()
-}
-
-// assessParticipation publishes participation_declining when the CoP's attendance starts
-// to decline; the flag it keeps makes a continuing decline one event, not one per session.
-func (r *Repository) assessParticipation(ctx context.Context, tx pgx.Tx, cop string) error {
-	_, trend, err := r.participation(ctx, tx, cop)
-	if err != nil {
-		return err
-	}
-	var was bool
-	if err := tx.QueryRow(ctx, "SELECT declining FROM cops WHERE id = $1", cop).Scan(&was); err != nil {
-		return err
-	}
-	if _, err := tx.Exec(ctx, "UPDATE cops SET declining = $2 WHERE id = $1", cop, trend.Declining); err != nil {
-		return err
-	}
-	if !trend.Declining || was {
-		return nil
-	}
-	return r.outbox.Publish(ctx, tx, events.ParticipationDeclining{CoPID: cop, EarlyRate: trend.EarlyRate,
-		RecentRate: trend.RecentRate, Drop: trend.Drop})
-}
-
-// Feed kinds: a person's own calendar, or a whole CoP's.
-const (
-	FeedPerson = "person"
-	FeedCoP    = "cop"
-)
-
-// SetFeedKey stores the hash of a new secret feed key, replacing (and so revoking) the
-// previous one.
+// SetFeedKey stores the hash of a new secret feed key of a kind of feed, replacing (and so
+// revoking) the previous one.
 func (r *Repository) SetFeedKey(ctx context.Context, kind, subject, key string) error {
 	h := sha256.Sum256([]byte(key))
-	_, err := r.pool.Exec(ctx, `INSERT INTO feed_keys (kind, subject, key_hash) VALUES ($1,$2,$3)
+	_, err := r.db(ctx).Exec(ctx, `INSERT INTO feed_keys (kind, subject, key_hash) VALUES ($1,$2,$3)
 		ON CONFLICT (kind, subject) DO UPDATE SET key_hash = $3, created_at = now()`, kind, subject, h[:])
 	return err
 }
@@ -630,7 +500,7 @@ func (r *Repository) SetFeedKey(ctx context.Context, kind, subject, key string) 
 // random strings, so a plain hash is enough; the comparison runs in constant time.
 func (r *Repository) FeedKeyValid(ctx context.Context, kind, subject, key string) (bool, error) {
 	var stored []byte
-	err := r.pool.QueryRow(ctx, "SELECT key_hash FROM feed_keys WHERE kind=$1 AND subject=$2", kind, subject).Scan(&stored)
+	err := r.db(ctx).QueryRow(ctx, "SELECT key_hash FROM feed_keys WHERE kind=$1 AND subject=$2", kind, subject).Scan(&stored)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return false, nil
 	}

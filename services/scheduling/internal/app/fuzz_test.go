@@ -16,7 +16,6 @@ import (
 	"github.com/copnet/copnet/pkg/apperr"
 	"github.com/copnet/copnet/pkg/httpx"
 	"github.com/copnet/copnet/services/scheduling/domain"
-	"github.com/copnet/copnet/services/scheduling/internal/adapters"
 )
 
 var fuzzNow = time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)
@@ -182,7 +181,7 @@ func FuzzAttendanceBody(f *testing.F) {
 	seed(f, `[{"person_id":"m1","status":"attended"},{"person_id":"m2","status":"apologies"}]`, `[]`,
 		`[{"person_id":"m1","status":"attended"},{"person_id":"m1","status":"absent"}]`, `[{"person_id":"","status":"late"}]`, `{}`)
 	f.Fuzz(func(t *testing.T, body []byte) {
-		in, ok := decode[[]adapters.Record](t, body)
+		in, ok := decode[[]Record](t, body)
 		if !ok {
 			return
 		}

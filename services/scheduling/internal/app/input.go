@@ -14,7 +14,6 @@ import (
 
 	"github.com/copnet/copnet/pkg/apperr"
 	"github.com/copnet/copnet/services/scheduling/domain"
-	"github.com/copnet/copnet/services/scheduling/internal/adapters"
 )
 
 // NewProgram is the input of PlanProgram.
@@ -209,7 +208,7 @@ type Rotation struct {
 }
 
 // willingness checks a rotation opt-in; roles omitted means both.
-func (in Rotation) willingness() (adapters.Willingness, error) {
+func (in Rotation) willingness() (domain.Willingness, error) {
 	var v apperr.Validator
 	v.Check(in.Willing != nil, "willing", "is required (true or false)")
 	v.Check(len(in.Roles) <= len(domain.Roles)*2, "roles", "lists too many roles")
@@ -217,23 +216,29 @@ func (in Rotation) willingness() (adapters.Willingness, error) {
 		v.Check(slices.Contains(domain.Roles, domain.Role(r)), "roles", "must be facilitator or note_taker")
 	}
 	if err := v.Err(); err != nil {
-		return adapters.Willingness{}, err
+		return domain.Willingness{}, err
 	}
 	roles := in.Roles
 	if len(roles) == 0 {
 		roles = []string{string(domain.Facilitator), string(domain.NoteTaker)}
 	}
-	return adapters.Willingness{
+	return domain.Willingness{
 		Facilitator: *in.Willing && slices.Contains(roles, string(domain.Facilitator)),
 		NoteTaker:   *in.Willing && slices.Contains(roles, string(domain.NoteTaker)),
 	}, nil
+}
+
+// Record is one person's attendance, the input of RecordAttendance.
+type Record struct {
+	PersonID string `json:"person_id"`
+	Status   string `json:"status"`
 }
 
 // Attendance statuses.
 var attendanceStatuses = []string{"attended", "apologies", "absent"}
 
 // checkRecords checks an attendance list: one record per person, known statuses.
-func checkRecords(records []adapters.Record) error {
+func checkRecords(records []Record) error {
 	var v apperr.Validator
 	v.Check(len(records) >= 1 && len(records) <= 1000, "body", "must list between 1 and 1000 attendance records")
 	seen := map[string]bool{}

@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/copnet/copnet/services/scheduling/domain"
-	"github.com/copnet/copnet/services/scheduling/internal/adapters"
 )
 
 // writeCalendar renders sessions as an RFC 5545 calendar. Each session is one VEVENT whose
@@ -19,7 +18,7 @@ import (
 // CoP, program and session, so that a person in several CoPs can tell them apart; and, as
 // RFC 5546 asks of METHOD:PUBLISH, each names an ORGANIZER: its CoP, at the no-reply
 // address organizer.
-func writeCalendar(w io.Writer, name, organizer string, entries []adapters.CalendarEntry, now time.Time) error {
+func writeCalendar(w io.Writer, name, organizer string, entries []domain.CalendarEntry, now time.Time) error {
 	var b strings.Builder
 	line := func(format string, args ...any) { b.WriteString(fold(fmt.Sprintf(format, args...))) }
 	line("BEGIN:VCALENDAR")
@@ -129,7 +128,7 @@ func utcOffset(seconds int) string {
 
 // summary names a session as people see it among others: "Youth mental health — Share,
 // Discuss, Apply 3 of 7: Mentoring".
-func summary(e adapters.CalendarEntry) string {
+func summary(e domain.CalendarEntry) string {
 	s := fmt.Sprintf("%s — %s %d of %d", e.CoP.Title(), e.ProgramTitle, e.Number, e.ProgramSessions)
 	if e.Topic != "" {
 		s += ": " + e.Topic

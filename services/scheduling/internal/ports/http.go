@@ -13,7 +13,6 @@ import (
 	"github.com/copnet/copnet/pkg/apperr"
 	"github.com/copnet/copnet/pkg/httpx"
 	"github.com/copnet/copnet/services/scheduling/domain"
-	"github.com/copnet/copnet/services/scheduling/internal/adapters"
 	"github.com/copnet/copnet/services/scheduling/internal/app"
 )
 
@@ -223,7 +222,7 @@ func (h *HTTP) setRotation(ctx context.Context, c httpx.Claims, r *http.Request)
 }
 
 func (h *HTTP) recordAttendance(ctx context.Context, c httpx.Claims, r *http.Request) (int, any, error) {
-	var in []adapters.Record
+	var in []app.Record
 	if err := httpx.DecodeSigned(c, r, &in); err != nil {
 		return 0, nil, err
 	}
@@ -287,7 +286,7 @@ func (h *HTTP) personCalendar(ctx context.Context, c httpx.Claims, r *http.Reque
 	return h.calendar("My CoP sessions", entries)
 }
 
-func (h *HTTP) calendar(name string, entries []adapters.CalendarEntry) (int, any, error) {
+func (h *HTTP) calendar(name string, entries []domain.CalendarEntry) (int, any, error) {
 	var b bytes.Buffer
 	if err := writeCalendar(&b, name, h.feeds.Organizer, entries, h.now()); err != nil {
 		return 0, nil, err

@@ -3,6 +3,7 @@ package service
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"net/http"
@@ -10,11 +11,8 @@ import (
 	"net/url"
 	"strings"
 
-	"github.com/jackc/pgx/v5"
-	"github.com/kelseyhightower/envconfig"
-
 	"github.com/copnet/copnet/pkg/bus"
-	"github.com/copnet/copnet/pkg/events"
+	"github.com/copnet/copnet/pkg/config"
 	"github.com/copnet/copnet/pkg/node"
 	"github.com/copnet/copnet/services/scheduling/domain"
 	"github.com/copnet/copnet/services/scheduling/internal/adapters"
@@ -36,6 +34,24 @@ type Config struct {
 	// host of the node's public URL, or at a reserved .invalid domain for a node without
 	// a DNS name.
 	OrganizerEmail string `envconfig:"COPNET_SCHEDULING_ORGANIZER_EMAIL"`
+}
+
+// Validate reports every setting that cannot work (config.Load calls it).
+func (cfg Config) Validate() error {
+	var errs []error
+	if err := cfg.declineRule().Validate(); err != nil {
+		errs = append(errs, err)
+	}
+	if cfg.OrganizerEmail != "" {
+		if _, err := organizer(cfg, node.Deps{}); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func (cfg Config) declineRule() domain.DeclineRule {
+	return domain.DeclineRule{Window: cfg.DeclineWindow, Drop: cfg.DeclineDrop}
 }
 
 // organizer is the configured ORGANIZER address or the node's no-reply one.
@@ -66,7 +82,7 @@ type Service struct {
 // New wires scheduling from its dependencies and its environment settings.
 func New(_ context.Context, d node.Deps) (node.Service, error) {
 	var cfg Config
-	if err := envconfig.Process("", &cfg); err != nil {
+	if err := config.Load(&cfg); err != nil {
 		return nil, fmt.Errorf("scheduling config: %w", err)
 	}
 	return NewWithConfig(d, cfg)
@@ -74,43 +90,28 @@ func New(_ context.Context, d node.Deps) (node.Service, error) {
 
 // NewWithConfig wires scheduling with explicit settings (tests vary the decline rule).
 func NewWithConfig(d node.Deps, cfg Config) (node.Service, error) {
-	rule := domain.DeclineRule{Window: cfg.DeclineWindow, Drop: cfg.DeclineDrop}
-	if err := rule.Validate(); err != nil {
+	if err := cfg.Validate(); err != nil {
 		return nil, fmt.Errorf("scheduling config: %w", err)
 	}
 	from, err := organizer(cfg, d)
 	if err != nil {
 		return nil, fmt.Errorf("scheduling config: %w", err)
 	}
-	repo := adapters.NewRepository(d.Pool, d.Bus.Outbox(), d.Now, rule)
+	a := app.New(adapters.NewRepository(d.Pool, d.Bus.Outbox()), d.Now, cfg.declineRule())
 	r, err := d.Bus.NewRouter(Name, d.Pool)
 	if err != nil {
 		return nil, err
 	}
 	// Handler names are durable consumer names: renaming one replays the stream.
-	bus.Handle(r, "on_cop_proposed", func(ctx context.Context, tx pgx.Tx, ev events.CoPProposed, _ events.Envelope) error {
-		return repo.NameCoP(ctx, tx, ev.CoPID, ev.Name)
-	})
-	bus.Handle(r, "on_cop_approved", func(ctx context.Context, tx pgx.Tx, ev events.CoPApproved, _ events.Envelope) error {
-		return repo.ApproveCoP(ctx, tx, ev.CoPID, ev.Region)
-	})
-	bus.Handle(r, "on_cop_retired", func(ctx context.Context, tx pgx.Tx, ev events.CoPRetired, _ events.Envelope) error {
-		return repo.RetireCoP(ctx, tx, ev.CoPID, ev.Region)
-	})
-	bus.Handle(r, "on_member_joined", func(ctx context.Context, tx pgx.Tx, ev events.MemberJoined, env events.Envelope) error {
-		return repo.Joined(ctx, tx, ev.CoPID, ev.PersonID, env.Time)
-	})
-	bus.Handle(r, "on_member_left", func(ctx context.Context, tx pgx.Tx, ev events.MemberLeft, env events.Envelope) error {
-		return repo.Left(ctx, tx, ev.CoPID, ev.PersonID, env.Time)
-	})
-	bus.Handle(r, "on_removal_carried", func(ctx context.Context, tx pgx.Tx, ev events.RemovalCarried, env events.Envelope) error {
-		return repo.Left(ctx, tx, ev.CoPID, ev.PersonID, env.Time)
-	})
-	bus.Handle(r, "on_person_erased", func(ctx context.Context, tx pgx.Tx, ev events.PersonErased, _ events.Envelope) error {
-		return repo.Erase(ctx, tx, ev.PersonID)
-	})
+	bus.On(r, "on_cop_proposed", a.OnCoPProposed)
+	bus.On(r, "on_cop_approved", a.OnCoPApproved)
+	bus.On(r, "on_cop_retired", a.OnCoPRetired)
+	bus.On(r, "on_member_joined", a.OnMemberJoined)
+	bus.On(r, "on_member_left", a.OnMemberLeft)
+	bus.On(r, "on_removal_carried", a.OnRemovalCarried)
+	bus.On(r, "on_person_erased", a.OnPersonErased)
 	feeds := ports.Feeds{PublicURL: d.PublicURL, Organizer: from}
-	return &Service{http: ports.NewHTTP(app.New(repo), d.Now, feeds), router: r}, nil
+	return &Service{http: ports.NewHTTP(a, d.Now, feeds), router: r}, nil
 }
 
 // Register implements node.Service.
