@@ -207,8 +207,8 @@ func TestCoordinatorIsAppointedByConsent(t *testing.T) {
 // TestTheSweepSettlesWindowsNobodyTouches: the periodic sweep in Run appoints without any
 // request touching the appointment, on the injected clock.
 func TestTheSweepSettlesWindowsNobodyTouches(t *testing.T) {
-	t.Setenv("MEMBERSHIP_SWEEP_INTERVAL", "20ms")
-	t.Setenv("MEMBERSHIP_CONSENT_WINDOW", "48h")
+	t.Setenv("COPNET_MEMBERSHIP_SWEEP_INTERVAL", "20ms")
+	t.Setenv("COPNET_MEMBERSHIP_CONSENT_WINDOW", "48h")
 	e := start(t)
 	e.approve("vic", "cop-a")
 	p := e.register("Pia", "pia@example.org")

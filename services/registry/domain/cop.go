@@ -11,6 +11,12 @@ import (
 	"github.com/copnet/copnet/pkg/events"
 )
 
+// Region is a regional hub's area.
+type Region struct {
+	ID   string `json:"id"`
+	Name string `json:"name"`
+}
+
 // Status is where a CoP stands in its life: onboarding, then running, then closed.
 type Status string
 

@@ -10,6 +10,7 @@ import (
 	"github.com/copnet/copnet/pkg/apperr"
 	"github.com/copnet/copnet/pkg/postgres"
 	"github.com/copnet/copnet/services/membership/domain"
+	"github.com/copnet/copnet/services/membership/internal/app"
 )
 
 // AddAppointment stores a new consent window; a CoP has one open at a time (409).
@@ -82,25 +83,10 @@ func (t *Tx) AddRemoval(ctx context.Context, r *domain.Removal, now time.Time) e
 	return err
 }
 
-// RemovalRecord is a removal with its timeline, for the audit trail.
-type RemovalRecord struct {
-	*domain.Removal
-	OpenedAt time.Time
-	ClosedAt *time.Time
-	Ballots  []Ballot
-}
-
-// Ballot is one recorded vote.
-type Ballot struct {
-	VoterID string    `json:"voter_id"`
-	Support bool      `json:"support"`
-	CastAt  time.Time `json:"cast_at"`
-}
-
 // Removal loads one removal and its votes, locked so that votes are counted one at a
 // time; nil when unknown.
-func (t *Tx) Removal(ctx context.Context, id string) (*RemovalRecord, error) {
-	r := &RemovalRecord{Removal: &domain.Removal{Votes: map[string]bool{}}}
+func (t *Tx) Removal(ctx context.Context, id string) (*app.RemovalRecord, error) {
+	r := &app.RemovalRecord{Removal: &domain.Removal{Votes: map[string]bool{}}}
 	err := t.tx.QueryRow(ctx, `SELECT id, cop_id, person_id, proposed_by, reason, electorate, status,
 		opened_at, closed_at FROM removals WHERE id = $1 FOR UPDATE`, id).
 		Scan(&r.ID, &r.CoPID, &r.Subject, &r.ProposedBy, &r.Reason, &r.Electorate, &r.Status, &r.OpenedAt, &r.ClosedAt)
@@ -114,12 +100,12 @@ func (t *Tx) Removal(ctx context.Context, id string) (*RemovalRecord, error) {
 	if err != nil {
 		return nil, err
 	}
-	r.Ballots, err = pgx.CollectRows(rows, pgx.RowToStructByPos[Ballot])
+	r.Ballots, err = pgx.CollectRows(rows, pgx.RowToStructByPos[app.RecordedBallot])
 	if err != nil {
 		return nil, err
 	}
 	if r.Ballots == nil {
-		r.Ballots = []Ballot{}
+		r.Ballots = []app.RecordedBallot{}
 	}
 	for _, b := range r.Ballots {
 		r.Votes[b.VoterID] = b.Support
@@ -128,12 +114,12 @@ func (t *Tx) Removal(ctx context.Context, id string) (*RemovalRecord, error) {
 }
 
 // AddVote records a vote and, when it decided the removal, its new status.
-func (t *Tx) AddVote(ctx context.Context, r *RemovalRecord, voter string, support bool, now time.Time) error {
+func (t *Tx) AddVote(ctx context.Context, r *app.RemovalRecord, voter string, support bool, now time.Time) error {
 	if _, err := t.tx.Exec(ctx, `INSERT INTO removal_votes (removal_id, voter_id, support, cast_at)
 		VALUES ($1,$2,$3,$4)`, r.ID, voter, support, now); err != nil {
 		return err
 	}
-	r.Ballots = append(r.Ballots, Ballot{VoterID: voter, Support: support, CastAt: now})
+	r.Ballots = append(r.Ballots, app.RecordedBallot{VoterID: voter, Support: support, CastAt: now})
 	if r.Status == domain.RemovalOpen {
 		return nil
 	}

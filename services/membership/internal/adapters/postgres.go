@@ -1,5 +1,5 @@
 // Package adapters keeps membership's state in PostgreSQL. Every use case runs in one
-// transaction (Tx) that also carries the events it causes (the outbox), so state and
+// transaction (Tx) whose events the repository writes to the outbox in it, so state and
 // events never disagree.
 package adapters
 
@@ -16,6 +16,12 @@ import (
 	"github.com/copnet/copnet/pkg/events"
 	"github.com/copnet/copnet/pkg/postgres"
 	"github.com/copnet/copnet/services/membership/domain"
+	"github.com/copnet/copnet/services/membership/internal/app"
+)
+
+var (
+	_ app.Repository = (*Repository)(nil)
+	_ app.Tx         = (*Tx)(nil)
 )
 
 // Repository opens transactions over membership's tables.
@@ -29,36 +35,23 @@ func NewRepository(pool *pgxpool.Pool, outbox *bus.Outbox) *Repository {
 	return &Repository{pool: pool, outbox: outbox}
 }
 
-// Tx is one unit of work: reads, writes and the events they cause commit together.
+// Tx is one unit of work: reads and writes in one transaction.
 type Tx struct {
-	tx     pgx.Tx
-	outbox *bus.Outbox
+	tx pgx.Tx
 }
 
-// InTx runs fn in a new transaction, committed when fn returns nil.
-func (r *Repository) InTx(ctx context.Context, fn func(*Tx) error) error {
-	return postgres.Tx(ctx, r.pool, func(tx pgx.Tx) error { return fn(r.Wrap(tx)) })
-}
-
-// Wrap lets an event consumer work in the transaction the bus opened for it.
-func (r *Repository) Wrap(tx pgx.Tx) *Tx { return &Tx{tx: tx, outbox: r.outbox} }
-
-// Publish writes events into the transaction's outbox.
-func (t *Tx) Publish(ctx context.Context, evs ...events.Event) error {
-	if len(evs) == 0 {
-		return nil
-	}
-	return t.outbox.Publish(ctx, t.tx, evs...)
-}
-
-// PersonRecord is a person as stored; an erased person keeps only id and dates.
-type PersonRecord struct {
-	ID           string
-	Name         string
-	Email        string
-	Organisation string
-	RegisteredAt time.Time
-	Erased       bool
+// InTx runs fn in a transaction and writes the events fn returns to the outbox in it,
+// committed when fn returns nil. When ctx carries a transaction (an event consumer's, see
+// bus.On), fn runs in it, so the change, its events and the record of the processed event
+// commit together.
+func (r *Repository) InTx(ctx context.Context, fn func(app.Tx) ([]events.Event, error)) error {
+	return postgres.Tx(ctx, r.pool, func(tx pgx.Tx) error {
+		evs, err := fn(&Tx{tx: tx})
+		if err != nil || len(evs) == 0 {
+			return err
+		}
+		return r.outbox.Publish(ctx, tx, evs...)
+	})
 }
 
 // AddPerson stores a new person; an e-mail already used, in any case, is a 409.
@@ -72,13 +65,13 @@ func (t *Tx) AddPerson(ctx context.Context, id string, p domain.Person, now time
 }
 
 // Person loads one person, erased or not; nil when the id is unknown.
-func (t *Tx) Person(ctx context.Context, id string, lock bool) (*PersonRecord, error) {
+func (t *Tx) Person(ctx context.Context, id string, lock bool) (*app.PersonRecord, error) {
 	q := `SELECT id, coalesce(name, ''), coalesce(email, ''), coalesce(organisation, ''), registered_at,
 		erased_at IS NOT NULL FROM people WHERE id = $1`
 	if lock {
 		q += " FOR UPDATE"
 	}
-	var p PersonRecord
+	var p app.PersonRecord
 	err := t.tx.QueryRow(ctx, q, id).Scan(&p.ID, &p.Name, &p.Email, &p.Organisation, &p.RegisteredAt, &p.Erased)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, nil
@@ -118,21 +111,13 @@ func (t *Tx) ErasePerson(ctx context.Context, id string, now time.Time) error {
 	return nil
 }
 
-// CoP is what membership knows of a CoP from the registry's events.
-type CoP struct {
-	ID                    string
-	Region                string
-	Status                string // proposed, approved or retired
-	CodeOfPracticeVersion int
-}
-
 // CoP loads a CoP's projection; nil when no event about it has arrived.
-func (t *Tx) CoP(ctx context.Context, id string, lock bool) (*CoP, error) {
+func (t *Tx) CoP(ctx context.Context, id string, lock bool) (*app.CoP, error) {
 	q := "SELECT id, region, status, code_of_practice_version FROM cops WHERE id = $1"
 	if lock {
 		q += " FOR UPDATE"
 	}
-	var c CoP
+	var c app.CoP
 	err := t.tx.QueryRow(ctx, q, id).Scan(&c.ID, &c.Region, &c.Status, &c.CodeOfPracticeVersion)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, nil
@@ -166,23 +151,11 @@ func (t *Tx) PublishCodeOfPractice(ctx context.Context, id, region string, versi
 	return err
 }
 
-// Member is one membership, current or ended.
-type Member struct {
-	CoPID                 string
-	PersonID              string
-	Name                  string // empty once erased
-	Roles                 []domain.Role
-	CodeOfPracticeVersion int
-	JoinedAt              time.Time
-	CoordinatorTermEndsAt *time.Time
-	Active                bool
-}
-
 const memberColumns = `m.cop_id, m.person_id, coalesce(p.name, ''), m.roles, m.code_of_practice_version,
 	m.joined_at, m.coordinator_term_ends_at, m.left_at IS NULL`
 
-func scanMember(row pgx.Row) (*Member, error) {
-	var m Member
+func scanMember(row pgx.Row) (*app.Member, error) {
+	var m app.Member
 	var roles []string
 	err := row.Scan(&m.CoPID, &m.PersonID, &m.Name, &roles, &m.CodeOfPracticeVersion, &m.JoinedAt,
 		&m.CoordinatorTermEndsAt, &m.Active)
@@ -194,7 +167,7 @@ func scanMember(row pgx.Row) (*Member, error) {
 }
 
 // Membership loads person's membership of cop, current or ended; nil when there never was one.
-func (t *Tx) Membership(ctx context.Context, copID, personID string, lock bool) (*Member, error) {
+func (t *Tx) Membership(ctx context.Context, copID, personID string, lock bool) (*app.Member, error) {
 	q := "SELECT " + memberColumns + " FROM memberships m JOIN people p ON p.id = m.person_id WHERE m.cop_id = $1 AND m.person_id = $2"
 	if lock {
 		q += " FOR UPDATE OF m"
@@ -236,32 +209,32 @@ func (t *Tx) SetRoles(ctx context.Context, copID, personID string, roles []domai
 }
 
 // Members lists a CoP's current members, oldest first.
-func (t *Tx) Members(ctx context.Context, copID string) ([]*Member, error) {
+func (t *Tx) Members(ctx context.Context, copID string) ([]*app.Member, error) {
 	return t.members(ctx, "m.cop_id = $1 AND m.left_at IS NULL ORDER BY m.joined_at, m.person_id", copID)
 }
 
 // MembershipsOf lists a person's current memberships, locked, for ending them.
-func (t *Tx) MembershipsOf(ctx context.Context, personID string) ([]*Member, error) {
+func (t *Tx) MembershipsOf(ctx context.Context, personID string) ([]*app.Member, error) {
 	return t.members(ctx, "m.person_id = $1 AND m.left_at IS NULL ORDER BY m.cop_id FOR UPDATE OF m", personID)
 }
 
 // MembersOfLocked lists a CoP's current members, locked, for ending them.
-func (t *Tx) MembersOfLocked(ctx context.Context, copID string) ([]*Member, error) {
+func (t *Tx) MembersOfLocked(ctx context.Context, copID string) ([]*app.Member, error) {
 	return t.members(ctx, "m.cop_id = $1 AND m.left_at IS NULL ORDER BY m.person_id FOR UPDATE OF m", copID)
 }
 
 // ExpiredCoordinators lists coordinators whose term ended by now, locked.
-func (t *Tx) ExpiredCoordinators(ctx context.Context, now time.Time) ([]*Member, error) {
+func (t *Tx) ExpiredCoordinators(ctx context.Context, now time.Time) ([]*app.Member, error) {
 	return t.members(ctx, "m.left_at IS NULL AND m.coordinator_term_ends_at <= $1 ORDER BY m.cop_id FOR UPDATE OF m SKIP LOCKED", now)
 }
 
-func (t *Tx) members(ctx context.Context, where string, args ...any) ([]*Member, error) {
+func (t *Tx) members(ctx context.Context, where string, args ...any) ([]*app.Member, error) {
 	rows, err := t.tx.Query(ctx, "SELECT "+memberColumns+" FROM memberships m JOIN people p ON p.id = m.person_id WHERE "+where, args...)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	out := []*Member{}
+	out := []*app.Member{}
 	for rows.Next() {
 		m, err := scanMember(rows)
 		if err != nil {

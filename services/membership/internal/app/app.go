@@ -12,19 +12,18 @@ import (
 	"github.com/copnet/copnet/pkg/events"
 	"github.com/copnet/copnet/pkg/httpx"
 	"github.com/copnet/copnet/services/membership/domain"
-	"github.com/copnet/copnet/services/membership/internal/adapters"
 )
 
 // Application is membership's use cases.
 type Application struct {
-	repo          *adapters.Repository
+	repo          Repository
 	clock         func() time.Time
 	consentWindow time.Duration
 }
 
 // New returns the application over repo; clock gives the time of consent windows and
 // terms, and consentWindow how long working-group members have to object.
-func New(repo *adapters.Repository, clock func() time.Time, consentWindow time.Duration) *Application {
+func New(repo Repository, clock func() time.Time, consentWindow time.Duration) *Application {
 	if consentWindow <= 0 {
 		consentWindow = domain.DefaultConsentWindow
 	}
@@ -60,11 +59,11 @@ func (a *Application) Register(ctx context.Context, c httpx.Claims, in NewPerson
 		return "", apperr.InvalidFields(problems...)
 	}
 	id := newID()
-	err := a.repo.InTx(ctx, func(tx *adapters.Tx) error {
+	err := a.repo.InTx(ctx, func(tx Tx) ([]events.Event, error) {
 		if err := tx.AddPerson(ctx, id, p, a.now()); err != nil {
-			return err
+			return nil, err
 		}
-		return tx.Publish(ctx, events.PersonRegistered{PersonID: id})
+		return []events.Event{events.PersonRegistered{PersonID: id}}, nil
 	})
 	if c.Role == "" {
 		var e *apperr.Error
@@ -99,16 +98,16 @@ func (a *Application) Person(ctx context.Context, c httpx.Claims, id string) (*P
 		return nil, err
 	}
 	var out *PersonView
-	return out, a.repo.InTx(ctx, func(tx *adapters.Tx) error {
+	return out, a.repo.InTx(ctx, func(tx Tx) ([]events.Event, error) {
 		p, err := tx.Person(ctx, id, false)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		if p == nil || p.Erased {
-			return apperr.NotFound("person %q does not exist", id)
+			return nil, apperr.NotFound("person %q does not exist", id)
 		}
 		out = &PersonView{ID: p.ID, Name: p.Name, Email: p.Email, Organisation: p.Organisation, RegisteredAt: p.RegisteredAt}
-		return nil
+		return nil, nil
 	})
 }
 
@@ -119,43 +118,46 @@ func (a *Application) Erase(ctx context.Context, c httpx.Claims, id string) erro
 	if err := httpx.Authorize(c, c.IsNational() || c.IsPerson(id), "erase this person"); err != nil {
 		return err
 	}
-	return a.repo.InTx(ctx, func(tx *adapters.Tx) error {
+	return a.repo.InTx(ctx, func(tx Tx) ([]events.Event, error) {
 		p, err := tx.Person(ctx, id, true)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		if p == nil {
-			return apperr.NotFound("person %q does not exist", id)
+			return nil, apperr.NotFound("person %q does not exist", id)
 		}
 		if p.Erased {
-			return nil
+			return nil, nil
 		}
 		ms, err := tx.MembershipsOf(ctx, id)
 		if err != nil {
-			return err
+			return nil, err
 		}
+		var evs []events.Event
 		for _, m := range ms {
-			if err := a.leave(ctx, tx, m.CoPID, id, "erased"); err != nil {
-				return err
+			ev, err := a.leave(ctx, tx, m.CoPID, id, "erased")
+			if err != nil {
+				return nil, err
 			}
+			evs = append(evs, ev)
 		}
 		if err := tx.ErasePerson(ctx, id, a.now()); err != nil {
-			return err
+			return nil, err
 		}
-		return tx.Publish(ctx, events.PersonErased{PersonID: id})
+		return append(evs, events.PersonErased{PersonID: id}), nil
 	})
 }
 
-// leave ends a membership and publishes member_left; its roles end with it.
-func (a *Application) leave(ctx context.Context, tx *adapters.Tx, copID, personID, reason string) error {
+// leave ends a membership, and its roles with it; member_left is the event it causes.
+func (a *Application) leave(ctx context.Context, tx Tx, copID, personID, reason string) (events.Event, error) {
 	cop, err := tx.CoP(ctx, copID, false)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if err := tx.Leave(ctx, copID, personID, reason, a.now()); err != nil {
-		return err
+		return nil, err
 	}
-	return tx.Publish(ctx, events.MemberLeft{CoPID: copID, Region: cop.Region, PersonID: personID, Reason: reason})
+	return events.MemberLeft{CoPID: copID, Region: cop.Region, PersonID: personID, Reason: reason}, nil
 }
 
 // domainError turns the domain's refusals into the errors the API reports.

@@ -14,11 +14,10 @@ import (
 	"github.com/copnet/copnet/pkg/events"
 	"github.com/copnet/copnet/pkg/httpx"
 	"github.com/copnet/copnet/services/membership/domain"
-	"github.com/copnet/copnet/services/membership/internal/adapters"
 )
 
 // inWorkingGroup reports whether the caller is a working-group member of the CoP.
-func inWorkingGroup(ctx context.Context, tx *adapters.Tx, c httpx.Claims, copID string) (bool, error) {
+func inWorkingGroup(ctx context.Context, tx Tx, c httpx.Claims, copID string) (bool, error) {
 	if c.Subject == "" {
 		return false, nil
 	}
@@ -27,7 +26,7 @@ func inWorkingGroup(ctx context.Context, tx *adapters.Tx, c httpx.Claims, copID 
 }
 
 // isMember reports whether the caller is a current member of the CoP.
-func isMember(ctx context.Context, tx *adapters.Tx, c httpx.Claims, copID string) (bool, error) {
+func isMember(ctx context.Context, tx Tx, c httpx.Claims, copID string) (bool, error) {
 	if c.Subject == "" {
 		return false, nil
 	}
@@ -62,35 +61,35 @@ func (a *Application) ProposeCoordinator(ctx context.Context, c httpx.Claims, co
 		return nil, apperr.Invalid("person_id", "is required")
 	}
 	var out *AppointmentView
-	return out, a.repo.InTx(ctx, func(tx *adapters.Tx) error {
+	return out, a.repo.InTx(ctx, func(tx Tx) ([]events.Event, error) {
 		cop, err := tx.CoP(ctx, copID, true)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		wg, err := inWorkingGroup(ctx, tx, c, copID)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		allowed := wg || c.IsNational() || c.IsCoordinatorOf(copID) || (cop != nil && c.IsHubOf(cop.Region)) || (cop == nil && c.Role == httpx.RoleHub)
 		if err := httpx.Authorize(c, allowed, "propose a coordinator for CoP "+copID); err != nil {
-			return err
+			return nil, err
 		}
 		if err := joinable(copID, cop); err != nil {
-			return err
+			return nil, err
 		}
 		m, err := tx.Membership(ctx, copID, personID, false)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		if m == nil || !m.Active {
-			return apperr.Unprocessable("person_id", "must be a member of CoP "+copID)
+			return nil, apperr.Unprocessable("person_id", "must be a member of CoP "+copID)
 		}
 		ap := domain.ProposeCoordinator(newID(), copID, personID, a.now(), a.consentWindow)
 		if err := tx.AddAppointment(ctx, ap, c.Subject); err != nil {
-			return err
+			return nil, err
 		}
 		out = appointmentView(ap)
-		return tx.Publish(ctx, events.CoordinatorProposed{AppointmentID: ap.ID, CoPID: copID, PersonID: personID, ConsentEndsAt: ap.ConsentEndsAt})
+		return []events.Event{events.CoordinatorProposed{AppointmentID: ap.ID, CoPID: copID, PersonID: personID, ConsentEndsAt: ap.ConsentEndsAt}}, nil
 	})
 }
 
@@ -101,60 +100,62 @@ func (a *Application) Appointment(ctx context.Context, c httpx.Claims, id string
 		return nil, err
 	}
 	var out *AppointmentView
-	return out, a.repo.InTx(ctx, func(tx *adapters.Tx) error {
-		ap, cop, err := a.loadAppointment(ctx, tx, id)
+	return out, a.repo.InTx(ctx, func(tx Tx) ([]events.Event, error) {
+		ap, cop, settled, err := a.loadAppointment(ctx, tx, id)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		member, err := isMember(ctx, tx, c, cop.ID)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		if err := httpx.Authorize(c, member || runsCoP(c, cop), "see this CoP's coordinator appointments"); err != nil {
-			return err
+			return nil, err
 		}
 		out = appointmentView(ap)
-		return nil
+		return settled, nil
 	})
 }
 
-// loadAppointment loads an appointment, locked, settling it first if its window has ended.
-func (a *Application) loadAppointment(ctx context.Context, tx *adapters.Tx, id string) (*domain.Appointment, *adapters.CoP, error) {
+// loadAppointment loads an appointment, locked, settling it first if its window has ended;
+// the events are those of the settlement.
+func (a *Application) loadAppointment(ctx context.Context, tx Tx, id string) (*domain.Appointment, *CoP, []events.Event, error) {
 	ap, err := tx.Appointment(ctx, id)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	if ap == nil {
-		return nil, nil, apperr.NotFound("coordinator appointment %q does not exist", id)
+		return nil, nil, nil, apperr.NotFound("coordinator appointment %q does not exist", id)
 	}
 	cop, err := tx.CoP(ctx, ap.CoPID, false)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
-	return ap, cop, a.settle(ctx, tx, ap, cop)
+	evs, err := a.settle(ctx, tx, ap, cop)
+	return ap, cop, evs, err
 }
 
 // settle decides an appointment whose window ended: the person becomes coordinator for a
-// term, and whoever coordinated before stops.
-func (a *Application) settle(ctx context.Context, tx *adapters.Tx, ap *domain.Appointment, cop *adapters.CoP) error {
+// term, and whoever coordinated before stops. The events are those the decision causes.
+func (a *Application) settle(ctx context.Context, tx Tx, ap *domain.Appointment, cop *CoP) ([]events.Event, error) {
 	now := a.now()
 	if !ap.Due(now) {
-		return nil
+		return nil, nil
 	}
 	m, err := tx.Membership(ctx, ap.CoPID, ap.PersonID, true)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	ap.Settle(now, m != nil && m.Active && cop.Status == "approved")
 	if err := tx.SaveAppointment(ctx, ap, now); err != nil {
-		return err
+		return nil, err
 	}
 	if ap.Status != domain.AppointmentAppointed {
-		return nil
+		return nil, nil
 	}
 	members, err := tx.Members(ctx, ap.CoPID)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	var evs []events.Event
 	previous := ""
@@ -164,7 +165,7 @@ func (a *Application) settle(ctx context.Context, tx *adapters.Tx, ap *domain.Ap
 		}
 		previous = other.PersonID
 		if err := tx.SetRoles(ctx, ap.CoPID, other.PersonID, without(other.Roles, domain.RoleCoordinator), nil); err != nil {
-			return err
+			return nil, err
 		}
 		evs = append(evs, events.RoleRevoked{CoPID: ap.CoPID, PersonID: other.PersonID, Role: string(domain.RoleCoordinator)})
 	}
@@ -174,11 +175,10 @@ func (a *Application) settle(ctx context.Context, tx *adapters.Tx, ap *domain.Ap
 		evs = append(evs, events.RoleAssigned{CoPID: ap.CoPID, PersonID: ap.PersonID, Role: string(domain.RoleCoordinator)})
 	}
 	if err := tx.SetRoles(ctx, ap.CoPID, ap.PersonID, roles, &ap.TermEndsAt); err != nil {
-		return err
+		return nil, err
 	}
-	evs = append(evs, events.CoordinatorAppointed{AppointmentID: ap.ID, CoPID: ap.CoPID, PersonID: ap.PersonID,
-		TermEndsAt: ap.TermEndsAt, PreviousPersonID: previous})
-	return tx.Publish(ctx, evs...)
+	return append(evs, events.CoordinatorAppointed{AppointmentID: ap.ID, CoPID: ap.CoPID, PersonID: ap.PersonID,
+		TermEndsAt: ap.TermEndsAt, PreviousPersonID: previous}), nil
 }
 
 func without(roles []domain.Role, r domain.Role) []domain.Role {
@@ -210,27 +210,29 @@ func (a *Application) Object(ctx context.Context, c httpx.Claims, id string, in 
 		return nil, err
 	}
 	var out *AppointmentView
-	return out, a.repo.InTx(ctx, func(tx *adapters.Tx) error {
-		ap, _, err := a.loadAppointment(ctx, tx, id)
+	return out, a.repo.InTx(ctx, func(tx Tx) ([]events.Event, error) {
+		// A settlement here is undone with the refusal that follows: the appointment
+		// is no longer open to objection.
+		ap, _, settled, err := a.loadAppointment(ctx, tx, id)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		wg, err := inWorkingGroup(ctx, tx, c, ap.CoPID)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		if err := httpx.Authorize(c, wg, "object: only working-group members of the CoP may"); err != nil {
-			return err
+			return nil, err
 		}
 		now := a.now()
 		if err := ap.Object(now); err != nil {
-			return domainError(err)
+			return nil, domainError(err)
 		}
 		if err := tx.AddObjection(ctx, ap.ID, in.PersonID, strings.TrimSpace(in.Reason), now); err != nil {
-			return err
+			return nil, err
 		}
 		out = appointmentView(ap)
-		return tx.SaveAppointment(ctx, ap, now)
+		return settled, tx.SaveAppointment(ctx, ap, now)
 	})
 }
 
@@ -252,9 +254,9 @@ func sweepContext(ctx context.Context, name string, attrs ...attribute.KeyValue)
 // runs under its own span and correlation id.
 func (a *Application) SettleDue(ctx context.Context) error {
 	var due []string
-	err := a.repo.InTx(ctx, func(tx *adapters.Tx) (err error) {
+	err := a.repo.InTx(ctx, func(tx Tx) (_ []events.Event, err error) {
 		due, err = tx.DueAppointments(ctx, a.now())
-		return err
+		return nil, err
 	})
 	if err != nil {
 		return err
@@ -264,31 +266,46 @@ func (a *Application) SettleDue(ctx context.Context) error {
 			return err
 		}
 	}
-	return a.repo.InTx(ctx, func(tx *adapters.Tx) error {
+	return a.endTerms(ctx)
+}
+
+// endTerms takes the coordinator role from those whose term ended. Most sweeps find none,
+// so it looks first and opens a span (whose trace context the events carry) only when
+// there is work; the terms are then read again, locked, in the transaction that ends them.
+func (a *Application) endTerms(ctx context.Context) error {
+	var found bool
+	err := a.repo.InTx(ctx, func(tx Tx) ([]events.Event, error) {
 		expired, err := tx.ExpiredCoordinators(ctx, a.now())
-		if err != nil || len(expired) == 0 {
-			return err
+		found = len(expired) > 0
+		return nil, err
+	})
+	if err != nil || !found {
+		return err
+	}
+	ctx, span := sweepContext(ctx, "end coordinator terms")
+	defer span.End()
+	return a.repo.InTx(ctx, func(tx Tx) ([]events.Event, error) {
+		expired, err := tx.ExpiredCoordinators(ctx, a.now())
+		if err != nil {
+			return nil, err
 		}
-		ctx, span := sweepContext(ctx, "end coordinator terms")
-		defer span.End()
+		var evs []events.Event
 		for _, m := range expired {
 			if err := tx.SetRoles(ctx, m.CoPID, m.PersonID, without(m.Roles, domain.RoleCoordinator), nil); err != nil {
-				return err
+				return nil, err
 			}
-			if err := tx.Publish(ctx, events.RoleRevoked{CoPID: m.CoPID, PersonID: m.PersonID, Role: string(domain.RoleCoordinator)}); err != nil {
-				return err
-			}
+			evs = append(evs, events.RoleRevoked{CoPID: m.CoPID, PersonID: m.PersonID, Role: string(domain.RoleCoordinator)})
 		}
-		return nil
+		return evs, nil
 	})
 }
 
 func (a *Application) settleOne(ctx context.Context, id string) error {
 	ctx, span := sweepContext(ctx, "settle coordinator appointment", attribute.String("copnet.appointment_id", id))
 	defer span.End()
-	err := a.repo.InTx(ctx, func(tx *adapters.Tx) error {
-		_, _, err := a.loadAppointment(ctx, tx, id)
-		return err
+	err := a.repo.InTx(ctx, func(tx Tx) ([]events.Event, error) {
+		_, _, settled, err := a.loadAppointment(ctx, tx, id)
+		return settled, err
 	})
 	if err != nil {
 		span.RecordError(err)

@@ -11,17 +11,16 @@ import (
 	"github.com/copnet/copnet/pkg/events"
 	"github.com/copnet/copnet/pkg/httpx"
 	"github.com/copnet/copnet/services/membership/domain"
-	"github.com/copnet/copnet/services/membership/internal/adapters"
 )
 
 // runsCoP reports whether c runs the CoP: national, the hub of its region, its coordinator.
-func runsCoP(c httpx.Claims, cop *adapters.CoP) bool {
+func runsCoP(c httpx.Claims, cop *CoP) bool {
 	return c.IsNational() || c.IsHubOf(cop.Region) || c.IsCoordinatorOf(cop.ID)
 }
 
 // knownCoP loads a CoP and refuses callers who do not run it. A hub asking about a CoP
 // membership has not heard of cannot be told apart from one asking about another region's.
-func knownCoP(ctx context.Context, tx *adapters.Tx, c httpx.Claims, id, what string) (*adapters.CoP, error) {
+func knownCoP(ctx context.Context, tx Tx, c httpx.Claims, id, what string) (*CoP, error) {
 	cop, err := tx.CoP(ctx, id, false)
 	if err != nil {
 		return nil, err
@@ -36,7 +35,7 @@ func knownCoP(ctx context.Context, tx *adapters.Tx, c httpx.Claims, id, what str
 }
 
 // joinable refuses CoPs the registry has not approved (or that retired since).
-func joinable(id string, cop *adapters.CoP) error {
+func joinable(id string, cop *CoP) error {
 	if cop == nil || cop.Status != "approved" {
 		return apperr.Conflict("CoP %q is not approved for members (the registry's approval has not reached membership, or the CoP retired)", id)
 	}
@@ -60,7 +59,7 @@ type MemberView struct {
 	CoordinatorTermEndsAt *time.Time    `json:"coordinator_term_ends_at,omitempty"`
 }
 
-func memberView(m *adapters.Member) MemberView {
+func memberView(m *Member) MemberView {
 	return MemberView{CoPID: m.CoPID, PersonID: m.PersonID, Name: m.Name, Roles: m.Roles,
 		CodeOfPracticeVersion: m.CodeOfPracticeVersion, JoinedAt: m.JoinedAt, CoordinatorTermEndsAt: m.CoordinatorTermEndsAt}
 }
@@ -79,50 +78,51 @@ func (a *Application) Join(ctx context.Context, c httpx.Claims, copID string, in
 		return nil, err
 	}
 	var out *MemberView
-	return out, a.repo.InTx(ctx, func(tx *adapters.Tx) error {
+	return out, a.repo.InTx(ctx, func(tx Tx) ([]events.Event, error) {
 		cop, err := tx.CoP(ctx, copID, true)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		if cop != nil && c.Role == httpx.RoleHub {
 			if err := httpx.Authorize(c, c.IsHubOf(cop.Region), what); err != nil {
-				return err
+				return nil, err
 			}
 		}
 		if err := joinable(copID, cop); err != nil {
-			return err
+			return nil, err
 		}
 		if err := acceptsCurrent(cop, in.CodeOfPracticeVersion); err != nil {
-			return err
+			return nil, err
 		}
 		if p, err := tx.Person(ctx, in.PersonID, true); err != nil {
-			return err
+			return nil, err
 		} else if p == nil || p.Erased {
-			return apperr.Unprocessable("person_id", "is not a registered person")
+			return nil, apperr.Unprocessable("person_id", "is not a registered person")
 		}
 		m, err := tx.Membership(ctx, copID, in.PersonID, true)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		if m != nil && m.Active {
-			return apperr.Conflict("person %s is already a member of CoP %s", in.PersonID, copID)
+			return nil, apperr.Conflict("person %s is already a member of CoP %s", in.PersonID, copID)
 		}
-		if err := a.join(ctx, tx, cop, in.PersonID); err != nil {
-			return err
+		joined, err := a.join(ctx, tx, cop, in.PersonID)
+		if err != nil {
+			return nil, err
 		}
 		m, err = tx.Membership(ctx, copID, in.PersonID, false)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		v := memberView(m)
 		out = &v
-		return nil
+		return []events.Event{joined}, nil
 	})
 }
 
 // acceptsCurrent checks that a member accepts the Code of Practice in force, and says which
 // one that is when they do not.
-func acceptsCurrent(cop *adapters.CoP, version int) error {
+func acceptsCurrent(cop *CoP, version int) error {
 	if cop.CodeOfPracticeVersion == 0 {
 		return apperr.Unprocessable("code_of_practice_version", fmt.Sprintf("cannot be accepted yet: CoP %s has not published a Code of Practice", cop.ID))
 	}
@@ -132,28 +132,30 @@ func acceptsCurrent(cop *adapters.CoP, version int) error {
 	return nil
 }
 
-func (a *Application) join(ctx context.Context, tx *adapters.Tx, cop *adapters.CoP, personID string) error {
+// join starts a membership under the CoP's current Code of Practice; member_joined is the
+// event it causes.
+func (a *Application) join(ctx context.Context, tx Tx, cop *CoP, personID string) (events.Event, error) {
 	if err := tx.Join(ctx, cop.ID, personID, cop.CodeOfPracticeVersion, a.now()); err != nil {
-		return err
+		return nil, err
 	}
-	return tx.Publish(ctx, events.MemberJoined{CoPID: cop.ID, Region: cop.Region, PersonID: personID, CodeOfPracticeVersion: cop.CodeOfPracticeVersion})
+	return events.MemberJoined{CoPID: cop.ID, Region: cop.Region, PersonID: personID, CodeOfPracticeVersion: cop.CodeOfPracticeVersion}, nil
 }
 
 // Members lists a CoP's roster with roles (its coordinator, its hub, national).
 func (a *Application) Members(ctx context.Context, c httpx.Claims, copID string) ([]MemberView, error) {
 	out := []MemberView{}
-	return out, a.repo.InTx(ctx, func(tx *adapters.Tx) error {
+	return out, a.repo.InTx(ctx, func(tx Tx) ([]events.Event, error) {
 		if _, err := knownCoP(ctx, tx, c, copID, "see the members of CoP "+copID); err != nil {
-			return err
+			return nil, err
 		}
 		ms, err := tx.Members(ctx, copID)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		for _, m := range ms {
 			out = append(out, memberView(m))
 		}
-		return nil
+		return nil, nil
 	})
 }
 
@@ -162,15 +164,19 @@ func (a *Application) Leave(ctx context.Context, c httpx.Claims, copID, personID
 	if err := httpx.Authorize(c, c.IsPerson(personID), "end another person's membership (removal is by the working group's vote)"); err != nil {
 		return err
 	}
-	return a.repo.InTx(ctx, func(tx *adapters.Tx) error {
+	return a.repo.InTx(ctx, func(tx Tx) ([]events.Event, error) {
 		m, err := tx.Membership(ctx, copID, personID, true)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		if m == nil || !m.Active {
-			return apperr.NotFound("person %s is not a member of CoP %s", personID, copID)
+			return nil, apperr.NotFound("person %s is not a member of CoP %s", personID, copID)
 		}
-		return a.leave(ctx, tx, copID, personID, "left")
+		left, err := a.leave(ctx, tx, copID, personID, "left")
+		if err != nil {
+			return nil, err
+		}
+		return []events.Event{left}, nil
 	})
 }
 
@@ -180,20 +186,20 @@ func (a *Application) SetRoles(ctx context.Context, c httpx.Claims, copID, perso
 		return nil, apperr.Invalid("roles", "is required (an empty list leaves only membership)")
 	}
 	var out *MemberView
-	return out, a.repo.InTx(ctx, func(tx *adapters.Tx) error {
+	return out, a.repo.InTx(ctx, func(tx Tx) ([]events.Event, error) {
 		if _, err := knownCoP(ctx, tx, c, copID, "change roles in CoP "+copID); err != nil {
-			return err
+			return nil, err
 		}
 		m, err := tx.Membership(ctx, copID, personID, true)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		if m == nil || !m.Active {
-			return apperr.NotFound("person %s is not a member of CoP %s", personID, copID)
+			return nil, apperr.NotFound("person %s is not a member of CoP %s", personID, copID)
 		}
 		assigned, revoked, err := domain.ChangeRoles(m.Roles, roles)
 		if err != nil {
-			return apperr.Unprocessable("roles", err.Error())
+			return nil, apperr.Unprocessable("roles", err.Error())
 		}
 		next := []domain.Role{}
 		for _, r := range m.Roles {
@@ -207,7 +213,7 @@ func (a *Application) SetRoles(ctx context.Context, c httpx.Claims, copID, perso
 			term = nil
 		}
 		if err := tx.SetRoles(ctx, copID, personID, next, term); err != nil {
-			return err
+			return nil, err
 		}
 		var evs []events.Event
 		for _, r := range assigned {
@@ -219,7 +225,7 @@ func (a *Application) SetRoles(ctx context.Context, c httpx.Claims, copID, perso
 		m.Roles, m.CoordinatorTermEndsAt = next, term
 		v := memberView(m)
 		out = &v
-		return tx.Publish(ctx, evs...)
+		return evs, nil
 	})
 }
 
@@ -252,9 +258,9 @@ func (a *Application) Import(ctx context.Context, c httpx.Claims, copID string, 
 	// The CoP is checked before the body is read, without a lock, so that a caller is told
 	// 403 or that the CoP does not take members yet before uploading anything; it is checked
 	// again under the lock, in case it changed while the body arrived.
-	if err := a.repo.InTx(ctx, func(tx *adapters.Tx) error {
+	if err := a.repo.InTx(ctx, func(tx Tx) ([]events.Event, error) {
 		_, err := importableCoP(ctx, tx, c, copID, false)
-		return err
+		return nil, err
 	}); err != nil {
 		return nil, err
 	}
@@ -263,10 +269,10 @@ func (a *Application) Import(ctx context.Context, c httpx.Claims, copID string, 
 		return nil, err
 	}
 	res := &ImportResult{}
-	return res, a.repo.InTx(ctx, func(tx *adapters.Tx) error {
+	return res, a.repo.InTx(ctx, func(tx Tx) ([]events.Event, error) {
 		cop, err := importableCoP(ctx, tx, c, copID, true)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		// First pass: who each row is, refusing rows that would join someone without
 		// their consent. Nothing is written until every row passed.
@@ -275,14 +281,14 @@ func (a *Application) Import(ctx context.Context, c httpx.Claims, copID string, 
 		for i, row := range rows {
 			id, err := tx.PersonIDByEmail(ctx, row.Email)
 			if err != nil {
-				return err
+				return nil, err
 			}
 			if id == "" {
 				continue // a new person: registered below
 			}
 			m, err := tx.Membership(ctx, copID, id, false)
 			if err != nil {
-				return err
+				return nil, err
 			}
 			if m == nil || !m.Active {
 				refused = append(refused, apperr.FieldError{Field: fmt.Sprintf("line %d: email", row.Line),
@@ -295,9 +301,10 @@ func (a *Application) Import(ctx context.Context, c httpx.Claims, copID string, 
 			e := apperr.InvalidFields(refused...)
 			e.Kind = apperr.KindUnprocessable
 			e.Detail = fmt.Sprintf("%d problem(s) in the roster; nothing was imported: %s", len(refused), e.Detail)
-			return e
+			return nil, e
 		}
 		res.Rows = len(rows)
+		var evs []events.Event
 		for i, row := range rows {
 			if ids[i] != "" {
 				res.Unchanged++ // already a member: matched by e-mail, nothing to change
@@ -305,24 +312,24 @@ func (a *Application) Import(ctx context.Context, c httpx.Claims, copID string, 
 			}
 			id := newID()
 			if err := tx.AddPerson(ctx, id, row.Person, a.now()); err != nil {
-				return err
+				return nil, err
 			}
-			if err := tx.Publish(ctx, events.PersonRegistered{PersonID: id}); err != nil {
-				return err
-			}
+			evs = append(evs, events.PersonRegistered{PersonID: id})
 			res.PeopleRegistered++
-			if err := a.join(ctx, tx, cop, id); err != nil {
-				return err
+			joined, err := a.join(ctx, tx, cop, id)
+			if err != nil {
+				return nil, err
 			}
+			evs = append(evs, joined)
 			res.MembersJoined++
 		}
-		return nil
+		return evs, nil
 	})
 }
 
 // importableCoP loads a CoP for an import (locked when lock), refusing hubs of other regions
 // and CoPs that take no members yet.
-func importableCoP(ctx context.Context, tx *adapters.Tx, c httpx.Claims, copID string, lock bool) (*adapters.CoP, error) {
+func importableCoP(ctx context.Context, tx Tx, c httpx.Claims, copID string, lock bool) (*CoP, error) {
 	cop, err := tx.CoP(ctx, copID, lock)
 	if err != nil {
 		return nil, err

@@ -10,7 +10,6 @@ import (
 	"github.com/copnet/copnet/pkg/events"
 	"github.com/copnet/copnet/pkg/httpx"
 	"github.com/copnet/copnet/services/membership/domain"
-	"github.com/copnet/copnet/services/membership/internal/adapters"
 )
 
 // RemovalView is a removal proposal and its audit trail.
@@ -26,10 +25,10 @@ type RemovalView struct {
 	SupportingVotes  int                  `json:"supporting_votes"`
 	OpenedAt         time.Time            `json:"opened_at"`
 	ClosedAt         *time.Time           `json:"closed_at,omitempty"`
-	Votes            []adapters.Ballot    `json:"votes"`
+	Votes            []RecordedBallot     `json:"votes"`
 }
 
-func removalView(r *adapters.RemovalRecord) *RemovalView {
+func removalView(r *RemovalRecord) *RemovalView {
 	return &RemovalView{ID: r.ID, CoPID: r.CoPID, PersonID: r.Subject, ProposedBy: r.ProposedBy, Reason: r.Reason,
 		Status: r.Status, WorkingGroupSize: r.WorkingGroupSize(), VotesNeeded: r.VotesNeeded(),
 		SupportingVotes: r.Supporting(), OpenedAt: r.OpenedAt, ClosedAt: r.ClosedAt, Votes: r.Ballots}
@@ -51,40 +50,40 @@ func (a *Application) ProposeRemoval(ctx context.Context, c httpx.Claims, copID 
 	v.Check(in.PersonID != "", "person_id", "is required")
 	v.Check(strings.TrimSpace(in.Reason) != "" && len(in.Reason) <= 2000, "reason", "is required (at most 2000 characters)")
 	var out *RemovalView
-	return out, a.repo.InTx(ctx, func(tx *adapters.Tx) error {
+	return out, a.repo.InTx(ctx, func(tx Tx) ([]events.Event, error) {
 		wg, err := tx.WorkingGroup(ctx, copID)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		if err := httpx.Authorize(c, slices.Contains(wg, c.Subject), "propose a removal: only working-group members of the CoP may"); err != nil {
-			return err
+			return nil, err
 		}
 		if err := v.Err(); err != nil {
-			return err
+			return nil, err
 		}
 		cop, err := tx.CoP(ctx, copID, false)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		if err := joinable(copID, cop); err != nil {
-			return err
+			return nil, err
 		}
 		m, err := tx.Membership(ctx, copID, in.PersonID, false)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		if m == nil || !m.Active {
-			return apperr.Unprocessable("person_id", "must be a member of CoP "+copID)
+			return nil, apperr.Unprocessable("person_id", "must be a member of CoP "+copID)
 		}
 		r, err := domain.OpenRemoval(newID(), copID, in.PersonID, c.Subject, strings.TrimSpace(in.Reason), wg)
 		if err != nil {
-			return apperr.Unprocessable("person_id", err.Error())
+			return nil, apperr.Unprocessable("person_id", err.Error())
 		}
 		now := a.now()
 		if err := tx.AddRemoval(ctx, r, now); err != nil {
-			return err
+			return nil, err
 		}
-		rec := &adapters.RemovalRecord{Removal: r, OpenedAt: now, Ballots: []adapters.Ballot{}}
+		rec := &RemovalRecord{Removal: r, OpenedAt: now, Ballots: []RecordedBallot{}}
 		if r.Status != domain.RemovalOpen {
 			rec.ClosedAt = &now
 		}
@@ -92,12 +91,12 @@ func (a *Application) ProposeRemoval(ctx context.Context, c httpx.Claims, copID 
 		evs := []events.Event{events.RemovalProposed{RemovalID: r.ID, CoPID: copID, PersonID: r.Subject,
 			WorkingGroupSize: r.WorkingGroupSize(), VotesNeeded: r.VotesNeeded()}}
 		evs = append(evs, a.decided(rec)...)
-		return tx.Publish(ctx, evs...)
+		return evs, nil
 	})
 }
 
 // decided is what a removal's decision publishes.
-func (a *Application) decided(r *adapters.RemovalRecord) []events.Event {
+func (a *Application) decided(r *RemovalRecord) []events.Event {
 	switch r.Status {
 	case domain.RemovalCarried:
 		return []events.Event{events.RemovalCarried{RemovalID: r.ID, CoPID: r.CoPID, PersonID: r.Subject,
@@ -128,33 +127,34 @@ func (a *Application) Vote(ctx context.Context, c httpx.Claims, id string, in Ba
 		return nil, err
 	}
 	var out *RemovalView
-	return out, a.repo.InTx(ctx, func(tx *adapters.Tx) error {
+	return out, a.repo.InTx(ctx, func(tx Tx) ([]events.Event, error) {
 		r, err := tx.Removal(ctx, id)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		if r == nil {
-			return apperr.NotFound("removal %q does not exist", id)
+			return nil, apperr.NotFound("removal %q does not exist", id)
 		}
 		if _, err := r.Vote(in.VoterID, *in.Support); err != nil {
-			return domainError(err)
+			return nil, domainError(err)
 		}
 		if err := tx.AddVote(ctx, r, in.VoterID, *in.Support, a.now()); err != nil {
-			return err
+			return nil, err
 		}
 		out = removalView(r)
 		evs := a.decided(r)
-		if err := tx.Publish(ctx, evs...); err != nil {
-			return err
-		}
 		if r.Status != domain.RemovalCarried {
-			return nil
+			return evs, nil
 		}
 		m, err := tx.Membership(ctx, r.CoPID, r.Subject, true)
 		if err != nil || m == nil || !m.Active {
-			return err // the member already left
+			return evs, err // the member already left
 		}
-		return a.leave(ctx, tx, r.CoPID, r.Subject, "removed")
+		left, err := a.leave(ctx, tx, r.CoPID, r.Subject, "removed")
+		if err != nil {
+			return nil, err
+		}
+		return append(evs, left), nil
 	})
 }
 
@@ -164,23 +164,23 @@ func (a *Application) Removal(ctx context.Context, c httpx.Claims, id string) (*
 		return nil, err
 	}
 	var out *RemovalView
-	return out, a.repo.InTx(ctx, func(tx *adapters.Tx) error {
+	return out, a.repo.InTx(ctx, func(tx Tx) ([]events.Event, error) {
 		r, err := tx.Removal(ctx, id)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		if r == nil {
-			return apperr.NotFound("removal %q does not exist", id)
+			return nil, apperr.NotFound("removal %q does not exist", id)
 		}
 		cop, err := tx.CoP(ctx, r.CoPID, false)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		elector := c.Subject != "" && slices.Contains(r.Electorate, c.Subject)
 		if err := httpx.Authorize(c, elector || runsCoP(c, cop), "see this removal"); err != nil {
-			return err
+			return nil, err
 		}
 		out = removalView(r)
-		return nil
+		return nil, nil
 	})
 }

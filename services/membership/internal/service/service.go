@@ -6,11 +6,8 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-
 	"github.com/copnet/copnet/pkg/bus"
 	"github.com/copnet/copnet/pkg/config"
-	"github.com/copnet/copnet/pkg/events"
 	"github.com/copnet/copnet/pkg/httpx"
 	"github.com/copnet/copnet/pkg/node"
 	"github.com/copnet/copnet/services/membership/internal/adapters"
@@ -24,14 +21,14 @@ const Name = "membership"
 // Settings are membership's own, from the environment.
 type Settings struct {
 	// ConsentWindow is how long working-group members may object to a coordinator.
-	ConsentWindow time.Duration `envconfig:"MEMBERSHIP_CONSENT_WINDOW" default:"168h"`
+	ConsentWindow time.Duration `envconfig:"COPNET_MEMBERSHIP_CONSENT_WINDOW" default:"168h"`
 	// SweepInterval is how often ended consent windows and terms are settled without
 	// waiting for someone to touch them.
-	SweepInterval time.Duration `envconfig:"MEMBERSHIP_SWEEP_INTERVAL" default:"1m"`
+	SweepInterval time.Duration `envconfig:"COPNET_MEMBERSHIP_SWEEP_INTERVAL" default:"1m"`
 	// SelfRegistrationEvery and SelfRegistrationBurst limit registrations without a token
 	// per client address.
-	SelfRegistrationEvery time.Duration `envconfig:"MEMBERSHIP_SELF_REGISTRATION_EVERY" default:"10s"`
-	SelfRegistrationBurst int           `envconfig:"MEMBERSHIP_SELF_REGISTRATION_BURST" default:"5"`
+	SelfRegistrationEvery time.Duration `envconfig:"COPNET_MEMBERSHIP_SELF_REGISTRATION_EVERY" default:"10s"`
+	SelfRegistrationBurst int           `envconfig:"COPNET_MEMBERSHIP_SELF_REGISTRATION_BURST" default:"5"`
 }
 
 // Service is the running membership service.
@@ -56,15 +53,9 @@ func New(_ context.Context, d node.Deps) (node.Service, error) {
 		return nil, err
 	}
 	// The handler names are durable consumer names: renaming one replays the stream.
-	bus.Handle(r, "on_cop_approved", func(ctx context.Context, tx pgx.Tx, ev events.CoPApproved, _ events.Envelope) error {
-		return a.CoPApproved(ctx, repo.Wrap(tx), ev)
-	})
-	bus.Handle(r, "on_charter_published", func(ctx context.Context, tx pgx.Tx, ev events.CharterPublished, _ events.Envelope) error {
-		return a.CharterPublished(ctx, repo.Wrap(tx), ev)
-	})
-	bus.Handle(r, "on_cop_retired", func(ctx context.Context, tx pgx.Tx, ev events.CoPRetired, _ events.Envelope) error {
-		return a.CoPRetired(ctx, repo.Wrap(tx), ev)
-	})
+	bus.On(r, "on_cop_approved", a.OnCoPApproved)
+	bus.On(r, "on_charter_published", a.OnCharterPublished)
+	bus.On(r, "on_cop_retired", a.OnCoPRetired)
 	limiter := httpx.NewLimiter(s.SelfRegistrationEvery, s.SelfRegistrationBurst)
 	return &Service{app: a, http: ports.NewHTTP(a, limiter), router: r, d: d, sweep: s.SweepInterval}, nil
 }

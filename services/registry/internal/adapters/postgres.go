@@ -19,15 +19,12 @@ import (
 	"github.com/copnet/copnet/pkg/events"
 	"github.com/copnet/copnet/pkg/postgres"
 	"github.com/copnet/copnet/services/registry/domain"
+	"github.com/copnet/copnet/services/registry/internal/app"
 )
 
-// Region is a regional hub's area.
-type Region struct {
-	ID   string `json:"id"`
-	Name string `json:"name"`
-}
+var _ app.Repository = (*Repository)(nil)
 
-// Repository stores regions, CoPs and charters.
+// Repository stores regions, CoPs and charters; it is the app's Repository.
 type Repository struct {
 	pool   *pgxpool.Pool
 	outbox *bus.Outbox
@@ -39,7 +36,7 @@ func NewRepository(pool *pgxpool.Pool, outbox *bus.Outbox) *Repository {
 }
 
 // AddRegion stores a region and publishes region_created.
-func (r *Repository) AddRegion(ctx context.Context, reg Region) error {
+func (r *Repository) AddRegion(ctx context.Context, reg domain.Region) error {
 	return postgres.Tx(ctx, r.pool, func(tx pgx.Tx) error {
 		if _, err := tx.Exec(ctx, "INSERT INTO regions(id, name) VALUES ($1, $2)", reg.ID, reg.Name); err != nil {
 			if postgres.IsUniqueViolation(err, "") {
@@ -52,12 +49,12 @@ func (r *Repository) AddRegion(ctx context.Context, reg Region) error {
 }
 
 // Regions lists every region by id.
-func (r *Repository) Regions(ctx context.Context) ([]Region, error) {
+func (r *Repository) Regions(ctx context.Context) ([]domain.Region, error) {
 	rows, err := r.pool.Query(ctx, "SELECT id, name FROM regions ORDER BY id")
 	if err != nil {
 		return nil, err
 	}
-	return pgx.CollectRows(rows, pgx.RowToStructByPos[Region])
+	return pgx.CollectRows(rows, pgx.RowToStructByPos[domain.Region])
 }
 
 // RegionExists reports whether region id is known.
@@ -179,20 +176,10 @@ func (r *Repository) Charter(ctx context.Context, copID string, version int) (*d
 	return &ch, err
 }
 
-// Filter selects CoPs for a listing. Empty fields do not filter.
-type Filter struct {
-	Region   string
-	Statuses []domain.Status
-	Stage    string
-	Topic    string
-	Limit    int
-	Cursor   string
-}
-
 // ListCoPs returns one page of CoPs in id order (ids are ULIDs, so oldest first) and the
 // cursor of the next page, empty on the last page. Keyset paging stays fast and stable
 // while CoPs are added.
-func (r *Repository) ListCoPs(ctx context.Context, f Filter) ([]*domain.CoP, string, error) {
+func (r *Repository) ListCoPs(ctx context.Context, f app.Filter) ([]*domain.CoP, string, error) {
 	after, err := DecodeCursor(f.Cursor)
 	if err != nil {
 		return nil, "", err

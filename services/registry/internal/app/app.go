@@ -13,16 +13,49 @@ import (
 	"github.com/copnet/copnet/pkg/events"
 	"github.com/copnet/copnet/pkg/httpx"
 	"github.com/copnet/copnet/services/registry/domain"
-	"github.com/copnet/copnet/services/registry/internal/adapters"
 )
+
+// Repository is where the registry keeps regions, CoPs and charters. Every method that
+// changes state owns its transaction and writes the events of the change to the outbox in
+// it, so state and events never disagree.
+type Repository interface {
+	// AddRegion stores a region and publishes region_created; an id in use is a 409.
+	AddRegion(ctx context.Context, reg domain.Region) error
+	Regions(ctx context.Context) ([]domain.Region, error)
+	RegionExists(ctx context.Context, id string) (bool, error)
+	// AddCoP stores a proposed CoP with its event.
+	AddCoP(ctx context.Context, c *domain.CoP, ev events.Event) error
+	// CoP loads one CoP; an unknown id is a 404.
+	CoP(ctx context.Context, id string) (*domain.CoP, error)
+	// Update changes one CoP under a row lock and publishes the event fn returns (none
+	// when nil).
+	Update(ctx context.Context, id string, fn func(*domain.CoP) (events.Event, error)) (*domain.CoP, error)
+	// PublishCharter stores the next charter version (ch gets its CoP id, version and
+	// publication time) and moves the CoP to it.
+	PublishCharter(ctx context.Context, id string, ch *domain.Charter) (*domain.CoP, error)
+	// Charter loads version of a CoP's charter; version 0 means the current one.
+	Charter(ctx context.Context, copID string, version int) (*domain.Charter, error)
+	// ListCoPs returns one page of CoPs and the cursor of the next, empty on the last.
+	ListCoPs(ctx context.Context, f Filter) ([]*domain.CoP, string, error)
+}
+
+// Filter selects CoPs for a listing. Empty fields do not filter.
+type Filter struct {
+	Region   string
+	Statuses []domain.Status
+	Stage    string
+	Topic    string
+	Limit    int
+	Cursor   string
+}
 
 // Application is the registry's use cases.
 type Application struct {
-	repo *adapters.Repository
+	repo Repository
 }
 
 // New returns the application over repo.
-func New(repo *adapters.Repository) *Application { return &Application{repo: repo} }
+func New(repo Repository) *Application { return &Application{repo: repo} }
 
 // NewRegion is the input of CreateRegion.
 type NewRegion struct {
@@ -31,22 +64,22 @@ type NewRegion struct {
 }
 
 // CreateRegion adds a region (national only).
-func (a *Application) CreateRegion(ctx context.Context, c httpx.Claims, in NewRegion) (adapters.Region, error) {
+func (a *Application) CreateRegion(ctx context.Context, c httpx.Claims, in NewRegion) (domain.Region, error) {
 	if err := httpx.Authorize(c, c.IsNational(), "create regions"); err != nil {
-		return adapters.Region{}, err
+		return domain.Region{}, err
 	}
 	var v apperr.Validator
 	v.Check(config.ValidToken(in.ID), "id", "must be 1-64 lower-case letters, digits, '-' or '_'")
 	v.Check(strings.TrimSpace(in.Name) != "" && len(in.Name) <= 200, "name", "is required (at most 200 characters)")
 	if err := v.Err(); err != nil {
-		return adapters.Region{}, err
+		return domain.Region{}, err
 	}
-	reg := adapters.Region{ID: in.ID, Name: strings.TrimSpace(in.Name)}
+	reg := domain.Region{ID: in.ID, Name: strings.TrimSpace(in.Name)}
 	return reg, a.repo.AddRegion(ctx, reg)
 }
 
 // Regions lists regions to any signed-in caller.
-func (a *Application) Regions(ctx context.Context, c httpx.Claims) ([]adapters.Region, error) {
+func (a *Application) Regions(ctx context.Context, c httpx.Claims) ([]domain.Region, error) {
 	if err := httpx.Authorize(c, c.Role != "", "list regions"); err != nil {
 		return nil, err
 	}
@@ -241,7 +274,7 @@ func (a *Application) ListCoPs(ctx context.Context, c httpx.Claims, q ListQuery)
 	if q.Limit == 0 {
 		q.Limit = 50
 	}
-	f := adapters.Filter{Region: q.Region, Stage: q.Stage, Topic: strings.ToLower(q.Topic), Limit: q.Limit, Cursor: q.Cursor}
+	f := Filter{Region: q.Region, Stage: q.Stage, Topic: strings.ToLower(q.Topic), Limit: q.Limit, Cursor: q.Cursor}
 	if q.Status != "" {
 		f.Statuses = []domain.Status{domain.Status(q.Status)}
 	}
