@@ -10,7 +10,7 @@ import (
 
 // Factory lets a node (the all-in-one or the console's own process) run the console,
 // checking sign-ins with the node's verifier (COPNET_CONSOLE_API_URL optional).
-var Factory = node.Factory{Name: service.Name, Migrations: migrations.FS, New: service.New, Settings: service.Config{}}
+var Factory = node.Factory{Name: service.Name, Migrations: migrations.FS, New: service.New, Settings: service.Settings{}}
 
 // Options override what the console would otherwise read from the environment.
 type Options = service.Options

@@ -9,4 +9,4 @@ import (
 )
 
 // Factory lets a node (the all-in-one or the feedback service's own process) run it.
-var Factory = node.Factory{Name: service.Name, Migrations: migrations.FS, New: service.New}
+var Factory = node.Factory{Name: service.Name, Migrations: migrations.FS, New: service.New, Settings: service.Settings{}}

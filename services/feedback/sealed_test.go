@@ -150,12 +150,12 @@ func TestMembershipProjectionIsOrderIndependent(t *testing.T) {
 	type step func(tx pgx.Tx, person string) error
 	joined := func(at time.Duration) step {
 		return func(tx pgx.Tx, person string) error {
-			return a.OnMemberJoined(ctx, tx, events.MemberJoined{CoPID: "cop-a", Region: "vic", PersonID: person}, events.Envelope{Time: t0.Add(at * time.Minute)})
+			return a.OnMemberJoined(postgres.WithTx(ctx, tx), events.MemberJoined{CoPID: "cop-a", Region: "vic", PersonID: person}, events.Envelope{Time: t0.Add(at * time.Minute)})
 		}
 	}
 	left := func(at time.Duration) step {
 		return func(tx pgx.Tx, person string) error {
-			return a.OnMemberLeft(ctx, tx, events.MemberLeft{CoPID: "cop-a", Region: "vic", PersonID: person, Reason: "left"}, events.Envelope{Time: t0.Add(at * time.Minute)})
+			return a.OnMemberLeft(postgres.WithTx(ctx, tx), events.MemberLeft{CoPID: "cop-a", Region: "vic", PersonID: person, Reason: "left"}, events.Envelope{Time: t0.Add(at * time.Minute)})
 		}
 	}
 	apply := func(person string, steps ...step) {
@@ -199,7 +199,7 @@ func TestMembershipProjectionIsOrderIndependent(t *testing.T) {
 	// Erasure: late joins and leaves of the erased person write nothing.
 	apply("erased-1", joined(1))
 	if err := postgres.Tx(ctx, pool, func(tx pgx.Tx) error {
-		return a.OnPersonErased(ctx, tx, events.PersonErased{PersonID: "erased-1"}, events.Envelope{Time: t0.Add(5 * time.Minute)})
+		return a.OnPersonErased(postgres.WithTx(ctx, tx), events.PersonErased{PersonID: "erased-1"}, events.Envelope{Time: t0.Add(5 * time.Minute)})
 	}); err != nil {
 		t.Fatal(err)
 	}

@@ -15,6 +15,7 @@ import (
 
 	"github.com/copnet/copnet/pkg/bus"
 	"github.com/copnet/copnet/pkg/events"
+	"github.com/copnet/copnet/pkg/postgres"
 )
 
 // Status ranks: the registry's onboarding only moves forward (proposed → approved or
@@ -22,112 +23,194 @@ import (
 // consumers ran in.
 var statusRank = map[string]int{"proposed": 1, "approved": 2, "declined": 2, "retired": 3}
 
-// Register subscribes the console to every event it projects. Handler names are durable
-// consumer names, so they are part of the contract: renaming one replays the stream.
-func Register(r *bus.Router) {
-	handle(r, "on_region_created", (*txn).regionCreated)
-	handle(r, "on_cop_proposed", (*txn).copProposed)
-	handle(r, "on_cop_approved", func(t *txn, ev events.CoPApproved, env events.Envelope) error {
-		return t.setStatus(ev.CoPID, ev.Region, "approved", env)
-	})
-	handle(r, "on_cop_declined", func(t *txn, ev events.CoPDeclined, env events.Envelope) error {
-		return t.setStatus(ev.CoPID, ev.Region, "declined", env)
-	})
-	handle(r, "on_cop_retired", func(t *txn, ev events.CoPRetired, env events.Envelope) error {
-		return t.setStatus(ev.CoPID, ev.Region, "retired", env)
-	})
-	handle(r, "on_charter_published", (*txn).charterPublished)
-	handle(r, "on_stage_changed", func(t *txn, ev events.StageChanged, env events.Envelope) error {
-		return t.setStage(ev.CoPID, ev.Region, ev.To, env)
-	})
-	handle(r, "on_member_joined", (*txn).memberJoined)
-	handle(r, "on_member_left", (*txn).memberLeft)
-	handle(r, "on_person_erased", (*txn).personErased)
-	handle(r, "on_session_scheduled", (*txn).sessionScheduled)
-	handle(r, "on_session_rescheduled", (*txn).sessionRescheduled)
-	handle(r, "on_session_cancelled", (*txn).sessionCancelled)
-	handle(r, "on_session_held", (*txn).sessionHeld)
-	handle(r, "on_attendance_recorded", (*txn).attendanceRecorded)
-	handle(r, "on_participation_declining", (*txn).participationDeclining)
-	handle(r, "on_poll_opened", (*txn).pollOpened)
-	handle(r, "on_poll_closed", (*txn).pollClosed)
-	handle(r, "on_results_published", (*txn).resultsPublished)
-	handle(r, "on_stage_assessed", (*txn).stageAssessed)
-	handle(r, "on_project_mapped", (*txn).projectMapped)
-	handle(r, "on_overlap_detected", (*txn).overlapDetected)
-	handle(r, "on_overlap_resolved", (*txn).overlapResolved)
-	handle(r, "on_gap_identified", (*txn).gapIdentified)
+// The Apply<Event> methods project one event each. Each joins the transaction ctx carries
+// (the consumer's, postgres.WithTx), so the rows, the aggregate deltas and the origin's
+// count commit with the record that the event was processed. Each event type has exactly
+// one console consumer, so each event is counted once; the bus skips redeliveries before
+// the app calls these.
+
+// apply runs fn for one event in the transaction ctx carries, or in its own.
+func (s *Store) apply(ctx context.Context, env events.Envelope, fn func(*txn) error) error {
+	return postgres.Tx(ctx, s.pool, func(tx pgx.Tx) error { return run(ctx, tx, env, fn) })
 }
 
-// handle registers fn and counts the event against its origin node in the same
-// transaction. Each event type has exactly one console handler, so each event is counted
-// once; the bus skips redeliveries before fn runs.
-func handle[E events.Event](r *bus.Router, name string, fn func(*txn, E, events.Envelope) error) {
-	bus.Handle(r, name, func(ctx context.Context, tx pgx.Tx, ev E, env events.Envelope) error {
-		if err := run(ctx, tx, env, func(t *txn) error { return fn(t, ev, env) }); err != nil {
-			return fmt.Errorf("%s: %w", name, err)
-		}
-		return nil
-	})
+// ApplyRegionCreated projects region_created.
+func (s *Store) ApplyRegionCreated(ctx context.Context, ev events.RegionCreated, env events.Envelope) error {
+	return s.apply(ctx, env, func(t *txn) error { return t.regionCreated(ev, env) })
+}
+
+// ApplyCoPProposed projects cop_proposed.
+func (s *Store) ApplyCoPProposed(ctx context.Context, ev events.CoPProposed, env events.Envelope) error {
+	return s.apply(ctx, env, func(t *txn) error { return t.copProposed(ev, env) })
+}
+
+// ApplyCoPApproved projects cop_approved.
+func (s *Store) ApplyCoPApproved(ctx context.Context, ev events.CoPApproved, env events.Envelope) error {
+	return s.apply(ctx, env, func(t *txn) error { return t.setStatus(ev.CoPID, ev.Region, "approved", env) })
+}
+
+// ApplyCoPDeclined projects cop_declined.
+func (s *Store) ApplyCoPDeclined(ctx context.Context, ev events.CoPDeclined, env events.Envelope) error {
+	return s.apply(ctx, env, func(t *txn) error { return t.setStatus(ev.CoPID, ev.Region, "declined", env) })
+}
+
+// ApplyCoPRetired projects cop_retired.
+func (s *Store) ApplyCoPRetired(ctx context.Context, ev events.CoPRetired, env events.Envelope) error {
+	return s.apply(ctx, env, func(t *txn) error { return t.setStatus(ev.CoPID, ev.Region, "retired", env) })
+}
+
+// ApplyCharterPublished projects charter_published.
+func (s *Store) ApplyCharterPublished(ctx context.Context, ev events.CharterPublished, env events.Envelope) error {
+	return s.apply(ctx, env, func(t *txn) error { return t.charterPublished(ev, env) })
+}
+
+// ApplyStageChanged projects stage_changed.
+func (s *Store) ApplyStageChanged(ctx context.Context, ev events.StageChanged, env events.Envelope) error {
+	return s.apply(ctx, env, func(t *txn) error { return t.setStage(ev.CoPID, ev.Region, ev.To, env) })
+}
+
+// ApplyMemberJoined projects member_joined.
+func (s *Store) ApplyMemberJoined(ctx context.Context, ev events.MemberJoined, env events.Envelope) error {
+	return s.apply(ctx, env, func(t *txn) error { return t.memberJoined(ev, env) })
+}
+
+// ApplyMemberLeft projects member_left.
+func (s *Store) ApplyMemberLeft(ctx context.Context, ev events.MemberLeft, env events.Envelope) error {
+	return s.apply(ctx, env, func(t *txn) error { return t.memberLeft(ev, env) })
+}
+
+// ApplyPersonErased projects person_erased.
+func (s *Store) ApplyPersonErased(ctx context.Context, ev events.PersonErased, env events.Envelope) error {
+	return s.apply(ctx, env, func(t *txn) error { return t.personErased(ev, env) })
+}
+
+// ApplySessionScheduled projects session_scheduled.
+func (s *Store) ApplySessionScheduled(ctx context.Context, ev events.SessionScheduled, env events.Envelope) error {
+	return s.apply(ctx, env, func(t *txn) error { return t.sessionScheduled(ev, env) })
+}
+
+// ApplySessionRescheduled projects session_rescheduled.
+func (s *Store) ApplySessionRescheduled(ctx context.Context, ev events.SessionRescheduled, env events.Envelope) error {
+	return s.apply(ctx, env, func(t *txn) error { return t.sessionRescheduled(ev, env) })
+}
+
+// ApplySessionCancelled projects session_cancelled.
+func (s *Store) ApplySessionCancelled(ctx context.Context, ev events.SessionCancelled, env events.Envelope) error {
+	return s.apply(ctx, env, func(t *txn) error { return t.sessionCancelled(ev, env) })
+}
+
+// ApplySessionHeld projects session_held.
+func (s *Store) ApplySessionHeld(ctx context.Context, ev events.SessionHeld, env events.Envelope) error {
+	return s.apply(ctx, env, func(t *txn) error { return t.sessionHeld(ev, env) })
+}
+
+// ApplyAttendanceRecorded projects attendance_recorded.
+func (s *Store) ApplyAttendanceRecorded(ctx context.Context, ev events.AttendanceRecorded, env events.Envelope) error {
+	return s.apply(ctx, env, func(t *txn) error { return t.attendanceRecorded(ev, env) })
+}
+
+// ApplyParticipationDeclining projects participation_declining.
+func (s *Store) ApplyParticipationDeclining(ctx context.Context, ev events.ParticipationDeclining, env events.Envelope) error {
+	return s.apply(ctx, env, func(t *txn) error { return t.participationDeclining(ev, env) })
+}
+
+// ApplyPollOpened projects poll_opened.
+func (s *Store) ApplyPollOpened(ctx context.Context, ev events.PollOpened, env events.Envelope) error {
+	return s.apply(ctx, env, func(t *txn) error { return t.pollOpened(ev, env) })
+}
+
+// ApplyPollClosed projects poll_closed.
+func (s *Store) ApplyPollClosed(ctx context.Context, ev events.PollClosed, env events.Envelope) error {
+	return s.apply(ctx, env, func(t *txn) error { return t.pollClosed(ev, env) })
+}
+
+// ApplyResultsPublished projects results_published.
+func (s *Store) ApplyResultsPublished(ctx context.Context, ev events.ResultsPublished, env events.Envelope) error {
+	return s.apply(ctx, env, func(t *txn) error { return t.resultsPublished(ev, env) })
+}
+
+// ApplyStageAssessed projects stage_assessed.
+func (s *Store) ApplyStageAssessed(ctx context.Context, ev events.StageAssessed, env events.Envelope) error {
+	return s.apply(ctx, env, func(t *txn) error { return t.stageAssessed(ev, env) })
+}
+
+// ApplyProjectMapped projects project_mapped.
+func (s *Store) ApplyProjectMapped(ctx context.Context, ev events.ProjectMapped, env events.Envelope) error {
+	return s.apply(ctx, env, func(t *txn) error { return t.projectMapped(ev, env) })
+}
+
+// ApplyOverlapDetected projects overlap_detected.
+func (s *Store) ApplyOverlapDetected(ctx context.Context, ev events.OverlapDetected, env events.Envelope) error {
+	return s.apply(ctx, env, func(t *txn) error { return t.overlapDetected(ev, env) })
+}
+
+// ApplyOverlapResolved projects overlap_resolved.
+func (s *Store) ApplyOverlapResolved(ctx context.Context, ev events.OverlapResolved, env events.Envelope) error {
+	return s.apply(ctx, env, func(t *txn) error { return t.overlapResolved(ev, env) })
+}
+
+// ApplyGapIdentified projects gap_identified.
+func (s *Store) ApplyGapIdentified(ctx context.Context, ev events.GapIdentified, env events.Envelope) error {
+	return s.apply(ctx, env, func(t *txn) error { return t.gapIdentified(ev, env) })
 }
 
 // Apply runs the console's handler for ev inside tx, as the bus would. Tests and replays
 // use it to rebuild a projection from a fixed list of events.
 func Apply(ctx context.Context, tx pgx.Tx, ev events.Event, env events.Envelope) error {
-	var fn func(*txn) error
+	// The store's writes join the transaction ctx carries, so they need no pool of their own.
+	s, ctx := &Store{}, postgres.WithTx(ctx, tx)
 	switch ev := ev.(type) {
 	case events.RegionCreated:
-		fn = func(t *txn) error { return t.regionCreated(ev, env) }
+		return s.ApplyRegionCreated(ctx, ev, env)
 	case events.CoPProposed:
-		fn = func(t *txn) error { return t.copProposed(ev, env) }
+		return s.ApplyCoPProposed(ctx, ev, env)
 	case events.CoPApproved:
-		fn = func(t *txn) error { return t.setStatus(ev.CoPID, ev.Region, "approved", env) }
+		return s.ApplyCoPApproved(ctx, ev, env)
 	case events.CoPDeclined:
-		fn = func(t *txn) error { return t.setStatus(ev.CoPID, ev.Region, "declined", env) }
+		return s.ApplyCoPDeclined(ctx, ev, env)
 	case events.CoPRetired:
-		fn = func(t *txn) error { return t.setStatus(ev.CoPID, ev.Region, "retired", env) }
+		return s.ApplyCoPRetired(ctx, ev, env)
 	case events.CharterPublished:
-		fn = func(t *txn) error { return t.charterPublished(ev, env) }
+		return s.ApplyCharterPublished(ctx, ev, env)
 	case events.StageChanged:
-		fn = func(t *txn) error { return t.setStage(ev.CoPID, ev.Region, ev.To, env) }
+		return s.ApplyStageChanged(ctx, ev, env)
 	case events.MemberJoined:
-		fn = func(t *txn) error { return t.memberJoined(ev, env) }
+		return s.ApplyMemberJoined(ctx, ev, env)
 	case events.MemberLeft:
-		fn = func(t *txn) error { return t.memberLeft(ev, env) }
+		return s.ApplyMemberLeft(ctx, ev, env)
 	case events.PersonErased:
-		fn = func(t *txn) error { return t.personErased(ev, env) }
+		return s.ApplyPersonErased(ctx, ev, env)
 	case events.SessionScheduled:
-		fn = func(t *txn) error { return t.sessionScheduled(ev, env) }
+		return s.ApplySessionScheduled(ctx, ev, env)
 	case events.SessionRescheduled:
-		fn = func(t *txn) error { return t.sessionRescheduled(ev, env) }
+		return s.ApplySessionRescheduled(ctx, ev, env)
 	case events.SessionCancelled:
-		fn = func(t *txn) error { return t.sessionCancelled(ev, env) }
+		return s.ApplySessionCancelled(ctx, ev, env)
 	case events.SessionHeld:
-		fn = func(t *txn) error { return t.sessionHeld(ev, env) }
+		return s.ApplySessionHeld(ctx, ev, env)
 	case events.AttendanceRecorded:
-		fn = func(t *txn) error { return t.attendanceRecorded(ev, env) }
+		return s.ApplyAttendanceRecorded(ctx, ev, env)
 	case events.ParticipationDeclining:
-		fn = func(t *txn) error { return t.participationDeclining(ev, env) }
+		return s.ApplyParticipationDeclining(ctx, ev, env)
 	case events.PollOpened:
-		fn = func(t *txn) error { return t.pollOpened(ev, env) }
+		return s.ApplyPollOpened(ctx, ev, env)
 	case events.PollClosed:
-		fn = func(t *txn) error { return t.pollClosed(ev, env) }
+		return s.ApplyPollClosed(ctx, ev, env)
 	case events.ResultsPublished:
-		fn = func(t *txn) error { return t.resultsPublished(ev, env) }
+		return s.ApplyResultsPublished(ctx, ev, env)
 	case events.StageAssessed:
-		fn = func(t *txn) error { return t.stageAssessed(ev, env) }
+		return s.ApplyStageAssessed(ctx, ev, env)
 	case events.ProjectMapped:
-		fn = func(t *txn) error { return t.projectMapped(ev, env) }
+		return s.ApplyProjectMapped(ctx, ev, env)
 	case events.OverlapDetected:
-		fn = func(t *txn) error { return t.overlapDetected(ev, env) }
+		return s.ApplyOverlapDetected(ctx, ev, env)
 	case events.OverlapResolved:
-		fn = func(t *txn) error { return t.overlapResolved(ev, env) }
+		return s.ApplyOverlapResolved(ctx, ev, env)
 	case events.GapIdentified:
-		fn = func(t *txn) error { return t.gapIdentified(ev, env) }
+		return s.ApplyGapIdentified(ctx, ev, env)
 	default:
 		return nil // the console does not project this event
 	}
-	return run(ctx, tx, env, fn)
 }
 
 // run applies one event in tx: the rows, then the aggregate deltas they caused, then the

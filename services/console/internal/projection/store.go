@@ -14,7 +14,8 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 )
 
-// Store reads the projection. Every read is bounded by what it shows: the national summary
+// Store is the console's projection: the Apply<Event> methods write it from other
+// services' events (consumers.go) and the rest read it. Every read is bounded by what it shows: the national summary
 // reads the regions' counters, the whole days of the recent window per region, the two
 // partial days' sessions and the latest TrendPoints of each region's trends, all through
 // indexes (migrations/002_aggregates.sql); a region or CoP page reads that region's or CoP's
@@ -24,7 +25,7 @@ type Store struct {
 	now  func() time.Time
 }
 
-// NewStore returns the reader of the projection in pool.
+// NewStore returns the projection kept in pool.
 func NewStore(pool *pgxpool.Pool, now func() time.Time) *Store {
 	if now == nil {
 		now = time.Now

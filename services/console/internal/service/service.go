@@ -8,11 +8,11 @@ import (
 	"net/http"
 	"net/url"
 
-	"github.com/kelseyhightower/envconfig"
-
 	"github.com/copnet/copnet/pkg/bus"
+	"github.com/copnet/copnet/pkg/config"
 	"github.com/copnet/copnet/pkg/httpx"
 	"github.com/copnet/copnet/pkg/node"
+	"github.com/copnet/copnet/services/console/internal/app"
 	"github.com/copnet/copnet/services/console/internal/ports"
 	"github.com/copnet/copnet/services/console/internal/projection"
 )
@@ -20,8 +20,8 @@ import (
 // Name is the service's name and its database schema.
 const Name = "console"
 
-// Config is the console's own settings.
-type Config struct {
+// Settings are the console's own settings, beyond config.Base.
+type Settings struct {
 	// APIURL is where the console forwards a hub's approve and decline to the registry's
 	// POST /v1/cops/{id}/decision. Empty means this same HTTP server (the address the request
 	// came in on), which is where the all-in-one serves the registry.
@@ -48,8 +48,8 @@ func New(ctx context.Context, d node.Deps) (node.Service, error) { return NewWit
 // NewWith returns a constructor that prefers o over the environment.
 func NewWith(o Options) func(context.Context, node.Deps) (node.Service, error) {
 	return func(_ context.Context, d node.Deps) (node.Service, error) {
-		var cfg Config
-		if err := envconfig.Process("", &cfg); err != nil {
+		var cfg Settings
+		if err := config.Load(&cfg); err != nil {
 			return nil, fmt.Errorf("console config: %w", err)
 		}
 		if o.Verifier == nil {
@@ -70,8 +70,33 @@ func NewWith(o Options) func(context.Context, node.Deps) (node.Service, error) {
 		if err != nil {
 			return nil, err
 		}
-		projection.Register(r)
 		store := projection.NewStore(d.Pool, d.Now)
+		a := app.New(store)
+		// Handler names are the durable consumers' names: renaming one replays the stream.
+		bus.On(r, "on_region_created", a.OnRegionCreated)
+		bus.On(r, "on_cop_proposed", a.OnCoPProposed)
+		bus.On(r, "on_cop_approved", a.OnCoPApproved)
+		bus.On(r, "on_cop_declined", a.OnCoPDeclined)
+		bus.On(r, "on_cop_retired", a.OnCoPRetired)
+		bus.On(r, "on_charter_published", a.OnCharterPublished)
+		bus.On(r, "on_stage_changed", a.OnStageChanged)
+		bus.On(r, "on_member_joined", a.OnMemberJoined)
+		bus.On(r, "on_member_left", a.OnMemberLeft)
+		bus.On(r, "on_person_erased", a.OnPersonErased)
+		bus.On(r, "on_session_scheduled", a.OnSessionScheduled)
+		bus.On(r, "on_session_rescheduled", a.OnSessionRescheduled)
+		bus.On(r, "on_session_cancelled", a.OnSessionCancelled)
+		bus.On(r, "on_session_held", a.OnSessionHeld)
+		bus.On(r, "on_attendance_recorded", a.OnAttendanceRecorded)
+		bus.On(r, "on_participation_declining", a.OnParticipationDeclining)
+		bus.On(r, "on_poll_opened", a.OnPollOpened)
+		bus.On(r, "on_poll_closed", a.OnPollClosed)
+		bus.On(r, "on_results_published", a.OnResultsPublished)
+		bus.On(r, "on_stage_assessed", a.OnStageAssessed)
+		bus.On(r, "on_project_mapped", a.OnProjectMapped)
+		bus.On(r, "on_overlap_detected", a.OnOverlapDetected)
+		bus.On(r, "on_overlap_resolved", a.OnOverlapResolved)
+		bus.On(r, "on_gap_identified", a.OnGapIdentified)
 		web := ports.NewWeb(store, o.Verifier, o.APIURL, d.Logger)
 		// A sign-in link stands for a session token the console must mint, so links work only
 		// where the node verifies with a shared secret (the all-in-one, COPNET_AUTH_SECRET).

@@ -63,27 +63,32 @@ func (r *Repository) MoveLegacyIssuance(ctx context.Context) error {
 	})
 }
 
-// Projections, applied inside the consumer's transaction.
+// Projections. Each joins the transaction ctx carries, the consumer's, so the change
+// commits with the record that its event was processed.
 
 // PutCoP records an approved CoP's region.
-func (r *Repository) PutCoP(ctx context.Context, tx pgx.Tx, id, region string) error {
-	_, err := tx.Exec(ctx, `INSERT INTO cops (id, region) VALUES ($1, $2)
-		ON CONFLICT (id) DO UPDATE SET region = excluded.region`, id, region)
-	return err
+func (r *Repository) PutCoP(ctx context.Context, id, region string) error {
+	return postgres.Tx(ctx, r.pool, func(tx pgx.Tx) error {
+		_, err := tx.Exec(ctx, `INSERT INTO cops (id, region) VALUES ($1, $2)
+			ON CONFLICT (id) DO UPDATE SET region = excluded.region`, id, region)
+		return err
+	})
 }
 
 // AddMember records that person belongs to cop as of at (the event's time). member_joined
 // also carries the region, so the CoP is known even when its cop_approved is consumed later.
-func (r *Repository) AddMember(ctx context.Context, tx pgx.Tx, cop, region, person string, at time.Time) error {
-	if _, err := tx.Exec(ctx, `INSERT INTO cops (id, region) VALUES ($1, $2) ON CONFLICT DO NOTHING`, cop, region); err != nil {
-		return err
-	}
-	return setMember(ctx, tx, cop, person, true, at)
+func (r *Repository) AddMember(ctx context.Context, cop, region, person string, at time.Time) error {
+	return postgres.Tx(ctx, r.pool, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `INSERT INTO cops (id, region) VALUES ($1, $2) ON CONFLICT DO NOTHING`, cop, region); err != nil {
+			return err
+		}
+		return setMember(ctx, tx, cop, person, true, at)
+	})
 }
 
 // RemoveMember records that person left cop as of at. Ballots already issued stay valid.
-func (r *Repository) RemoveMember(ctx context.Context, tx pgx.Tx, cop, person string, at time.Time) error {
-	return setMember(ctx, tx, cop, person, false, at)
+func (r *Repository) RemoveMember(ctx context.Context, cop, person string, at time.Time) error {
+	return postgres.Tx(ctx, r.pool, func(tx pgx.Tx) error { return setMember(ctx, tx, cop, person, false, at) })
 }
 
 // setMember applies a membership change unless a later one was applied already: joins and
@@ -109,7 +114,11 @@ func erasedHash(person string) []byte {
 // (found by recomputing their keyed hash for every members' poll), and remembers the
 // erasure so late membership events cannot bring the id back. Responses never held the
 // person, so they stay.
-func (r *Repository) ErasePerson(ctx context.Context, tx pgx.Tx, person string) error {
+func (r *Repository) ErasePerson(ctx context.Context, person string) error {
+	return postgres.Tx(ctx, r.pool, func(tx pgx.Tx) error { return r.erasePerson(ctx, tx, person) })
+}
+
+func (r *Repository) erasePerson(ctx context.Context, tx pgx.Tx, person string) error {
 	if _, err := tx.Exec(ctx, `INSERT INTO erased (person_hash) VALUES ($1) ON CONFLICT DO NOTHING`, erasedHash(person)); err != nil {
 		return err
 	}
@@ -241,14 +250,19 @@ func (r *Repository) CreatePoll(ctx context.Context, p *domain.Poll) error {
 	})
 }
 
-// OpenForSession stores an evaluation or check-in inside the consumer's transaction,
-// unless the session already has one; it reports whether it opened a poll.
-func (r *Repository) OpenForSession(ctx context.Context, tx pgx.Tx, p *domain.Poll) (bool, error) {
-	opened, err := r.insertPoll(ctx, tx, p)
-	if err != nil || !opened {
-		return false, err
-	}
-	return true, r.outbox.Publish(ctx, tx, openedEvent(p))
+// OpenForSession stores an evaluation or check-in and publishes poll_opened, unless the
+// session already has one; it reports whether it opened a poll. It joins the transaction
+// ctx carries (the consumer's of the event that opens it).
+func (r *Repository) OpenForSession(ctx context.Context, p *domain.Poll) (bool, error) {
+	var opened bool
+	err := postgres.Tx(ctx, r.pool, func(tx pgx.Tx) error {
+		var err error
+		if opened, err = r.insertPoll(ctx, tx, p); err != nil || !opened {
+			return err
+		}
+		return r.outbox.Publish(ctx, tx, openedEvent(p))
+	})
+	return opened && err == nil, err
 }
 
 func openedEvent(p *domain.Poll) events.PollOpened {
@@ -317,19 +331,31 @@ func (r *Repository) IssueBallot(ctx context.Context, pollID, person string, now
 	})
 }
 
-// Used is where a response's single-use token is remembered.
-type Used string
+// used is where a response's single-use token is remembered.
+type used string
 
 // The tables of single-use tokens.
 const (
-	UsedBallot Used = "ballots_cast (poll_id, ballot_hash)"
-	UsedDevice Used = "devices_used (poll_id, device_hash)"
+	usedBallot used = "ballots_cast (poll_id, ballot_hash)"
+	usedDevice used = "devices_used (poll_id, device_hash)"
 )
 
-// Respond stores an answer sealed, spending its ballot or device token (hash) in the same
+// RespondWithBallot stores a member's answer sealed, spending their ballot (its hash); see
+// respond.
+func (r *Repository) RespondWithBallot(ctx context.Context, pollID string, ballotHash []byte, a domain.Answer, now time.Time) error {
+	return r.respond(ctx, pollID, usedBallot, ballotHash, a, now)
+}
+
+// RespondFromDevice stores an answer from a device in the room sealed, spending the
+// device's token (its hash) for this poll; see respond.
+func (r *Repository) RespondFromDevice(ctx context.Context, pollID string, deviceHash []byte, a domain.Answer, now time.Time) error {
+	return r.respond(ctx, pollID, usedDevice, deviceHash, a, now)
+}
+
+// respond stores an answer sealed, spending its ballot or device token (hash) in the same
 // transaction; a token already spent is refused and nothing is stored. Once this commits
 // the answer survives any crash: the person was told "recorded".
-func (r *Repository) Respond(ctx context.Context, pollID string, used Used, hash []byte, a domain.Answer, now time.Time) error {
+func (r *Repository) respond(ctx context.Context, pollID string, used used, hash []byte, a domain.Answer, now time.Time) error {
 	answer, err := json.Marshal(a)
 	if err != nil {
 		return err
@@ -340,7 +366,7 @@ func (r *Repository) Respond(ctx context.Context, pollID string, used Used, hash
 		}
 		_, err := tx.Exec(ctx, "INSERT INTO "+string(used)+" VALUES ($1, $2)", pollID, hash)
 		if postgres.IsUniqueViolation(err, "") {
-			if used == UsedBallot {
+			if used == usedBallot {
 				return apperr.Conflict("this ballot has already been used")
 			}
 			return apperr.Conflict("this device has already answered this poll")

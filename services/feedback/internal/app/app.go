@@ -10,13 +10,10 @@ import (
 	"strings"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-
 	"github.com/copnet/copnet/pkg/apperr"
 	"github.com/copnet/copnet/pkg/events"
 	"github.com/copnet/copnet/pkg/httpx"
 	"github.com/copnet/copnet/services/feedback/domain"
-	"github.com/copnet/copnet/services/feedback/internal/adapters"
 )
 
 // How long the polls the service opens by itself stay open.
@@ -25,15 +22,43 @@ const (
 	CheckinOpenFor    = 14 * 24 * time.Hour
 )
 
+// Repository is what the application needs of storage. Each change commits with the events
+// it causes; a change made while ctx carries a transaction (a consumed event's) joins it.
+type Repository interface {
+	// Projections of other services' events.
+	PutCoP(ctx context.Context, id, region string) error
+	AddMember(ctx context.Context, cop, region, person string, at time.Time) error
+	RemoveMember(ctx context.Context, cop, person string, at time.Time) error
+	ErasePerson(ctx context.Context, person string) error
+	CoPRegion(ctx context.Context, id string) (region string, known bool, err error)
+	IsMember(ctx context.Context, cop, person string) (bool, error)
+
+	// Polls and their answers.
+	Poll(ctx context.Context, id string) (*domain.Poll, error)
+	PollByCode(ctx context.Context, code string) (*domain.Poll, error)
+	SessionPoll(ctx context.Context, session, purpose string) (*domain.Poll, error)
+	PollsOf(ctx context.Context, cop, purpose string) ([]*domain.Poll, error)
+	CreatePoll(ctx context.Context, p *domain.Poll) error
+	OpenForSession(ctx context.Context, p *domain.Poll) (bool, error)
+	IssueBallot(ctx context.Context, poll, person string, now time.Time) error
+	RespondWithBallot(ctx context.Context, poll string, ballotHash []byte, a domain.Answer, now time.Time) error
+	RespondFromDevice(ctx context.Context, poll string, deviceHash []byte, a domain.Answer, now time.Time) error
+	Answers(ctx context.Context, p *domain.Poll) ([]domain.Answer, error)
+	Close(ctx context.Context, id string, now time.Time) (*domain.Poll, error)
+	DuePolls(ctx context.Context, now time.Time) ([]string, error)
+
+	AddAssessment(ctx context.Context, id, cop string, answers map[string]string, a domain.Assessment, now time.Time) error
+}
+
 // Application is the feedback service's use cases.
 type Application struct {
-	repo *adapters.Repository
+	repo Repository
 	keys *domain.Keys
 	now  func() time.Time
 }
 
 // New returns the application over repo, keying ballots with keys, telling time with now.
-func New(repo *adapters.Repository, keys *domain.Keys, now func() time.Time) *Application {
+func New(repo Repository, keys *domain.Keys, now func() time.Time) *Application {
 	return &Application{repo: repo, keys: keys, now: now}
 }
 
@@ -220,7 +245,7 @@ func (a *Application) Respond(ctx context.Context, id, ballot string, answer jso
 	if err != nil {
 		return err
 	}
-	return a.repo.Respond(ctx, p.ID, adapters.UsedBallot, hash, ans, a.now())
+	return a.repo.RespondWithBallot(ctx, p.ID, hash, ans, a.now())
 }
 
 // RespondByCode records an answer from a device in the room: one per device token.
@@ -236,7 +261,7 @@ func (a *Application) RespondByCode(ctx context.Context, code, device string, an
 	if err != nil {
 		return err
 	}
-	return a.repo.Respond(ctx, p.ID, adapters.UsedDevice, a.keys.DeviceHash(p.ID, device), ans, a.now())
+	return a.repo.RespondFromDevice(ctx, p.ID, a.keys.DeviceHash(p.ID, device), ans, a.now())
 }
 
 // Close closes a poll (the CoP's coordinator, its hub, national) and publishes its results
@@ -387,54 +412,56 @@ func (a *Application) AssessStage(ctx context.Context, c httpx.Claims, cop strin
 	return out, a.repo.AddAssessment(ctx, out.ID, cop, answers, as, a.now())
 }
 
-// Reactions to other services' events, each inside the consumer's transaction.
+// Reactions to other services' events. The bus runs each in the consumer's transaction,
+// which ctx carries: the repository joins it, so the change, the events it publishes and
+// the record that the event was processed commit together.
 
 // OnCoPApproved accepts a CoP.
-func (a *Application) OnCoPApproved(ctx context.Context, tx pgx.Tx, ev events.CoPApproved, _ events.Envelope) error {
-	return a.repo.PutCoP(ctx, tx, ev.CoPID, ev.Region)
+func (a *Application) OnCoPApproved(ctx context.Context, ev events.CoPApproved, _ events.Envelope) error {
+	return a.repo.PutCoP(ctx, ev.CoPID, ev.Region)
 }
 
 // OnMemberJoined lets the person take ballots for the CoP's polls, unless a later leave
 // was applied already.
-func (a *Application) OnMemberJoined(ctx context.Context, tx pgx.Tx, ev events.MemberJoined, env events.Envelope) error {
-	return a.repo.AddMember(ctx, tx, ev.CoPID, ev.Region, ev.PersonID, env.Time)
+func (a *Application) OnMemberJoined(ctx context.Context, ev events.MemberJoined, env events.Envelope) error {
+	return a.repo.AddMember(ctx, ev.CoPID, ev.Region, ev.PersonID, env.Time)
 }
 
 // OnMemberLeft stops the person taking new ballots for the CoP, unless a later join was
 // applied already.
-func (a *Application) OnMemberLeft(ctx context.Context, tx pgx.Tx, ev events.MemberLeft, env events.Envelope) error {
-	return a.repo.RemoveMember(ctx, tx, ev.CoPID, ev.PersonID, env.Time)
+func (a *Application) OnMemberLeft(ctx context.Context, ev events.MemberLeft, env events.Envelope) error {
+	return a.repo.RemoveMember(ctx, ev.CoPID, ev.PersonID, env.Time)
 }
 
 // OnPersonErased scrubs the person: memberships and ballot issuance records.
-func (a *Application) OnPersonErased(ctx context.Context, tx pgx.Tx, ev events.PersonErased, _ events.Envelope) error {
-	return a.repo.ErasePerson(ctx, tx, ev.PersonID)
+func (a *Application) OnPersonErased(ctx context.Context, ev events.PersonErased, _ events.Envelope) error {
+	return a.repo.ErasePerson(ctx, ev.PersonID)
 }
 
 // OnSessionHeld opens the session's evaluation for the CoP's members, once.
-func (a *Application) OnSessionHeld(ctx context.Context, tx pgx.Tx, ev events.SessionHeld, _ events.Envelope) error {
+func (a *Application) OnSessionHeld(ctx context.Context, ev events.SessionHeld, _ events.Envelope) error {
 	closes := ev.HeldAt.Add(EvaluationOpenFor)
 	if now := a.now(); closes.Before(now) {
 		// A session reported late still gets a week of evaluation.
 		closes = now.Add(EvaluationOpenFor)
 	}
-	return a.openForSession(ctx, tx, ev.CoPID, ev.SessionID, domain.PollEvaluation, domain.PurposeEvaluation,
+	return a.openForSession(ctx, ev.CoPID, ev.SessionID, domain.PollEvaluation, domain.PurposeEvaluation,
 		domain.EvaluationQuestions(), ev.HeldAt, closes)
 }
 
 // OnCheckinDue opens a check-in for the CoP's members, once per session it is due at.
-func (a *Application) OnCheckinDue(ctx context.Context, tx pgx.Tx, ev events.CheckinDue, _ events.Envelope) error {
+func (a *Application) OnCheckinDue(ctx context.Context, ev events.CheckinDue, _ events.Envelope) error {
 	now := a.now()
-	return a.openForSession(ctx, tx, ev.CoPID, ev.SessionID, domain.PollCheckin, domain.PurposeCheckin,
+	return a.openForSession(ctx, ev.CoPID, ev.SessionID, domain.PollCheckin, domain.PurposeCheckin,
 		domain.CheckinQuestions(), now, now.Add(CheckinOpenFor))
 }
 
-func (a *Application) openForSession(ctx context.Context, tx pgx.Tx, cop, session, kind, purpose string, qs []domain.Question, opened, closes time.Time) error {
+func (a *Application) openForSession(ctx context.Context, cop, session, kind, purpose string, qs []domain.Question, opened, closes time.Time) error {
 	p := &domain.Poll{
 		ID: strings.ToLower(events.NewID()), CoPID: cop, SessionID: session, Kind: kind, Purpose: purpose,
 		Audience: domain.AudienceMembers, Questions: qs, MinResponses: domain.DefaultMinResponses,
 		OpenedAt: opened, ClosesAt: &closes,
 	}
-	_, err := a.repo.OpenForSession(ctx, tx, p)
+	_, err := a.repo.OpenForSession(ctx, p)
 	return err
 }

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/copnet/copnet/pkg/bus"
+	"github.com/copnet/copnet/pkg/config"
 	"github.com/copnet/copnet/pkg/node"
 	"github.com/copnet/copnet/services/feedback/domain"
 	"github.com/copnet/copnet/services/feedback/internal/adapters"
@@ -19,20 +20,36 @@ import (
 // Name is the service's name and its database schema.
 const Name = "feedback"
 
-// closeEvery is how often polls past their closing time are closed. Answers are refused
-// from the closing time on whatever this is; it only delays the results events.
-const closeEvery = time.Second
+// Settings are the feedback service's own settings, beyond config.Base.
+type Settings struct {
+	// CloseInterval is how often polls past their closing time are closed. Answers are
+	// refused from the closing time on whatever this is; it only delays the results events.
+	CloseInterval time.Duration `envconfig:"COPNET_FEEDBACK_CLOSE_INTERVAL" default:"1s"`
+}
+
+// Validate implements config.Validator.
+func (s Settings) Validate() error {
+	if s.CloseInterval <= 0 {
+		return fmt.Errorf("COPNET_FEEDBACK_CLOSE_INTERVAL %s must be positive", s.CloseInterval)
+	}
+	return nil
+}
 
 // Service is the running feedback service.
 type Service struct {
-	app    *app.Application
-	http   *ports.HTTP
-	router *bus.Router
-	logger *slog.Logger
+	app        *app.Application
+	http       *ports.HTTP
+	router     *bus.Router
+	logger     *slog.Logger
+	closeEvery time.Duration
 }
 
 // New wires the feedback service from its dependencies.
 func New(ctx context.Context, d node.Deps) (node.Service, error) {
+	var s Settings
+	if err := config.Load(&s); err != nil {
+		return nil, err
+	}
 	keys, err := domain.NewKeys(d.Secret)
 	if err != nil {
 		return nil, err
@@ -47,13 +64,13 @@ func New(ctx context.Context, d node.Deps) (node.Service, error) {
 		return nil, err
 	}
 	// Handler names are the durable consumers' names: renaming one replays the stream.
-	bus.Handle(r, "on_cop_approved", a.OnCoPApproved)
-	bus.Handle(r, "on_member_joined", a.OnMemberJoined)
-	bus.Handle(r, "on_member_left", a.OnMemberLeft)
-	bus.Handle(r, "on_person_erased", a.OnPersonErased)
-	bus.Handle(r, "on_session_held", a.OnSessionHeld)
-	bus.Handle(r, "on_checkin_due", a.OnCheckinDue)
-	return &Service{app: a, http: ports.NewHTTP(a), router: r, logger: d.Logger}, nil
+	bus.On(r, "on_cop_approved", a.OnCoPApproved)
+	bus.On(r, "on_member_joined", a.OnMemberJoined)
+	bus.On(r, "on_member_left", a.OnMemberLeft)
+	bus.On(r, "on_person_erased", a.OnPersonErased)
+	bus.On(r, "on_session_held", a.OnSessionHeld)
+	bus.On(r, "on_checkin_due", a.OnCheckinDue)
+	return &Service{app: a, http: ports.NewHTTP(a), router: r, logger: d.Logger, closeEvery: s.CloseInterval}, nil
 }
 
 // Register implements node.Service.
@@ -66,7 +83,7 @@ func (s *Service) Run(ctx context.Context) error {
 }
 
 func (s *Service) closeDue(ctx context.Context) {
-	t := time.NewTicker(closeEvery)
+	t := time.NewTicker(s.closeEvery)
 	defer t.Stop()
 	for {
 		select {
