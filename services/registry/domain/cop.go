@@ -20,19 +20,18 @@ type Region struct {
 // Status is where a CoP stands in its life: onboarding, then running, then closed.
 type Status string
 
-// Statuses. A CoP is proposed by a hub, then approved or declined; an approved CoP becomes
-// active once it meets, may fall dormant, and is finally retired.
+// Statuses. A CoP is proposed by a hub, then approved or declined; an approved CoP is
+// finally retired. Whether a running CoP is active or dormant is not the registry's record:
+// the console derives it from the sessions the CoP holds.
 const (
 	StatusProposed Status = "proposed"
 	StatusApproved Status = "approved"
 	StatusDeclined Status = "declined"
-	StatusActive   Status = "active"
-	StatusDormant  Status = "dormant"
 	StatusRetired  Status = "retired"
 )
 
 // Statuses lists every status, for validating filters.
-var Statuses = []Status{StatusProposed, StatusApproved, StatusDeclined, StatusActive, StatusDormant, StatusRetired}
+var Statuses = []Status{StatusProposed, StatusApproved, StatusDeclined, StatusRetired}
 
 // Stage is the Wenger development stage a CoP assesses itself to be in.
 type Stage string
@@ -110,7 +109,7 @@ func (c *CoP) Decide(approve bool, reason string) (events.Event, error) {
 
 // Running reports whether the CoP is approved and not yet closed.
 func (c *CoP) Running() bool {
-	return c.Status == StatusApproved || c.Status == StatusActive || c.Status == StatusDormant
+	return c.Status == StatusApproved
 }
 
 // PublishCharter moves the CoP to its next charter version. A proposal may draft its
@@ -140,7 +139,7 @@ func (c *CoP) ChangeStage(to Stage) (events.Event, error) {
 // Retire closes a running CoP for good.
 func (c *CoP) Retire(reason string) (events.Event, error) {
 	if !c.Running() {
-		return nil, fmt.Errorf("%w: CoP %s is %s; only an approved, active or dormant CoP can retire", ErrTransition, c.ID, c.Status)
+		return nil, fmt.Errorf("%w: CoP %s is %s; only an approved CoP can retire", ErrTransition, c.ID, c.Status)
 	}
 	c.Status = StatusRetired
 	c.RetiredReason = reason

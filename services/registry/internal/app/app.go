@@ -285,7 +285,7 @@ func (a *Application) ListCoPs(ctx context.Context, c httpx.Claims, q ListQuery)
 		}
 		f.Region = c.Region
 	case httpx.RoleCoordinator, httpx.RoleMember:
-		running := []domain.Status{domain.StatusApproved, domain.StatusActive, domain.StatusDormant}
+		running := []domain.Status{domain.StatusApproved}
 		if len(f.Statuses) == 1 && !slices.Contains(running, f.Statuses[0]) {
 			return []*domain.CoP{}, "", nil
 		}
