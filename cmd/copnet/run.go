@@ -18,15 +18,16 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/copnet/copnet/pkg/broker"
+	"github.com/copnet/copnet/cmd/copnet/allinone"
+	"github.com/copnet/copnet/cmd/copnet/broker"
+	"github.com/copnet/copnet/cmd/copnet/internal/pgcluster"
 	"github.com/copnet/copnet/pkg/bus"
 	"github.com/copnet/copnet/pkg/config"
-	"github.com/copnet/copnet/pkg/federation"
 	"github.com/copnet/copnet/pkg/httpx"
 	"github.com/copnet/copnet/pkg/node"
-	"github.com/copnet/copnet/pkg/pgcluster"
 	"github.com/copnet/copnet/pkg/telemetry"
 	"github.com/copnet/copnet/services/console"
+	"github.com/copnet/copnet/services/federation"
 	"github.com/copnet/copnet/services/feedback"
 	"github.com/copnet/copnet/services/knowledge"
 	"github.com/copnet/copnet/services/membership"
@@ -34,8 +35,8 @@ import (
 	"github.com/copnet/copnet/services/scheduling"
 )
 
-// settings are the all-in-one's (see config.AllInOne).
-type settings = config.AllInOne
+// settings are the all-in-one's (see allinone.Settings).
+type settings = allinone.Settings
 
 // services is every domain service the all-in-one runs.
 var services = []node.Factory{registry.Factory, membership.Factory, scheduling.Factory, knowledge.Factory, feedback.Factory, console.Factory}
