@@ -23,7 +23,9 @@ require (
 	github.com/beorn7/perks v1.0.1 // indirect
 	github.com/cenkalti/backoff/v5 v5.0.3 // indirect
 	github.com/cespare/xxhash/v2 v2.3.0 // indirect
+	github.com/copnet/copnet/cmd v0.0.0
 	github.com/copnet/copnet/schemas v0.0.0 // indirect
+	github.com/copnet/copnet/services/federation v0.0.0
 	github.com/felixge/httpsnoop v1.1.0 // indirect
 	github.com/go-logr/logr v1.4.4 // indirect
 	github.com/go-logr/stdr v1.2.2 // indirect
@@ -88,3 +90,7 @@ replace (
 	github.com/copnet/copnet/services/registry => ../services/registry
 	github.com/copnet/copnet/services/scheduling => ../services/scheduling
 )
+
+replace github.com/copnet/copnet/services/federation => ../services/federation
+
+replace github.com/copnet/copnet/cmd => ../cmd

@@ -21,6 +21,9 @@ import (
 
 const dockerfile = "deploy/docker/Dockerfile"
 
+// probePackage is the healthcheck's main package; the Dockerfile must build /out/probe from it.
+const probePackage = "./cmd/probe"
+
 // dockerBuild is the `go build` the Dockerfile runs, read from the Dockerfile itself so the
 // tests build exactly what the image holds.
 type dockerBuild struct {
@@ -189,7 +192,7 @@ func builtBinaries(t testing.TB) string {
 		if buildErr != nil {
 			return
 		}
-		pkgs := []string{"./cmd/copnet", "./e2e/cmd/probe"}
+		pkgs := []string{"./cmd/copnet", probePackage}
 		for _, s := range splitServices(t) {
 			pkgs = append(pkgs, mainPackage(s))
 		}
@@ -242,6 +245,45 @@ func TestDockerfileBuildsStaticBinaries(t *testing.T) {
 			t.Errorf("%s kept its symbol table: -s did not apply", name)
 		}
 		f.Close()
+	}
+}
+
+// TestDockerfileCommentsNameFilesThatExist: a reader follows the Dockerfile's comments to
+// the files they name (the test that parses it, the compose file that passes SERVICE), so
+// each repository path a comment names must exist. A path counts when its first element is
+// a directory at the repository's root (not an image tag such as copnet/registry); paths with
+// a <placeholder> and the image's own absolute paths are not repository files.
+func TestDockerfileCommentsNameFilesThatExist(t *testing.T) {
+	raw, err := os.ReadFile(filepath.Join(repoRoot, dockerfile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := regexp.MustCompile(`[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)+|[A-Za-z0-9_-]+\.(go|yml|yaml|md|conf)\b`)
+	named := 0
+	for _, line := range strings.Split(string(raw), "\n") {
+		comment, ok := strings.CutPrefix(strings.TrimSpace(line), "#")
+		if !ok || strings.HasPrefix(comment, " syntax=") {
+			continue
+		}
+		for _, loc := range path.FindAllStringIndex(comment, -1) {
+			p := strings.TrimRight(comment[loc[0]:loc[1]], ".")
+			if (loc[0] > 0 && strings.ContainsAny(comment[loc[0]-1:loc[0]], "/<>")) ||
+				(loc[1] < len(comment) && strings.ContainsAny(comment[loc[1]:loc[1]+1], "<>")) {
+				continue
+			}
+			if first, _, ok := strings.Cut(p, "/"); ok {
+				if fi, err := os.Stat(filepath.Join(repoRoot, first)); err != nil || !fi.IsDir() {
+					continue
+				}
+			}
+			named++
+			if _, err := os.Stat(filepath.Join(repoRoot, p)); err != nil {
+				t.Errorf("%s: comment %q names %s, which does not exist", dockerfile, strings.TrimSpace(comment), p)
+			}
+		}
+	}
+	if named == 0 {
+		t.Error("found no paths in the Dockerfile's comments: the pattern no longer matches them")
 	}
 }
 
@@ -306,6 +348,9 @@ func TestDockerfileShape(t *testing.T) {
 	}
 	if user == "" || strings.HasPrefix(user, "0") || strings.HasPrefix(user, "root") {
 		t.Errorf("final stage runs as %q: want a non-root USER", user)
+	}
+	if !slices.ContainsFunc(ins, func(s string) bool { return strings.Contains(s, "-o /out/probe "+probePackage) }) {
+		t.Errorf("no `go build ... -o /out/probe %s`: the image's probe must be the one these tests build", probePackage)
 	}
 	if !strings.Contains(health, `CMD ["/probe"`) {
 		t.Errorf("HEALTHCHECK %q: want the exec form calling /probe (no shell in the image)", health)

@@ -19,6 +19,7 @@ import (
 	"github.com/sirupsen/logrus"
 	"go.yaml.in/yaml/v3"
 
+	"github.com/copnet/copnet/cmd/copnet/allinone"
 	"github.com/copnet/copnet/pkg/config"
 	"github.com/copnet/copnet/pkg/node"
 	"github.com/copnet/copnet/services/console"
@@ -156,7 +157,7 @@ func checkCopnetService(t *testing.T, p *types.Project, name string, s types.Ser
 	// Every variable given is one the config reads: a typo would otherwise be ignored.
 	known := config.Vars(config.Base{})
 	if allInOne(s) {
-		known = config.Vars(config.AllInOne{})
+		known = config.Vars(allinone.Settings{})
 	}
 	// A service's own settings are known too (all of them for the all-in-one).
 	for _, f := range factories {
@@ -177,7 +178,7 @@ func checkCopnetService(t *testing.T, p *types.Project, name string, s types.Ser
 	for k, v := range env {
 		t.Setenv(k, v)
 	}
-	var cfg config.AllInOne
+	var cfg allinone.Settings
 	var spec any = &cfg.Base
 	if allInOne(s) {
 		spec = &cfg
@@ -438,7 +439,7 @@ func TestComposeRefusesMissingSecrets(t *testing.T) {
 }
 
 // allInOne reports whether a compose service runs the all-in-one image, whose settings are
-// config.AllInOne rather than the split services' config.Base.
+// allinone.Settings rather than the split services' config.Base.
 func allInOne(s types.ServiceConfig) bool {
 	return s.Build != nil && s.Build.Args["SERVICE"] != nil && *s.Build.Args["SERVICE"] == "copnet"
 }

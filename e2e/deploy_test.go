@@ -14,7 +14,7 @@ import (
 	"github.com/compose-spec/compose-go/v2/dotenv"
 	"github.com/nats-io/nats-server/v2/server"
 
-	"github.com/copnet/copnet/pkg/broker"
+	"github.com/copnet/copnet/cmd/copnet/broker"
 )
 
 // repoRoot is the workspace root: tests run in the e2e module's directory.
@@ -32,7 +32,7 @@ func exampleEnv(t *testing.T) map[string]string {
 }
 
 // natsConf is one config file under deploy/nats, the node it serves and the topology
-// pkg/broker would render for that node: the file must configure what the all-in-one runs.
+// cmd/copnet/broker would render for that node: the file must configure what the all-in-one runs.
 type natsConf struct {
 	file string
 	// env beyond .env.example that the file's container is given (compose sets these).
@@ -86,7 +86,7 @@ func natsConfs() []natsConf {
 }
 
 // TestNATSConfigs parses every config under deploy/nats with nats-server's own parser and
-// compares it with what pkg/broker renders for the same node: JetStream on with the node's
+// compares it with what cmd/copnet/broker renders for the same node: JetStream on with the node's
 // domain and sync_interval always, the same accounts, users, exports and imports, and the
 // same leaf settings.
 func TestNATSConfigs(t *testing.T) {
@@ -154,7 +154,7 @@ func TestNATSConfigs(t *testing.T) {
 				t.Error("the parent's leaf listener gossips its own address (no_advertise missing)")
 			}
 			if !reflect.DeepEqual(got, exp) {
-				t.Errorf("%s differs from pkg/broker's rendering of node %q:\n got %+v\nwant %+v", c.file, topo.NodeID, got, exp)
+				t.Errorf("%s differs from cmd/copnet/broker's rendering of node %q:\n got %+v\nwant %+v", c.file, topo.NodeID, got, exp)
 			}
 		})
 	}

@@ -21,8 +21,10 @@ require (
 	github.com/beorn7/perks v1.0.1 // indirect
 	github.com/cenkalti/backoff/v5 v5.0.3 // indirect
 	github.com/cespare/xxhash/v2 v2.3.0 // indirect
+	github.com/copnet/copnet/cmd v0.0.0
 	github.com/copnet/copnet/schemas v0.0.0 // indirect
 	github.com/copnet/copnet/services/console v0.0.0
+	github.com/copnet/copnet/services/federation v0.0.0
 	github.com/copnet/copnet/services/feedback v0.0.0
 	github.com/copnet/copnet/services/knowledge v0.0.0
 	github.com/copnet/copnet/services/membership v0.0.0
@@ -106,3 +108,7 @@ replace github.com/copnet/copnet/services/membership => ../services/membership
 replace github.com/copnet/copnet/services/registry => ../services/registry
 
 replace github.com/copnet/copnet/services/scheduling => ../services/scheduling
+
+replace github.com/copnet/copnet/services/federation => ../services/federation
+
+replace github.com/copnet/copnet/cmd => ../cmd

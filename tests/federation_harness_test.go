@@ -11,13 +11,13 @@ import (
 
 	"github.com/nats-io/nats.go"
 
-	"github.com/copnet/copnet/pkg/broker"
+	"github.com/copnet/copnet/cmd/copnet/broker"
 	"github.com/copnet/copnet/pkg/bus"
 	"github.com/copnet/copnet/pkg/events"
-	"github.com/copnet/copnet/pkg/federation"
 	"github.com/copnet/copnet/pkg/httpx"
 	"github.com/copnet/copnet/pkg/node"
 	"github.com/copnet/copnet/pkg/testkit"
+	"github.com/copnet/copnet/services/federation"
 	"github.com/copnet/copnet/services/registry"
 )
 

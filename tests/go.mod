@@ -9,7 +9,13 @@ require (
 	github.com/nats-io/nats.go v1.55.0
 )
 
-require gopkg.in/yaml.v3 v3.0.1 // indirect
+require (
+	github.com/getkin/kin-openapi v0.153.0 // indirect
+	github.com/go-openapi/jsonpointer v1.0.0 // indirect
+	github.com/gorilla/mux v1.8.0 // indirect
+	go.yaml.in/yaml/v4 v4.0.0 // indirect
+	gopkg.in/yaml.v3 v3.0.1 // indirect
+)
 
 require (
 	github.com/ThreeDotsLabs/watermill v1.5.1 // indirect
@@ -19,7 +25,9 @@ require (
 	github.com/beorn7/perks v1.0.1 // indirect
 	github.com/cenkalti/backoff/v5 v5.0.3 // indirect
 	github.com/cespare/xxhash/v2 v2.3.0 // indirect
+	github.com/copnet/copnet/cmd v0.0.0
 	github.com/copnet/copnet/schemas v0.0.0 // indirect
+	github.com/copnet/copnet/services/federation v0.0.0
 	github.com/copnet/copnet/services/feedback v0.0.0
 	github.com/copnet/copnet/services/knowledge v0.0.0
 	github.com/felixge/httpsnoop v1.1.0 // indirect
@@ -85,3 +93,7 @@ replace (
 replace github.com/copnet/copnet/services/knowledge => ../services/knowledge
 
 replace github.com/copnet/copnet/services/feedback => ../services/feedback
+
+replace github.com/copnet/copnet/services/federation => ../services/federation
+
+replace github.com/copnet/copnet/cmd => ../cmd

@@ -6,29 +6,16 @@ import (
 	"io"
 	"text/tabwriter"
 	"time"
+
+	"github.com/copnet/copnet/services/federation"
 )
 
-// Child is a child node registered at this node (federation.Child).
-type Child struct {
-	ID        string    `json:"id"`
-	Tier      string    `json:"tier"`
-	Parent    string    `json:"parent"`
-	CreatedAt time.Time `json:"created_at"`
-}
-
-// Link is the health of one child's link (federation.Link).
-type Link struct {
-	Child         string     `json:"child"`
-	Up            bool       `json:"up"`
-	Stalled       bool       `json:"stalled"`
-	ChildLastSeq  uint64     `json:"child_last_seq"`
-	SourcedSeq    uint64     `json:"sourced_seq"`
-	LagMessages   uint64     `json:"lag_messages"`
-	LagSeconds    float64    `json:"lag_seconds"`
-	LastEventAt   *time.Time `json:"last_event_at"`
-	ActiveSeconds float64    `json:"active_seconds"`
-	Error         string     `json:"error"`
-}
+// Child is a child node registered at this node, and Link the health of one child's link,
+// as the federation service answers them.
+type (
+	Child = federation.Child
+	Link  = federation.Link
+)
 
 func cmdNodes(ctx context.Context, c *Client, args []string, out io.Writer) error {
 	if _, err := noArgs("nodes", args); err != nil {

@@ -11,10 +11,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/copnet/copnet/pkg/federation"
 	"github.com/copnet/copnet/pkg/httpx"
 	"github.com/copnet/copnet/pkg/node"
 	"github.com/copnet/copnet/pkg/testkit"
+	"github.com/copnet/copnet/services/federation"
 )
 
 // waitFor bounds every wait on events: generous for small CI machines.

@@ -10,20 +10,13 @@ import (
 	"strings"
 	"text/tabwriter"
 	"time"
+
+	"github.com/copnet/copnet/pkg/bus"
 )
 
-// DeadLetter is one event parked in the dead-letter stream (bus.DeadLetter).
-type DeadLetter struct {
-	Seq       uint64    `json:"seq"`
-	Handler   string    `json:"handler"`
-	Reason    string    `json:"reason"`
-	Delivered int       `json:"delivered"`
-	Subject   string    `json:"subject"`
-	EventID   string    `json:"event_id"`
-	EventType string    `json:"event_type"`
-	Source    string    `json:"source"`
-	At        time.Time `json:"at"`
-}
+// DeadLetter is one event parked in the dead-letter stream, as the node's
+// GET /v1/ops/deadletters answers it.
+type DeadLetter = bus.DeadLetter
 
 // maxDeadLetters is the most the node lists at once.
 const maxDeadLetters = 1000

@@ -12,21 +12,18 @@ import (
 	"log/slog"
 	"net"
 	"os"
-	"os/signal"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"time"
 
-	"github.com/copnet/copnet/pkg/broker"
+	"github.com/copnet/copnet/cmd/copnet/allinone"
+	"github.com/copnet/copnet/cmd/copnet/broker"
+	"github.com/copnet/copnet/cmd/copnet/internal/pgcluster"
 	"github.com/copnet/copnet/pkg/bus"
 	"github.com/copnet/copnet/pkg/config"
-	"github.com/copnet/copnet/pkg/federation"
-	"github.com/copnet/copnet/pkg/httpx"
 	"github.com/copnet/copnet/pkg/node"
-	"github.com/copnet/copnet/pkg/pgcluster"
-	"github.com/copnet/copnet/pkg/telemetry"
 	"github.com/copnet/copnet/services/console"
+	"github.com/copnet/copnet/services/federation"
 	"github.com/copnet/copnet/services/feedback"
 	"github.com/copnet/copnet/services/knowledge"
 	"github.com/copnet/copnet/services/membership"
@@ -34,8 +31,8 @@ import (
 	"github.com/copnet/copnet/services/scheduling"
 )
 
-// settings are the all-in-one's (see config.AllInOne).
-type settings = config.AllInOne
+// settings are the all-in-one's (see allinone.Settings).
+type settings = allinone.Settings
 
 // services is every domain service the all-in-one runs.
 var services = []node.Factory{registry.Factory, membership.Factory, scheduling.Factory, knowledge.Factory, feedback.Factory, console.Factory}
@@ -133,49 +130,22 @@ func run() error {
 	if err != nil {
 		return err
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	tel, err := telemetry.Setup(ctx, "copnet", s.Config, os.Stderr)
-	if err != nil {
-		return err
-	}
-	defer func() {
-		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		tel.Shutdown(sctx) //nolint:errcheck // best effort at exit
-	}()
-
-	connect, embedded, stopNATS, err := startNATS(s)
-	if err != nil {
-		return err
-	}
-	defer stopNATS()
-	dbURL, stopDB, err := startPostgres(ctx, s, tel.Logger)
-	if err != nil {
-		return err
-	}
-	defer stopDB()
-
-	b, err := bus.New(bus.Config{NodeID: s.NodeID, MaxAge: s.StreamMaxAge, Logger: tel.Logger}, connect)
-	if err != nil {
-		return err
-	}
-	defer b.Close()
-	signer := httpx.HS256{Secret: []byte(s.AuthSecret)}
-	return node.Serve(ctx, node.Config{
-		NodeID:      s.NodeID,
-		Tier:        s.NodeTier,
-		DatabaseURL: dbURL,
-		HTTP:        s.HTTPServer(),
-		PublicURL:   s.PublicURL,
-		Verifier:    signer,
-		Secret:      []byte(s.AuthSecret),
-		Bus:         b,
-		Metrics:     tel.MetricsHandler(),
-		Logger:      tel.Logger,
-		OnReady:     func(addr net.Addr) { announce(s, first, addr) },
-		DBMaxConns:  s.DBMaxConns,
-	}, append(services, federationFactory(s, embedded))...)
+	return node.Launch{Name: "copnet", Settings: s.Base, LogTo: os.Stderr,
+		Infra: func(ctx context.Context, log *slog.Logger) (node.Infra, error) {
+			connect, embedded, stopNATS, err := startNATS(s)
+			if err != nil {
+				return node.Infra{}, err
+			}
+			dbURL, stopDB, err := startPostgres(ctx, s, log)
+			if err != nil {
+				stopNATS()
+				return node.Infra{}, err
+			}
+			return node.Infra{Connect: connect, DatabaseURL: dbURL, Stop: func() { stopDB(); stopNATS() },
+				Factories: []node.Factory{federationFactory(s, embedded)}}, nil
+		},
+		OnReady: func(addr net.Addr) { announce(s, first, addr) },
+	}.Run(services...)
 }
 
 // federationFactory lets the node register children at run time when its NATS server is

@@ -19,8 +19,8 @@ import (
 	oteltrace "go.opentelemetry.io/otel/trace"
 
 	"github.com/copnet/copnet/pkg/bus"
+	"github.com/copnet/copnet/pkg/correlation"
 	"github.com/copnet/copnet/pkg/events"
-	"github.com/copnet/copnet/pkg/httpx"
 	"github.com/copnet/copnet/pkg/postgres"
 	"github.com/copnet/copnet/pkg/testkit"
 )
@@ -40,7 +40,7 @@ func TestOutboxDeliversCommittedEventWithEnvelope(t *testing.T) {
 	t.Cleanup(func() { _ = tp.Shutdown(context.Background()) })
 
 	ctx, span := tp.Tracer("bus_test").Start(context.Background(), "create region")
-	ctx = httpx.WithCorrelationID(ctx, "corr-outbox-1")
+	ctx = correlation.With(ctx, "corr-outbox-1")
 	before := time.Now()
 	e.publish(ctx, pool, events.RegionCreated{RegionID: "vic", Name: "Victoria"})
 	after := time.Now()
@@ -115,13 +115,13 @@ func TestHandlerContinuesTraceAndCorrelation(t *testing.T) {
 		t.Fatal(err)
 	}
 	bus.Handle(r, "on_region_created", func(ctx context.Context, tx pgx.Tx, ev events.RegionCreated, env events.Envelope) error {
-		got <- seen{trace: oteltrace.SpanContextFromContext(ctx), correlation: httpx.CorrelationID(ctx)}
+		got <- seen{trace: oteltrace.SpanContextFromContext(ctx), correlation: correlation.ID(ctx)}
 		return nil
 	})
 	e.start(r)
 
 	ctx, span := tp.Tracer("bus_test").Start(context.Background(), "create region")
-	ctx = httpx.WithCorrelationID(ctx, "corr-consume-1")
+	ctx = correlation.With(ctx, "corr-consume-1")
 	e.publish(ctx, registry, events.RegionCreated{RegionID: "vic", Name: "Victoria"})
 	span.End()
 

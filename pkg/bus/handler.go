@@ -16,8 +16,8 @@ import (
 	"go.opentelemetry.io/otel/propagation"
 	"go.opentelemetry.io/otel/trace"
 
+	"github.com/copnet/copnet/pkg/correlation"
 	"github.com/copnet/copnet/pkg/events"
-	"github.com/copnet/copnet/pkg/httpx"
 	"github.com/copnet/copnet/pkg/postgres"
 )
 
@@ -181,7 +181,7 @@ func (b *Bus) traceMiddleware(h message.HandlerFunc) message.HandlerFunc {
 			))
 		defer span.End()
 		if id := msg.Metadata.Get(events.HeaderCorrelationID); id != "" {
-			ctx = httpx.WithCorrelationID(ctx, id)
+			ctx = correlation.With(ctx, id)
 		}
 		msg.SetContext(ctx)
 		out, err := h(msg)

@@ -14,8 +14,8 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"go.opentelemetry.io/otel/propagation"
 
+	"github.com/copnet/copnet/pkg/correlation"
 	"github.com/copnet/copnet/pkg/events"
-	"github.com/copnet/copnet/pkg/httpx"
 )
 
 // outboxTopic names the SQL table (watermill_outbox, in the service's own schema) the
@@ -84,7 +84,7 @@ func (b *Bus) NewMessage(ctx context.Context, ev events.Event) (*message.Message
 		Type:          ev.EventName().Type(),
 		Source:        b.cfg.NodeID,
 		Time:          b.cfg.Now(),
-		CorrelationID: httpx.CorrelationID(ctx),
+		CorrelationID: correlation.ID(ctx),
 	}
 	carrier := propagation.MapCarrier{}
 	traceContext.Inject(ctx, carrier)

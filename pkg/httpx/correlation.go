@@ -2,42 +2,33 @@ package httpx
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"net/http"
 
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/trace"
+
+	"github.com/copnet/copnet/pkg/correlation"
 )
 
 // CorrelationHeader carries the correlation id on HTTP requests and
 // responses; the event bus uses the same name in event headers.
-const CorrelationHeader = "X-Correlation-ID"
+const CorrelationHeader = correlation.Header
 
 // maxCorrelationIDLen bounds a client-supplied id, which ends up in logs,
 // spans and every event the request causes.
 const maxCorrelationIDLen = 128
 
-type correlationKey struct{}
-
-// WithCorrelationID returns a context carrying id.
+// WithCorrelationID returns a context carrying id (see package correlation,
+// which the event bus shares).
 func WithCorrelationID(ctx context.Context, id string) context.Context {
-	return context.WithValue(ctx, correlationKey{}, id)
+	return correlation.With(ctx, id)
 }
 
 // CorrelationID returns the correlation id in ctx, or "" if there is none.
-func CorrelationID(ctx context.Context) string {
-	id, _ := ctx.Value(correlationKey{}).(string)
-	return id
-}
+func CorrelationID(ctx context.Context) string { return correlation.ID(ctx) }
 
 // NewCorrelationID returns a random 128-bit id in hex.
-func NewCorrelationID() string {
-	var b [16]byte
-	// crypto/rand.Read never fails; it aborts the program instead.
-	_, _ = rand.Read(b[:])
-	return hex.EncodeToString(b[:])
-}
+func NewCorrelationID() string { return correlation.New() }
 
 // validCorrelationID accepts only short ids of token characters, so a
 // client cannot inject newlines or huge values into logs and event headers.

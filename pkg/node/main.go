@@ -3,6 +3,9 @@ package node
 import (
 	"context"
 	"fmt"
+	"io"
+	"log/slog"
+	"net"
 	"os"
 	"os/signal"
 	"syscall"
@@ -34,9 +37,47 @@ func runSplit(f Factory, with []Factory) error {
 	if err := cfg.RequireSplit(); err != nil {
 		return fmt.Errorf("invalid configuration:\n%w", err)
 	}
+	return Launch{Name: f.Name, Settings: cfg, LogTo: os.Stdout,
+		Infra: func(context.Context, *slog.Logger) (Infra, error) {
+			return Infra{Connect: bus.URLConnector(cfg.NATSURL), DatabaseURL: cfg.DatabaseURL}, nil
+		},
+	}.Run(append([]Factory{f}, with...)...)
+}
+
+// Launch is the start-up every copnet process shares, the split services' (Main) and the
+// all-in-one's: stop on SIGINT or SIGTERM, telemetry, the process's infrastructure, the bus,
+// then Serve until stopped, shutting down in the reverse order.
+type Launch struct {
+	// Name is the process's name in traces and metrics.
+	Name     string
+	Settings config.Base
+	// LogTo receives the JSON logs.
+	LogTo io.Writer
+	// Infra brings up NATS and PostgreSQL for the process (or names external ones), once
+	// telemetry runs.
+	Infra func(ctx context.Context, log *slog.Logger) (Infra, error)
+	// OnReady, when set, is called once the HTTP address is listening.
+	OnReady func(addr net.Addr)
+}
+
+// Infra is the infrastructure a process runs its node on.
+type Infra struct {
+	Connect     bus.Connector
+	DatabaseURL string
+	// Stop stops what Infra started (nil: nothing).
+	Stop func()
+	// Factories are components that need this infrastructure to exist before they are made
+	// (the all-in-one's federation registers children at its embedded NATS server); they
+	// run after the ones given to Run.
+	Factories []Factory
+}
+
+// Run starts the factories in one node and runs it until the process is told to stop.
+func (l Launch) Run(factories ...Factory) error {
+	s := l.Settings
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	tel, err := telemetry.Setup(ctx, f.Name, cfg.Config, os.Stdout)
+	tel, err := telemetry.Setup(ctx, l.Name, s.Config, l.LogTo)
 	if err != nil {
 		return err
 	}
@@ -45,24 +86,32 @@ func runSplit(f Factory, with []Factory) error {
 		defer cancel()
 		tel.Shutdown(sctx) //nolint:errcheck // best effort at exit
 	}()
-	b, err := bus.New(bus.Config{NodeID: cfg.NodeID, MaxAge: cfg.StreamMaxAge, Logger: tel.Logger}, bus.URLConnector(cfg.NATSURL))
+	infra, err := l.Infra(ctx, tel.Logger)
+	if err != nil {
+		return err
+	}
+	if infra.Stop != nil {
+		defer infra.Stop()
+	}
+	b, err := bus.New(bus.Config{NodeID: s.NodeID, MaxAge: s.StreamMaxAge, Logger: tel.Logger}, infra.Connect)
 	if err != nil {
 		return err
 	}
 	defer b.Close()
 	return Serve(ctx, Config{
-		NodeID:      cfg.NodeID,
-		Tier:        cfg.NodeTier,
-		DatabaseURL: cfg.DatabaseURL,
-		DBMaxConns:  cfg.DBMaxConns,
-		HTTP:        cfg.HTTPServer(),
-		PublicURL:   cfg.PublicURL,
-		Verifier:    httpx.HS256{Secret: []byte(cfg.AuthSecret)},
-		Secret:      []byte(cfg.AuthSecret),
+		NodeID:      s.NodeID,
+		Tier:        s.NodeTier,
+		DatabaseURL: infra.DatabaseURL,
+		DBMaxConns:  s.DBMaxConns,
+		HTTP:        s.HTTPServer(),
+		PublicURL:   s.PublicURL,
+		Verifier:    httpx.HS256{Secret: []byte(s.AuthSecret)},
+		Secret:      []byte(s.AuthSecret),
 		Bus:         b,
 		Metrics:     tel.MetricsHandler(),
 		Logger:      tel.Logger,
-	}, append([]Factory{f}, with...)...)
+		OnReady:     l.OnReady,
+	}, append(factories[:len(factories):len(factories)], infra.Factories...)...)
 }
 
 // Serve starts the factories, listens on cfg.HTTP.Addr and runs until ctx ends.

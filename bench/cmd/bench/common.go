@@ -23,7 +23,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/nats-io/nats.go"
 
-	"github.com/copnet/copnet/pkg/broker"
+	"github.com/copnet/copnet/cmd/copnet/broker"
 	"github.com/copnet/copnet/pkg/bus"
 	"github.com/copnet/copnet/pkg/httpx"
 	"github.com/copnet/copnet/pkg/node"

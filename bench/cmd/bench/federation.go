@@ -12,9 +12,9 @@ import (
 	"github.com/nats-io/nats.go"
 
 	"github.com/copnet/copnet/pkg/events"
-	"github.com/copnet/copnet/pkg/federation"
 	"github.com/copnet/copnet/pkg/testkit"
 	"github.com/copnet/copnet/services/console"
+	"github.com/copnet/copnet/services/federation"
 	"github.com/copnet/copnet/services/knowledge"
 	"github.com/copnet/copnet/services/registry"
 )

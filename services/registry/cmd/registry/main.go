@@ -5,7 +5,7 @@ package main
 import (
 	"os"
 
-	"github.com/copnet/copnet/pkg/federation"
+	"github.com/copnet/copnet/services/federation"
 	"github.com/copnet/copnet/pkg/node"
 	"github.com/copnet/copnet/services/registry"
 )

@@ -1,15 +1,18 @@
-package config
+// Package allinone holds the all-in-one's settings. It is a package of its own, not part of
+// the command, so that the deployment tests (e2e) can check compose files against it.
+package allinone
 
 import (
 	"errors"
 	"fmt"
+
+	"github.com/copnet/copnet/pkg/config"
 )
 
-// AllInOne is the settings of the all-in-one `copnet`: the shared ones, where it keeps its
-// data, and how its embedded NATS server joins the federation. It lives here rather than in
-// the command so that deployment tests can check compose files against it.
-type AllInOne struct {
-	Base
+// Settings are the settings of the all-in-one `copnet`: the shared ones, where it keeps its
+// data, and how its embedded NATS server joins the federation.
+type Settings struct {
+	config.Base
 	DataDir    string `envconfig:"COPNET_DATA_DIR" default:"./var"`
 	NATSListen string `envconfig:"COPNET_NATS_LISTEN"`
 	// ParentLeafURL joins this node to its parent as a leaf (credentials from the parent's
@@ -23,7 +26,7 @@ type AllInOne struct {
 }
 
 // Validate adds the all-in-one's own rules to the shared ones.
-func (s AllInOne) Validate() error {
+func (s Settings) Validate() error {
 	var errs []error
 	if err := s.Base.Validate(); err != nil {
 		errs = append(errs, err)
@@ -32,11 +35,11 @@ func (s AllInOne) Validate() error {
 		errs = append(errs, errors.New("COPNET_PARENT_LEAF_URL and COPNET_LEAF_LISTEN configure the embedded NATS server; with COPNET_NATS_URL configure the external server instead (deploy/nats)"))
 	}
 	for _, c := range s.ChildNodes {
-		if !ValidToken(c) || c == s.NodeID {
+		if !config.ValidToken(c) || c == s.NodeID {
 			errs = append(errs, fmt.Errorf("COPNET_CHILD_NODES: %q is not a child node id", c))
 		}
 	}
-	if s.NodeTier != TierNational && s.ParentLeafURL == "" && s.NATSURL == "" {
+	if s.NodeTier != config.TierNational && s.ParentLeafURL == "" && s.NATSURL == "" {
 		errs = append(errs, fmt.Errorf("COPNET_PARENT_LEAF_URL is required for a %s node", s.NodeTier))
 	}
 	return errors.Join(errs...)

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+
+	"github.com/copnet/copnet/services/federation"
 )
 
 // Topology is everything a node's NATS server configuration depends on. The embedded
@@ -28,23 +30,15 @@ type Topology struct {
 
 // Child is a node registered under this one. Its leaf connection lands in an account of its
 // own, which exports exactly what sourcing its stream needs and nothing else: it can write
-// only into its own subjects and sees no other child's traffic.
-type Child struct {
-	ID           string
-	LeafPassword string
-}
-
-// Account is the account name of a child at its parent.
-func (c Child) Account() string { return "NODE_" + strings.ToUpper(strings.ReplaceAll(c.ID, "-", "_")) }
-
-// LeafUser is the user a child's leaf connection authenticates as.
-func (c Child) LeafUser() string { return "leaf_" + c.ID }
+// only into its own subjects and sees no other child's traffic. The federation service
+// declares it (it hands out the leaf credentials), so that it does not depend on the broker.
+type Child = federation.LeafAccount
 
 // Render writes the nats-server configuration.
 func (t Topology) Render() string {
 	var b strings.Builder
 	w := func(format string, args ...any) { fmt.Fprintf(&b, format+"\n", args...) }
-	w("# Rendered by copnet (pkg/broker) for node %q.", t.NodeID)
+	w("# Rendered by copnet (cmd/copnet/broker) for node %q.", t.NodeID)
 	w("server_name: %q", t.NodeID)
 	if t.ClientListen != "" {
 		w("listen: %q", t.ClientListen)

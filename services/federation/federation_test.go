@@ -5,9 +5,9 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/copnet/copnet/pkg/federation"
 	"github.com/copnet/copnet/pkg/httpx"
 	"github.com/copnet/copnet/pkg/testkit"
+	"github.com/copnet/copnet/services/federation"
 )
 
 func TestOpenAPIListsTheRoutes(t *testing.T) {

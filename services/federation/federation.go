@@ -13,6 +13,7 @@ import (
 	"io/fs"
 	"net/http"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -21,7 +22,6 @@ import (
 	"github.com/nats-io/nats.go"
 
 	"github.com/copnet/copnet/pkg/apperr"
-	"github.com/copnet/copnet/pkg/broker"
 	"github.com/copnet/copnet/pkg/bus"
 	"github.com/copnet/copnet/pkg/config"
 	"github.com/copnet/copnet/pkg/httpx"
@@ -34,8 +34,25 @@ var migrations embed.FS
 
 // Accounts is the NATS server's account configuration; the embedded broker implements it.
 type Accounts interface {
-	SetChildren(children []broker.Child) error
+	SetChildren(children []LeafAccount) error
 }
+
+// LeafAccount is a node registered under this one as the NATS server sees it. Its leaf
+// connection lands in an account of its own, which exports exactly what sourcing its stream
+// needs and nothing else: it can write only into its own subjects and sees no other child's
+// traffic.
+type LeafAccount struct {
+	ID           string
+	LeafPassword string
+}
+
+// Account is the account name of a child at its parent.
+func (c LeafAccount) Account() string {
+	return "NODE_" + strings.ToUpper(strings.ReplaceAll(c.ID, "-", "_"))
+}
+
+// LeafUser is the user a child's leaf connection authenticates as.
+func (c LeafAccount) LeafUser() string { return "leaf_" + c.ID }
 
 // Config of the federation component of one node.
 type Config struct {
@@ -138,10 +155,10 @@ func (f *Federation) reconcile(ctx context.Context) error {
 		return err
 	}
 	if f.cfg.Accounts != nil {
-		var accounts []broker.Child
+		var accounts []LeafAccount
 		for _, k := range kids {
 			if !k.static {
-				accounts = append(accounts, broker.Child{ID: k.ID, LeafPassword: k.password})
+				accounts = append(accounts, LeafAccount{ID: k.ID, LeafPassword: k.password})
 			}
 		}
 		if err := f.cfg.Accounts.SetChildren(accounts); err != nil {
@@ -251,7 +268,7 @@ func (f *Federation) registerChild(r *http.Request, _ httpx.Claims) (int, any, e
 	if err := f.reconcile(r.Context()); err != nil {
 		return 0, nil, fmt.Errorf("register %s: %w", in.ID, err)
 	}
-	acct := broker.Child{ID: in.ID, LeafPassword: password}
+	acct := LeafAccount{ID: in.ID, LeafPassword: password}
 	return http.StatusCreated, Child{ID: in.ID, Tier: in.Tier, Parent: in.Parent, CreatedAt: created,
 		LeafURL: fmt.Sprintf("nats-leaf://%s:%s@%s", acct.LeafUser(), password, f.cfg.LeafAdvertise)}, nil
 }

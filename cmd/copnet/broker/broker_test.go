@@ -7,7 +7,7 @@ import (
 
 	"github.com/nats-io/nats.go"
 
-	"github.com/copnet/copnet/pkg/broker"
+	"github.com/copnet/copnet/cmd/copnet/broker"
 	"github.com/copnet/copnet/pkg/bus"
 	"github.com/copnet/copnet/pkg/testkit"
 )
