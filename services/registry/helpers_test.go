@@ -53,6 +53,8 @@ type env struct {
 	js     jetstream.JetStream
 	signer httpx.HS256
 	client *http.Client
+	// tk mints the access matrix's callers (testkit.Node.CallerToken).
+	tk *testkit.Node
 }
 
 // start boots the registry through node.Start and node.Run (testkit.StartNode), as
@@ -69,7 +71,7 @@ func start(t *testing.T) *env {
 	}
 	return &env{
 		t: t, base: n.URL, dbURL: n.DatabaseURL, node: n.Node, js: js,
-		signer: httpx.HS256{Secret: n.Secret}, client: &http.Client{Timeout: 30 * time.Second},
+		signer: httpx.HS256{Secret: n.Secret}, client: &http.Client{Timeout: 30 * time.Second}, tk: n,
 	}
 }
 
