@@ -229,6 +229,9 @@ func setupLines(out string) []string {
 // `copnet link` and `copnet token` sign with the same secret, and Ctrl-C stops everything,
 // PostgreSQL included.
 func TestAllInOneStartsWithNoSettings(t *testing.T) {
+	if testing.Short() {
+		t.Skip("slow: runs the copnet binary with its own PostgreSQL cluster")
+	}
 	dir := allInOneDataDir(t)
 	first := startAllInOne(t, dir)
 	out := first.out.String()
@@ -313,6 +316,9 @@ func postmasterChild(t *testing.T, pid int) int {
 // is down copnet answers at once and never 2xx; it brings the server back by itself, and
 // what was committed before the kill is served after.
 func TestAllInOneSurvivesPostgresKill(t *testing.T) {
+	if testing.Short() {
+		t.Skip("slow: runs the copnet binary with its own PostgreSQL cluster and kills it")
+	}
 	dir := allInOneDataDir(t)
 	r := startAllInOne(t, dir)
 	tok := copnetCommand(t, dir, "token", "--role", "national")

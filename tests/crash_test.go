@@ -68,6 +68,9 @@ func (p *copnetProcess) kill(t *testing.T) {
 // reached JetStream: after restart the outbox delivers it, the broker stores it once, and a
 // durable consumer applies it exactly once.
 func TestEventCommittedBeforeCrashIsDeliveredOnceAfterRestart(t *testing.T) {
+	if testing.Short() {
+		t.Skip("slow: kills and restarts the copnet binary")
+	}
 	ctx := context.Background()
 	ns := testkit.NATS(t)
 	dbURL := testkit.PostgresURL(t)

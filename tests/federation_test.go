@@ -59,6 +59,9 @@ func waitCounts(t *testing.T, n *fedNode, timeout time.Duration, want map[string
 }
 
 func TestFederationTreeDeliversUpwardsOnly(t *testing.T) {
+	if testing.Short() {
+		t.Skip("slow: a four-node federation tree")
+	}
 	tr := startTree(t)
 	tr.geelong.produce("geelong", 3)
 	tr.wa.produce("wa", 2)
@@ -78,6 +81,9 @@ func TestFederationTreeDeliversUpwardsOnly(t *testing.T) {
 // the link down and then the lag draining. National's server then restarts mid catch-up and
 // still converges, quickly, with nothing lost or doubled.
 func TestPartitionThenCatchUpThroughAParentRestart(t *testing.T) {
+	if testing.Short() {
+		t.Skip("slow: a four-node federation tree through a partition and a restart")
+	}
 	tr := startTree(t)
 	tr.vic.produce("warmup", 1)
 	waitCounts(t, tr.national, 30*time.Second, map[string]int{"vic": 1})
@@ -132,6 +138,9 @@ func TestPartitionThenCatchUpThroughAParentRestart(t *testing.T) {
 
 // A child registered after the parent's stream was trimmed still delivers its backlog.
 func TestChildRegisteredAfterTrimDeliversBacklog(t *testing.T) {
+	if testing.Short() {
+		t.Skip("slow: federated nodes catching up a backlog")
+	}
 	national := startFedNode(t, "national", "national", "", true)
 	national.produce("national", 5)
 	// The node's own consumers take the events before the trim; what is tested is the
@@ -154,6 +163,9 @@ func TestChildRegisteredAfterTrimDeliversBacklog(t *testing.T) {
 // wa's leaf credentials cannot write into another node's subjects, and a forged ce-source
 // is dead-lettered where it is consumed.
 func TestChildIsolationAndForgedSource(t *testing.T) {
+	if testing.Short() {
+		t.Skip("slow: a four-node federation tree")
+	}
 	tr := startTree(t)
 	leafURL := tr.national.register("intruder", "regional")
 	creds := strings.TrimPrefix(leafURL, "nats-leaf://")
@@ -257,6 +269,9 @@ func overlaps(t *testing.T, n *fedNode) int {
 // A geelong project and a wa project ask the same young people: only national sees both,
 // so only national detects the community-fatigue overlap.
 func TestOverlapAcrossRegionsIsDetectedAtNational(t *testing.T) {
+	if testing.Short() {
+		t.Skip("slow: a four-node federation tree with knowledge")
+	}
 	tr := startTree(t, knowledge.Factory)
 	mapProject(t, tr.geelong, approvedCoP(t, tr.geelong, "vic"), "au.vic.geelong")
 	mapProject(t, tr.wa, approvedCoP(t, tr.wa, "wa"), "au")

@@ -16,6 +16,9 @@ import (
 // The trace context and correlation id of an HTTP request travel with the event it causes,
 // through the outbox and JetStream, into the context of the consumer that applies it.
 func TestTraceAndCorrelationFollowTheEvent(t *testing.T) {
+	if testing.Short() {
+		t.Skip("slow: runs the copnet binary")
+	}
 	ctx := context.Background()
 	ns := testkit.NATS(t)
 	dbURL := testkit.PostgresURL(t)

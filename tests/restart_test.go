@@ -14,6 +14,9 @@ import (
 
 // The broker restarts while commands keep arriving: every event still arrives, none twice.
 func TestBrokerRestartWhileCommandsArrive(t *testing.T) {
+	if testing.Short() {
+		t.Skip("slow: restarts the NATS server under load")
+	}
 	ctx := context.Background()
 	ns := testkit.NATS(t)
 	n := testkit.StartNode(t, testkit.NodeOptions{NATS: ns}, registry.Factory)

@@ -49,6 +49,9 @@ func readmeTryIt(t *testing.T) []string {
 // a newcomer pastes them: `go run ./cmd/X` becomes the built binary and localhost:8080 the
 // test's address. Any failing line (curl -f, a copctl exit code) fails the test.
 func TestReadmeTryItWorksAsPasted(t *testing.T) {
+	if testing.Short() {
+		t.Skip("slow: builds the all-in-one and copctl and runs the README's Try it lines")
+	}
 	lines := readmeTryIt(t)
 	script := strings.Join(lines, "\n")
 	for _, want := range []string{"copnet token", "copctl seed demo"} {

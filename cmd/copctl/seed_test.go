@@ -87,6 +87,9 @@ func (e *env) figures() figures {
 }
 
 func TestSeedDemoBuildsTwoRegionsAndRerunsAsExists(t *testing.T) {
+	if testing.Short() {
+		t.Skip("slow: seeds the whole demo network twice")
+	}
 	e := start(t, registry.Factory, membership.Factory, scheduling.Factory, knowledge.Factory, feedback.Factory, console.Factory)
 
 	secret := writeFile(t, "auth-secret", string(e.n.Secret))

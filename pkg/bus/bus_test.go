@@ -348,6 +348,9 @@ func TestDeadLettersBadMessagesAndMovesOn(t *testing.T) {
 // A handler that keeps failing is retried, then parked so the consumer moves on; once the
 // cause is fixed an operator replays it, which applies it and clears the dead letter.
 func TestFailingHandlerDeadLetteredThenReplayed(t *testing.T) {
+	if testing.Short() {
+		t.Skip("slow: waits out every retry before the dead letter")
+	}
 	// The retries are bounded by time too (AckWait/3): a loaded machine must not cut them
 	// short here, where their count is what is checked.
 	e := newEnv(t, func(c *bus.Config) { c.AckWait = 60 * time.Second })
@@ -418,6 +421,9 @@ func TestFailingHandlerDeadLetteredThenReplayed(t *testing.T) {
 // A panic in a handler is an ordinary failure: dead-lettered, and the process (and the
 // consumer) keep going. The same holds when an operator replays it.
 func TestPanickingHandlerIsDeadLettered(t *testing.T) {
+	if testing.Short() {
+		t.Skip("slow: waits out every retry before the dead letter")
+	}
 	e := newEnv(t)
 	registry := e.service("registry")
 	e.forward("registry", registry)
@@ -460,6 +466,9 @@ func TestPanickingHandlerIsDeadLettered(t *testing.T) {
 // Our code owns durable consumers: a router stopping must leave its consumer in place, so a
 // restart resumes where it left off instead of replaying the stream.
 func TestDurableConsumerSurvivesRouterStop(t *testing.T) {
+	if testing.Short() {
+		t.Skip("slow: stops and restarts a router")
+	}
 	e := newEnv(t)
 	registry := e.service("registry")
 	e.forward("registry", registry)
@@ -712,6 +721,9 @@ func TestRouterStopLetsInFlightHandlerFinish(t *testing.T) {
 // crash (watermill-nats can send on its closed channel when stopped mid-delivery): a new
 // router applies the rest, each event once.
 func TestRouterStopMidStreamLosesNothing(t *testing.T) {
+	if testing.Short() {
+		t.Skip("slow: streams a backlog through router stops")
+	}
 	// Deliveries cut off by a stop come back after a back-off step; keep them short.
 	e := newEnv(t, func(c *bus.Config) {
 		c.AckWait = time.Second
@@ -767,6 +779,9 @@ func TestRouterStopMidStreamLosesNothing(t *testing.T) {
 // A broker restart only delays events: the forwarder re-drives what it could not publish
 // and the router's subscription comes back by itself on the reconnected connection.
 func TestBrokerRestartOnlyDelaysEvents(t *testing.T) {
+	if testing.Short() {
+		t.Skip("slow: restarts the NATS server")
+	}
 	e := newEnv(t)
 	registry := e.service("registry")
 	e.forward("registry", registry)

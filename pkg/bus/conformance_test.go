@@ -20,6 +20,9 @@ import (
 // TestWatermillConformance runs watermill's own Pub/Sub suite against our publisher
 // (NewPublisher) and our subscriber (NewSubscriber, bound to durables our code provisions).
 func TestWatermillConformance(t *testing.T) {
+	if testing.Short() {
+		t.Skip("slow: watermill's whole Pub/Sub suite")
+	}
 	ns := testkit.NATS(t)
 	b, err := bus.New(bus.Config{
 		NodeID: node,

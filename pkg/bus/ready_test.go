@@ -16,6 +16,9 @@ import (
 // A node is not ready until its consumers are subscribed, and a broker that is down while
 // they subscribe only delays them: the router waits for it instead of failing.
 func TestConsumersReadyOnlyOnceSubscribedEvenAcrossABrokerOutage(t *testing.T) {
+	if testing.Short() {
+		t.Skip("slow: stops and restarts the NATS server")
+	}
 	e := newEnv(t)
 	pool := e.service("ready")
 	r, err := e.bus.NewRouter("ready", pool)

@@ -11,6 +11,7 @@ import (
 	"github.com/copnet/copnet/pkg/events"
 	"github.com/copnet/copnet/pkg/httpx"
 	"github.com/copnet/copnet/pkg/testkit"
+	"github.com/copnet/copnet/services/console/internal/ports"
 	"github.com/copnet/copnet/services/console/internal/projection"
 )
 
@@ -27,43 +28,42 @@ func twoRegions(t *testing.T, n *testkit.Node) {
 	settled(t, n, len(evs))
 }
 
+// The read API's callers: "own" is region north, where CoP n1 is; p1 is a member of no CoP.
+var callers = []testkit.Caller{testkit.Anonymous, testkit.National, testkit.HubOwn, testkit.HubOther,
+	testkit.CoordOwn, testkit.MemberNone}
+
+var hubs = []testkit.Caller{testkit.National, testkit.HubOwn, testkit.HubOther}
+
+// accessTable is the read API's authorisation rules: network figures are for national and
+// the hubs (a hub's scoped to its region), a region's page for national and its own hub.
+var accessTable = []testkit.AccessCase[string]{
+	{Route: "GET /v1/network/summary", Req: "/v1/network/summary", Want: testkit.Allowed(http.StatusOK, hubs...)},
+	{Route: "GET /v1/network/summary.csv", Req: "/v1/network/summary.csv", Want: testkit.Allowed(http.StatusOK, hubs...)},
+	{Route: "GET /v1/network/regions/{id}", Req: "/v1/network/regions/north", Want: testkit.Allowed(http.StatusOK, testkit.National, testkit.HubOwn)},
+	{Route: "GET /v1/network/overlaps", Req: "/v1/network/overlaps", Want: testkit.Allowed(http.StatusOK, hubs...)},
+	{Route: "GET /v1/network/gaps", Req: "/v1/network/gaps", Want: testkit.Allowed(http.StatusOK, hubs...)},
+}
+
 // TestScope walks the read API and the pages as each role, in and out of scope.
 func TestScope(t *testing.T) {
 	n := startConsole(t)
 	twoRegions(t, n)
 	coordinator := n.Token(t, httpx.Claims{Subject: "c1", Role: httpx.RoleCoordinator, CoP: "n1"})
-	member := n.Token(t, httpx.Claims{Subject: "p1", Role: httpx.RoleMember})
 
-	api := []struct {
-		path, token string
-		want        int
-	}{
-		{"/v1/network/summary", "", http.StatusUnauthorized},
-		{"/v1/network/summary", coordinator, http.StatusForbidden},
-		{"/v1/network/summary", member, http.StatusForbidden},
-		{"/v1/network/summary.csv", coordinator, http.StatusForbidden},
-		{"/v1/network/overlaps", member, http.StatusForbidden},
-		{"/v1/network/gaps", "", http.StatusUnauthorized},
-		{"/v1/network/regions/north", hub(t, n, "south"), http.StatusForbidden},
-		{"/v1/network/regions/north", coordinator, http.StatusForbidden},
-		{"/v1/network/regions/north", hub(t, n, "north"), http.StatusOK},
-		{"/v1/network/regions/north", national(t, n), http.StatusOK},
-		{"/v1/network/regions/nowhere", national(t, n), http.StatusNotFound},
-		{"/v1/network/summary", hub(t, n, "south"), http.StatusOK},
-		{"/v1/network/overlaps", hub(t, n, "south"), http.StatusOK},
-		{"/v1/network/gaps", national(t, n), http.StatusOK},
+	tokens := n.CallerTokens(t, callers, testkit.Scope{Region: "north", OtherRegion: "south", CoP: "n1", NoMember: "p1"})
+	var routes []string
+	for _, rt := range ports.NewWeb(nil, nil, "", nil).APIRoutes() {
+		routes = append(routes, rt.Method+" "+rt.Path)
 	}
-	for _, c := range api {
-		st, raw := n.Do(t, "GET", c.path, c.token, nil)
-		if st != c.want {
-			t.Errorf("GET %s: %d %s, want %d", c.path, st, raw, c.want)
-		}
-		if st >= 400 {
-			var p httpx.Problem
-			if err := json.Unmarshal(raw, &p); err != nil || p.Status != st {
-				t.Errorf("GET %s: %d is not a problem body: %s", c.path, st, raw)
-			}
-		}
+	testkit.CheckAccess(t, testkit.AccessMatrix[string]{Routes: routes, Callers: callers, Cases: accessTable,
+		Do: func(t *testing.T, c testkit.AccessCase[string], caller testkit.Caller) (int, http.Header, []byte) {
+			st, raw := n.Do(t, "GET", c.Req, tokens[caller], nil)
+			return st, nil, raw
+		}})
+	if st, raw := n.Do(t, "GET", "/v1/network/regions/nowhere", tokens[testkit.National], nil); st != http.StatusNotFound {
+		t.Errorf("GET /v1/network/regions/nowhere as national: %d %s, want 404", st, raw)
+	} else if p := new(httpx.Problem); json.Unmarshal(raw, p) != nil || p.Status != st {
+		t.Errorf("GET /v1/network/regions/nowhere: 404 is not a problem body: %s", raw)
 	}
 
 	t.Run("a hub's summary is its own region", func(t *testing.T) {

@@ -211,6 +211,9 @@ func aggregates(t *testing.T, pool *pgxpool.Pool) map[string][]string {
 // what a recount from the rows gives, and the same history applied in three different
 // orders (recorded, shuffled, reversed) and partly twice gives the same figures.
 func TestAggregatesFollowTheRows(t *testing.T) {
+	if testing.Short() {
+		t.Skip("slow: applies a long history in three orders and recounts it")
+	}
 	ctx := context.Background()
 	now := time.Now().UTC()
 	fixed := func() time.Time { return now }
@@ -300,6 +303,9 @@ var seqScanRE = regexp.MustCompile(`Seq Scan on (\w+)`)
 // region's figures run is planned without a sequential scan of a table that grows with
 // the data: they read counters, bounded windows and the latest points through indexes.
 func TestSummaryReadsIndexesOnly(t *testing.T) {
+	if testing.Short() {
+		t.Skip("slow: builds a projection of ten thousand CoPs to read query plans")
+	}
 	ctx := context.Background()
 	pool, url := projectionDB(t)
 	// Rows as the handlers leave them, written in bulk; the counters recounted from them.

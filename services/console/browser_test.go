@@ -169,6 +169,9 @@ func checkAccessibility(t *testing.T, ctx context.Context, axe, what string) {
 // its token, approves a proposal from its region page, and sees the CoP approved once the
 // registry's event comes back; a hub of another region gets 403. Every page passes axe.
 func TestBrowser(t *testing.T) {
+	if testing.Short() {
+		t.Skip("slow: drives Chromium through the pages")
+	}
 	ensureChromium(t)
 	axe := axeSource(t)
 	n := startConsole(t, registry.Factory)

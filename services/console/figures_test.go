@@ -204,6 +204,9 @@ func between(s, from, to string) string {
 // twice (same event ids, the broker's dedupe bypassed), and applied directly in reverse
 // order, which is as far from the recorded order as consumers can get.
 func TestReplayGivesSameFigures(t *testing.T) {
+	if testing.Short() {
+		t.Skip("slow: replays a recorded history into a second node, twice over and reversed")
+	}
 	a := startConsole(t)
 	evs := scenario(time.Now())
 	a.Publish(t, evs...)

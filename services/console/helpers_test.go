@@ -57,11 +57,11 @@ func startConsole(t *testing.T, others ...node.Factory) *testkit.Node {
 }
 
 func national(t *testing.T, n *testkit.Node) string {
-	return n.Token(t, httpx.Claims{Subject: "sec-1", Role: httpx.RoleNational})
+	return n.National(t)
 }
 
 func hub(t *testing.T, n *testkit.Node, region string) string {
-	return n.Token(t, httpx.Claims{Subject: "hub-" + region, Role: httpx.RoleHub, Region: region})
+	return n.Hub(t, region)
 }
 
 // summary reads GET /v1/network/summary as national.

@@ -1,7 +1,6 @@
 package feedback_test
 
 import (
-	"encoding/json"
 	"fmt"
 	"net/http"
 	"strings"
@@ -13,71 +12,36 @@ import (
 )
 
 // The callers every route is tried with. "Own" and "other" are relative to the CoP the
-// request is about (cop-own, region vic); cop-other is in the same region, so a rule that
-// looked at the region instead of the CoP would let its coordinator through.
-const (
-	anonymous   = "anonymous"
-	national    = "national"
-	hubOwn      = "hub of its region"
-	hubOther    = "hub of another region"
-	coordOwn    = "coordinator of this CoP"
-	coordOther  = "coordinator of another CoP"
-	memberOwn   = "member of this CoP"
-	memberOther = "member of another CoP"
-)
-
-var callers = []string{anonymous, national, hubOwn, hubOther, coordOwn, coordOther, memberOwn, memberOther}
-
-// allowedFor: anonymous callers get 401, the listed callers ok, everyone else 403.
-func allowedFor(ok int, allowed ...string) map[string]int {
-	want := map[string]int{anonymous: http.StatusUnauthorized}
-	for _, c := range callers[1:] {
-		want[c] = http.StatusForbidden
-	}
-	for _, c := range allowed {
-		want[c] = ok
-	}
-	return want
-}
-
-// everyone: the route needs no identity at all.
-func everyone(ok int) map[string]int {
-	want := map[string]int{}
-	for _, c := range callers {
-		want[c] = ok
-	}
-	return want
-}
+// request is about (cop-own, region vic); cop-other is in the same region. m-own is a
+// member of cop-own, m-other of cop-other.
+var callers = []testkit.Caller{testkit.Anonymous, testkit.National, testkit.HubOwn, testkit.HubOther,
+	testkit.CoordOwn, testkit.CoordOther, testkit.MemberOwn, testkit.MemberOther}
 
 var (
-	managers = []string{national, hubOwn, coordOwn}
-	seers    = []string{national, hubOwn, coordOwn, memberOwn}
+	managers = []testkit.Caller{testkit.National, testkit.HubOwn, testkit.CoordOwn}
+	seers    = []testkit.Caller{testkit.National, testkit.HubOwn, testkit.CoordOwn, testkit.MemberOwn}
 )
 
-// accessCase is one request in one state, and the status each caller must get. state is
-// what the request needs: "poll" (a members' poll of cop-own), "ballot" (that and a
-// ballot of memberOwn), "open" (an open poll), "session" (an evaluation), or "".
-type accessCase struct {
-	state, path, body string
-	want              map[string]int
-}
+// accessReq is one request in one state. state is what the request needs: "poll" (a
+// members' poll of cop-own), "ballot" (that and a ballot of m-own), "open" (an open
+// poll), or "" (the evaluation of sess-own is made once for all).
+type accessReq struct{ state, path, body string }
 
-// accessTable is the feedback service's authorisation rules, keyed by the route as
-// Routes() lists it, so a new route cannot go untested.
-var accessTable = map[string]accessCase{
-	"POST /v1/polls":                          {"", "/v1/polls", `{"cop_id":"cop-own","kind":"words","question":"One word?"}`, allowedFor(http.StatusCreated, managers...)},
-	"GET /v1/polls/{id}":                      {"poll", "/v1/polls/{id}", "", allowedFor(http.StatusOK, seers...)},
-	"POST /v1/polls/{id}/ballots":             {"poll", "/v1/polls/{id}/ballots", "", allowedFor(http.StatusCreated, memberOwn)},
-	"POST /v1/polls/{id}/responses":           {"ballot", "/v1/polls/{id}/responses", `{"ballot":"{ballot}","answer":"data"}`, everyone(http.StatusCreated)},
-	"POST /v1/polls/{id}/close":               {"poll", "/v1/polls/{id}/close", "", allowedFor(http.StatusOK, managers...)},
-	"GET /v1/polls/{id}/results":              {"poll", "/v1/polls/{id}/results", "", allowedFor(http.StatusOK, seers...)},
-	"GET /v1/polls/by-code/{code}/question":   {"open", "/v1/polls/by-code/{code}/question", "", everyone(http.StatusOK)},
-	"POST /v1/polls/by-code/{code}/responses": {"open", "/v1/polls/by-code/{code}/responses", `{"device_token":"{device}","answer":"data"}`, everyone(http.StatusCreated)},
-	"GET /v1/cops/{id}/polls":                 {"", "/v1/cops/cop-own/polls", "", allowedFor(http.StatusOK, seers...)},
-	"GET /v1/sessions/{id}/evaluation":        {"session", "/v1/sessions/sess-own/evaluation", "", allowedFor(http.StatusOK, seers...)},
-	"GET /v1/cops/{id}/confidence":            {"", "/v1/cops/cop-own/confidence", "", allowedFor(http.StatusOK, seers...)},
-	"GET /v1/stage-quiz":                      {"", "/v1/stage-quiz", "", allowedFor(http.StatusOK, callers[1:]...)},
-	"POST /v1/cops/{id}/stage-assessments":    {"", "/v1/cops/cop-own/stage-assessments", quizAnswers, allowedFor(http.StatusCreated, managers...)},
+// accessTable is the feedback service's authorisation rules.
+var accessTable = []testkit.AccessCase[accessReq]{
+	{Route: "POST /v1/polls", Req: accessReq{"", "/v1/polls", `{"cop_id":"cop-own","kind":"words","question":"One word?"}`}, Want: testkit.Allowed(http.StatusCreated, managers...)},
+	{Route: "GET /v1/polls/{id}", Req: accessReq{"poll", "/v1/polls/{id}", ""}, Want: testkit.Allowed(http.StatusOK, seers...)},
+	{Route: "POST /v1/polls/{id}/ballots", Req: accessReq{"poll", "/v1/polls/{id}/ballots", ""}, Want: testkit.Allowed(http.StatusCreated, testkit.MemberOwn)},
+	{Route: "POST /v1/polls/{id}/responses", Req: accessReq{"ballot", "/v1/polls/{id}/responses", `{"ballot":"{ballot}","answer":"data"}`}, Want: testkit.Everyone(http.StatusCreated)},
+	{Route: "POST /v1/polls/{id}/close", Req: accessReq{"poll", "/v1/polls/{id}/close", ""}, Want: testkit.Allowed(http.StatusOK, managers...)},
+	{Route: "GET /v1/polls/{id}/results", Req: accessReq{"poll", "/v1/polls/{id}/results", ""}, Want: testkit.Allowed(http.StatusOK, seers...)},
+	{Route: "GET /v1/polls/by-code/{code}/question", Req: accessReq{"open", "/v1/polls/by-code/{code}/question", ""}, Want: testkit.Everyone(http.StatusOK)},
+	{Route: "POST /v1/polls/by-code/{code}/responses", Req: accessReq{"open", "/v1/polls/by-code/{code}/responses", `{"device_token":"{device}","answer":"data"}`}, Want: testkit.Everyone(http.StatusCreated)},
+	{Route: "GET /v1/cops/{id}/polls", Req: accessReq{"", "/v1/cops/cop-own/polls", ""}, Want: testkit.Allowed(http.StatusOK, seers...)},
+	{Route: "GET /v1/sessions/{id}/evaluation", Req: accessReq{"", "/v1/sessions/sess-own/evaluation", ""}, Want: testkit.Allowed(http.StatusOK, seers...)},
+	{Route: "GET /v1/cops/{id}/confidence", Req: accessReq{"", "/v1/cops/cop-own/confidence", ""}, Want: testkit.Allowed(http.StatusOK, seers...)},
+	{Route: "GET /v1/stage-quiz", Req: accessReq{"", "/v1/stage-quiz", ""}, Want: testkit.Allowed(http.StatusOK, callers[1:]...)},
+	{Route: "POST /v1/cops/{id}/stage-assessments", Req: accessReq{"", "/v1/cops/cop-own/stage-assessments", quizAnswers}, Want: testkit.Allowed(http.StatusCreated, managers...)},
 }
 
 var quizAnswers = `{"answers":{"q1":"a","q2":"b","q3":"c","q4":"c","q5":"c","q6":"c","q7":"c","q8":"c","q9":"c","q10":"c"}}`
@@ -97,58 +61,31 @@ func TestEveryRouteChecksRoleAndScope(t *testing.T) {
 		}
 		return nil
 	})
-	tokens := map[string]string{
-		anonymous: "", national: e.national(), hubOwn: e.hub("vic"), hubOther: e.hub("wa"),
-		coordOwn: e.coordinator("cop-own"), coordOther: e.coordinator("cop-other"),
-		memberOwn: e.member("m-own"), memberOther: e.member("m-other"),
-	}
-	tried := map[string]bool{}
-	n := 0
+	tokens := e.n.CallerTokens(t, callers, testkit.Scope{Region: "vic", OtherRegion: "wa",
+		CoP: "cop-own", OtherCoP: "cop-other", Member: "m-own", OtherMember: "m-other"})
+	var routes []string
 	for _, rt := range ports.NewHTTP(nil).Routes() {
-		key := rt.Method + " " + rt.Path
-		tc, ok := accessTable[key]
-		if !ok {
-			t.Errorf("route %s is not in the access table: add the status every caller must get", key)
-			continue
-		}
-		tried[key] = true
-		for _, caller := range callers {
-			want, ok := tc.want[caller]
-			if !ok {
-				t.Errorf("%s: no expectation for %s", key, caller)
-				continue
-			}
+		routes = append(routes, rt.Method+" "+rt.Path)
+	}
+	n := 0
+	testkit.CheckAccess(t, testkit.AccessMatrix[accessReq]{Routes: routes, Callers: callers, Cases: accessTable,
+		Do: func(t *testing.T, c testkit.AccessCase[accessReq], caller testkit.Caller) (int, http.Header, []byte) {
 			n++
-			t.Run(key+"/"+caller, func(t *testing.T) {
-				e := e.in(t)
-				vars := e.state(tc.state)
-				vars["{device}"] = fmt.Sprintf("access-device-%06d", n)
-				path, body := tc.path, tc.body
-				for k, v := range vars {
-					path, body = strings.ReplaceAll(path, k, v), strings.ReplaceAll(body, k, v)
-				}
-				var payload any
-				if body != "" {
-					payload = body
-				}
-				status, raw := e.call(tokens[caller], rt.Method, path, payload)
-				if status != want {
-					t.Fatalf("%s %s as %s → %d %s, want %d", rt.Method, path, caller, status, raw, want)
-				}
-				if want >= 400 {
-					var p struct{ Status int }
-					if json.Unmarshal(raw, &p) != nil || p.Status != want {
-						t.Errorf("%s: not a problem document: %s", caller, raw)
-					}
-				}
-			})
-		}
-	}
-	for key := range accessTable {
-		if !tried[key] {
-			t.Errorf("the access table has %s, which the service does not serve", key)
-		}
-	}
+			e := e.in(t)
+			vars := e.state(c.Req.state)
+			vars["{device}"] = fmt.Sprintf("access-device-%06d", n)
+			path, body := c.Req.path, c.Req.body
+			for k, v := range vars {
+				path, body = strings.ReplaceAll(path, k, v), strings.ReplaceAll(body, k, v)
+			}
+			var payload any
+			if body != "" {
+				payload = body
+			}
+			method, _, _ := strings.Cut(c.Route, " ")
+			status, raw := e.call(tokens[caller], method, path, payload)
+			return status, nil, raw
+		}})
 }
 
 // state makes what a case needs and returns the placeholders to fill in.

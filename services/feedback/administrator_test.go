@@ -42,6 +42,9 @@ import (
 // strategy, below 1e-7 for the five: the test does not flake. Before sealed answers, the
 // first WAL offset and the dead tuples' xmin paired 120 of 120, and (a) and (b) failed.
 func TestAdministratorCannotPairBallotsWithAnswers(t *testing.T) {
+	if testing.Short() {
+		t.Skip("slow: twenty rounds of polls for five pairing strategies")
+	}
 	e := start(t, nil)
 	ctx := context.Background()
 	admin, err := pgxpool.New(ctx, e.n.DatabaseURL)

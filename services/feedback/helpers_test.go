@@ -17,7 +17,6 @@ import (
 	"time"
 
 	"github.com/copnet/copnet/pkg/events"
-	"github.com/copnet/copnet/pkg/httpx"
 	"github.com/copnet/copnet/pkg/testkit"
 	"github.com/copnet/copnet/services/feedback"
 )
@@ -49,19 +48,19 @@ func (e *env) in(t *testing.T) *env {
 }
 
 func (e *env) national() string {
-	return e.n.Token(e.t, httpx.Claims{Subject: "sec-1", Role: httpx.RoleNational})
+	return e.n.National(e.t)
 }
 
 func (e *env) hub(region string) string {
-	return e.n.Token(e.t, httpx.Claims{Subject: "hub-" + region, Role: httpx.RoleHub, Region: region})
+	return e.n.Hub(e.t, region)
 }
 
 func (e *env) coordinator(cop string) string {
-	return e.n.Token(e.t, httpx.Claims{Subject: "coord-" + cop, Role: httpx.RoleCoordinator, CoP: cop})
+	return e.n.Coordinator(e.t, cop)
 }
 
 func (e *env) member(person string) string {
-	return e.n.Token(e.t, httpx.Claims{Subject: person, Role: httpx.RoleMember})
+	return e.n.Member(e.t, person)
 }
 
 // count runs a count query on the feedback schema.

@@ -14,7 +14,6 @@ import (
 	"time"
 
 	"github.com/copnet/copnet/pkg/events"
-	"github.com/copnet/copnet/pkg/httpx"
 	"github.com/copnet/copnet/pkg/testkit"
 	"github.com/copnet/copnet/services/knowledge"
 )
@@ -34,19 +33,19 @@ func start(t testing.TB) *env {
 }
 
 func (e *env) national(t testing.TB) string {
-	return e.Token(t, httpx.Claims{Subject: "sec-1", Role: httpx.RoleNational})
+	return e.National(t)
 }
 
 func (e *env) hub(t testing.TB, region string) string {
-	return e.Token(t, httpx.Claims{Subject: "hub-" + region, Role: httpx.RoleHub, Region: region})
+	return e.Hub(t, region)
 }
 
 func (e *env) coordinator(t testing.TB, cop string) string {
-	return e.Token(t, httpx.Claims{Subject: "coord-" + cop, Role: httpx.RoleCoordinator, CoP: cop})
+	return e.Coordinator(t, cop)
 }
 
 func (e *env) member(t testing.TB, person string) string {
-	return e.Token(t, httpx.Claims{Subject: person, Role: httpx.RoleMember})
+	return e.Member(t, person)
 }
 
 // approve feeds cop_approved events and waits until the service knows every CoP.

@@ -18,7 +18,6 @@ import (
 	"time"
 
 	"github.com/copnet/copnet/pkg/events"
-	"github.com/copnet/copnet/pkg/httpx"
 	"github.com/copnet/copnet/pkg/node"
 	"github.com/copnet/copnet/pkg/testkit"
 	"github.com/copnet/copnet/services/membership"
@@ -49,23 +48,21 @@ func (e *env) in(t testing.TB) *env {
 	return &c
 }
 
-func (e *env) token(c httpx.Claims) string { return e.n.Token(e.t, c) }
-
 func (e *env) national() string {
-	return e.token(httpx.Claims{Subject: "sec-1", Role: httpx.RoleNational})
+	return e.n.National(e.t)
 }
 
 func (e *env) hub(region string) string {
-	return e.token(httpx.Claims{Subject: "hub-" + region, Role: httpx.RoleHub, Region: region})
+	return e.n.Hub(e.t, region)
 }
 
 func (e *env) coordinator(cop string) string {
-	return e.token(httpx.Claims{Subject: "coord-" + cop, Role: httpx.RoleCoordinator, CoP: cop})
+	return e.n.Coordinator(e.t, cop)
 }
 
 // person is the token of a member acting for themselves.
 func (e *env) person(id string) string {
-	return e.token(httpx.Claims{Subject: id, Role: httpx.RoleMember})
+	return e.n.Member(e.t, id)
 }
 
 // response is an answer, read whole.

@@ -9,105 +9,59 @@ import (
 	"time"
 
 	"github.com/copnet/copnet/pkg/httpx"
+	"github.com/copnet/copnet/pkg/testkit"
 	"github.com/copnet/copnet/services/registry/internal/ports"
 )
 
 // The callers every route is tried with. "Own" and "other" are relative to the CoP the
-// request is about, which is in region vic.
-const (
-	anonymous    = "anonymous"
-	national     = "national"
-	hubOwn       = "hub of its region"
-	hubOther     = "hub of another region"
-	coordOwn     = "coordinator of this CoP"
-	coordOther   = "coordinator of another CoP"
-	memberCaller = "member"
-)
+// request is about, which is in region vic; the registry knows no memberships, so its
+// member (person-1) is a member of no CoP.
+var callers = []testkit.Caller{testkit.Anonymous, testkit.National, testkit.HubOwn, testkit.HubOther,
+	testkit.CoordOwn, testkit.CoordOther, testkit.MemberNone}
 
-var callers = []string{anonymous, national, hubOwn, hubOther, coordOwn, coordOther, memberCaller}
+// accessReq is one request to a route in one state of the CoP: state is what the CoP is
+// before the request (proposed, approved, or approved with a charter); path's {id} is the
+// CoP, body's {region} a fresh region id.
+type accessReq struct{ state, path, body string }
 
-// accessCase is one request to a route in one state of the CoP, and the status each
-// caller must get.
-type accessCase struct {
-	name  string
-	state string // what the CoP is before the request: proposed, approved, or approved with a charter
-	// target is the request's path ({id} is the CoP) and body.
-	path, body string
-	want       map[string]int
-}
-
-// allowedFor builds the expectations of a route: anonymous callers always get 401, the
-// listed callers get ok, everyone else gets 403.
-func allowedFor(ok int, allowed ...string) map[string]int {
-	want := map[string]int{anonymous: http.StatusUnauthorized}
-	for _, c := range callers[1:] {
-		want[c] = http.StatusForbidden
-	}
-	for _, c := range allowed {
-		want[c] = ok
-	}
-	return want
-}
-
-// with overrides some expectations.
-func with(want map[string]int, caller string, status int) map[string]int {
-	out := map[string]int{}
-	for k, v := range want {
-		out[k] = v
-	}
-	out[caller] = status
-	return out
-}
-
-// accessTable is the registry's authorisation rules (internal/app), route by route. It is
-// keyed by the route as Routes() lists it, so a new route cannot go untested.
-var accessTable = map[string][]accessCase{
-	"POST /v1/regions": {{
-		name: "national adds regions", path: "/v1/regions", body: `{"id":"{region}","name":"New region"}`,
-		want: allowedFor(http.StatusCreated, national),
-	}},
-	"GET /v1/regions": {{
-		name: "anyone signed in lists regions", path: "/v1/regions",
-		want: allowedFor(http.StatusOK, national, hubOwn, hubOther, coordOwn, coordOther, memberCaller),
-	}},
-	"POST /v1/cops": {{
-		name: "national and the region's hub propose", path: "/v1/cops", body: proposalBody("vic", "New CoP"),
-		want: allowedFor(http.StatusCreated, national, hubOwn),
-	}},
-	"GET /v1/cops": {{
-		name: "a hub lists its own region only", path: "/v1/cops?region=vic",
-		want: allowedFor(http.StatusOK, national, hubOwn, coordOwn, coordOther, memberCaller),
-	}},
-	"GET /v1/cops/{id}": {{
-		name: "a running CoP is in everyone's directory but another hub's", state: "approved", path: "/v1/cops/{id}",
-		want: allowedFor(http.StatusOK, national, hubOwn, coordOwn, coordOther, memberCaller),
-	}, {
-		name: "a proposal is hidden from those who do not run it", state: "proposed", path: "/v1/cops/{id}",
-		want: with(with(allowedFor(http.StatusOK, national, hubOwn, coordOwn), coordOther, http.StatusNotFound), memberCaller, http.StatusNotFound),
-	}},
-	"POST /v1/cops/{id}/decision": {{
-		name: "national and the region's hub decide", state: "proposed", path: "/v1/cops/{id}/decision", body: `{"decision":"approve"}`,
-		want: allowedFor(http.StatusOK, national, hubOwn),
-	}},
-	"PUT /v1/cops/{id}/charter": {{
-		name: "the CoP's coordinator, its hub and national publish", state: "approved", path: "/v1/cops/{id}/charter", body: fmt.Sprintf(charterBody, 1),
-		want: allowedFor(http.StatusOK, national, hubOwn, coordOwn),
-	}},
-	"GET /v1/cops/{id}/charter": {{
-		name: "a running CoP's charter is public to the signed-in", state: "charter", path: "/v1/cops/{id}/charter",
-		want: allowedFor(http.StatusOK, national, hubOwn, coordOwn, coordOther, memberCaller),
-	}, {
-		name: "a proposal's draft charter is hidden", state: "proposed charter", path: "/v1/cops/{id}/charter?version=1",
-		want: with(with(allowedFor(http.StatusOK, national, hubOwn, coordOwn), coordOther, http.StatusNotFound), memberCaller, http.StatusNotFound),
-	}},
-	"PUT /v1/cops/{id}/stage": {{
-		name: "the CoP's coordinator, its hub and national assess the stage", state: "approved", path: "/v1/cops/{id}/stage", body: `{"stage":"coalescing"}`,
-		want: allowedFor(http.StatusOK, national, hubOwn, coordOwn),
-	}},
-	"POST /v1/cops/{id}/retire": {{
-		name: "its hub and national retire a CoP", state: "approved", path: "/v1/cops/{id}/retire", body: `{"reason":"merged"}`,
-		want: allowedFor(http.StatusOK, national, hubOwn),
-	}},
+// accessTable is the registry's authorisation rules (internal/app), route by route.
+var accessTable = []testkit.AccessCase[accessReq]{
+	{Route: "POST /v1/regions", Name: "national adds regions",
+		Req:  accessReq{path: "/v1/regions", body: `{"id":"{region}","name":"New region"}`},
+		Want: testkit.Allowed(http.StatusCreated, testkit.National)},
+	{Route: "GET /v1/regions", Name: "anyone signed in lists regions",
+		Req:  accessReq{path: "/v1/regions"},
+		Want: testkit.Allowed(http.StatusOK, testkit.National, testkit.HubOwn, testkit.HubOther, testkit.CoordOwn, testkit.CoordOther, testkit.MemberNone)},
+	{Route: "POST /v1/cops", Name: "national and the region's hub propose",
+		Req:  accessReq{path: "/v1/cops", body: proposalBody("vic", "New CoP")},
+		Want: testkit.Allowed(http.StatusCreated, testkit.National, testkit.HubOwn)},
+	{Route: "GET /v1/cops", Name: "a hub lists its own region only",
+		Req:  accessReq{path: "/v1/cops?region=vic"},
+		Want: testkit.Allowed(http.StatusOK, testkit.National, testkit.HubOwn, testkit.CoordOwn, testkit.CoordOther, testkit.MemberNone)},
+	{Route: "GET /v1/cops/{id}", Name: "a running CoP is in everyone's directory but another hub's",
+		Req:  accessReq{state: "approved", path: "/v1/cops/{id}"},
+		Want: testkit.Allowed(http.StatusOK, testkit.National, testkit.HubOwn, testkit.CoordOwn, testkit.CoordOther, testkit.MemberNone)},
+	{Route: "GET /v1/cops/{id}", Name: "a proposal is hidden from those who do not run it",
+		Req:  accessReq{state: "proposed", path: "/v1/cops/{id}"},
+		Want: testkit.Allowed(http.StatusOK, testkit.National, testkit.HubOwn, testkit.CoordOwn).With(testkit.CoordOther, http.StatusNotFound).With(testkit.MemberNone, http.StatusNotFound)},
+	{Route: "POST /v1/cops/{id}/decision", Name: "national and the region's hub decide",
+		Req:  accessReq{state: "proposed", path: "/v1/cops/{id}/decision", body: `{"decision":"approve"}`},
+		Want: testkit.Allowed(http.StatusOK, testkit.National, testkit.HubOwn)},
+	{Route: "PUT /v1/cops/{id}/charter", Name: "the CoP's coordinator, its hub and national publish",
+		Req:  accessReq{state: "approved", path: "/v1/cops/{id}/charter", body: fmt.Sprintf(charterBody, 1)},
+		Want: testkit.Allowed(http.StatusOK, testkit.National, testkit.HubOwn, testkit.CoordOwn)},
+	{Route: "GET /v1/cops/{id}/charter", Name: "a running CoP's charter is public to the signed-in",
+		Req:  accessReq{state: "charter", path: "/v1/cops/{id}/charter"},
+		Want: testkit.Allowed(http.StatusOK, testkit.National, testkit.HubOwn, testkit.CoordOwn, testkit.CoordOther, testkit.MemberNone)},
+	{Route: "GET /v1/cops/{id}/charter", Name: "a proposal's draft charter is hidden",
+		Req:  accessReq{state: "proposed charter", path: "/v1/cops/{id}/charter?version=1"},
+		Want: testkit.Allowed(http.StatusOK, testkit.National, testkit.HubOwn, testkit.CoordOwn).With(testkit.CoordOther, http.StatusNotFound).With(testkit.MemberNone, http.StatusNotFound)},
+	{Route: "PUT /v1/cops/{id}/stage", Name: "the CoP's coordinator, its hub and national assess the stage",
+		Req:  accessReq{state: "approved", path: "/v1/cops/{id}/stage", body: `{"stage":"coalescing"}`},
+		Want: testkit.Allowed(http.StatusOK, testkit.National, testkit.HubOwn, testkit.CoordOwn)},
+	{Route: "POST /v1/cops/{id}/retire", Name: "its hub and national retire a CoP",
+		Req:  accessReq{state: "approved", path: "/v1/cops/{id}/retire", body: `{"reason":"merged"}`},
+		Want: testkit.Allowed(http.StatusOK, testkit.National, testkit.HubOwn)},
 }
 
 // TestEveryRouteChecksRoleAndScope walks every route the registry serves × every kind of
@@ -120,50 +74,23 @@ func TestEveryRouteChecksRoleAndScope(t *testing.T) {
 	// looked at the region instead of the CoP would let it through.
 	other := e.propose("vic", "Another CoP")
 	e.decide(other.ID, "approve")
-	n := 0
-	tried := map[string]bool{}
+	var routes []string
 	for _, rt := range ports.NewHTTP(nil).Routes() {
-		key := rt.Method + " " + rt.Path
-		cases, ok := accessTable[key]
-		if !ok || len(cases) == 0 {
-			t.Errorf("route %s is not in the access table: add the status every caller must get", key)
-			continue
-		}
-		tried[key] = true
-		for _, tc := range cases {
-			for _, caller := range callers {
-				want, ok := tc.want[caller]
-				if !ok {
-					t.Errorf("%s (%s): no expectation for %s", key, tc.name, caller)
-					continue
-				}
-				n++
-				region := fmt.Sprintf("r%d", n)
-				t.Run(fmt.Sprintf("%s/%s/%s", key, tc.name, caller), func(t *testing.T) {
-					e := e.in(t)
-					id := e.copInState(tc.state)
-					tokens := map[string]string{
-						anonymous: "", national: e.national(), hubOwn: e.hub("vic"), hubOther: e.hub("wa"),
-						coordOwn: e.coordinator(id), coordOther: e.coordinator(other.ID), memberCaller: e.member(),
-					}
-					path := strings.ReplaceAll(tc.path, "{id}", id)
-					body := strings.ReplaceAll(tc.body, "{region}", region)
-					r := e.do(tokens[caller], rt.Method, path, body)
-					if r.status != want {
-						t.Fatalf("%s as %s: want %d", r, caller, want)
-					}
-					if want >= 400 {
-						r.problem(t, want)
-					}
-				})
-			}
-		}
+		routes = append(routes, rt.Method+" "+rt.Path)
 	}
-	for key := range accessTable {
-		if !tried[key] {
-			t.Errorf("the access table has %s, which the registry does not serve", key)
-		}
-	}
+	n := 0
+	testkit.CheckAccess(t, testkit.AccessMatrix[accessReq]{Routes: routes, Callers: callers, Cases: accessTable,
+		Do: func(t *testing.T, c testkit.AccessCase[accessReq], caller testkit.Caller) (int, http.Header, []byte) {
+			n++
+			e := e.in(t)
+			id := e.copInState(c.Req.state)
+			tok := e.tk.CallerToken(t, caller, testkit.Scope{Region: "vic", OtherRegion: "wa", CoP: id, OtherCoP: other.ID, NoMember: "person-1"})
+			path := strings.ReplaceAll(c.Req.path, "{id}", id)
+			body := strings.ReplaceAll(c.Req.body, "{region}", fmt.Sprintf("r%d", n))
+			method, _, _ := strings.Cut(c.Route, " ")
+			r := e.do(tok, method, path, body)
+			return r.status, r.header, r.body
+		}})
 }
 
 // copInState makes a fresh CoP in region vic in the named state, so that one caller's

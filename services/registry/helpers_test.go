@@ -29,7 +29,6 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/copnet/copnet/pkg/bus"
-	"github.com/copnet/copnet/pkg/httpx"
 	"github.com/copnet/copnet/pkg/node"
 	"github.com/copnet/copnet/pkg/testkit"
 	"github.com/copnet/copnet/schemas"
@@ -51,8 +50,9 @@ type env struct {
 	dbURL  string
 	node   *node.Node
 	js     jetstream.JetStream
-	signer httpx.HS256
 	client *http.Client
+	// tk mints the access matrix's callers (testkit.Node.CallerToken).
+	tk *testkit.Node
 }
 
 // start boots the registry through node.Start and node.Run (testkit.StartNode), as
@@ -69,7 +69,7 @@ func start(t *testing.T) *env {
 	}
 	return &env{
 		t: t, base: n.URL, dbURL: n.DatabaseURL, node: n.Node, js: js,
-		signer: httpx.HS256{Secret: n.Secret}, client: &http.Client{Timeout: 30 * time.Second},
+		client: &http.Client{Timeout: 30 * time.Second}, tk: n,
 	}
 }
 
@@ -80,30 +80,20 @@ func (e *env) in(t *testing.T) *env {
 	return &c
 }
 
-// token mints a bearer token for c.
-func (e *env) token(c httpx.Claims) string {
-	e.t.Helper()
-	tok, err := e.signer.Sign(c, time.Hour)
-	if err != nil {
-		e.t.Fatalf("sign %+v: %v", c, err)
-	}
-	return tok
-}
-
 func (e *env) national() string {
-	return e.token(httpx.Claims{Subject: "sec-1", Role: httpx.RoleNational})
+	return e.tk.National(e.t)
 }
 
 func (e *env) hub(region string) string {
-	return e.token(httpx.Claims{Subject: "hub-" + region, Role: httpx.RoleHub, Region: region})
+	return e.tk.Hub(e.t, region)
 }
 
 func (e *env) coordinator(cop string) string {
-	return e.token(httpx.Claims{Subject: "coord-" + cop, Role: httpx.RoleCoordinator, CoP: cop})
+	return e.tk.Coordinator(e.t, cop)
 }
 
 func (e *env) member() string {
-	return e.token(httpx.Claims{Subject: "person-1", Role: httpx.RoleMember})
+	return e.tk.Member(e.t, "person-1")
 }
 
 // response is what a test looks at; the body is read whole so it can be checked twice.

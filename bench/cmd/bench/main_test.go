@@ -13,6 +13,9 @@ import (
 // embedded NATS servers, the copnet binary) and checks its JSON: every section is there and
 // every ratio of the issue is reported as met or missed. Speed is not checked.
 func TestQuickRunReportsEverySectionAndRatio(t *testing.T) {
+	if testing.Short() {
+		t.Skip("slow: a whole quick bench run")
+	}
 	out := t.TempDir()
 	ctx, cancel := context.WithTimeout(context.Background(), 8*time.Minute)
 	defer cancel()

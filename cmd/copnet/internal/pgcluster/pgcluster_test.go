@@ -75,6 +75,9 @@ func stop(t *testing.T, c *Cluster) {
 }
 
 func TestStartStopRestartKeepsData(t *testing.T) {
+	if testing.Short() {
+		t.Skip("slow: initdb and start a PostgreSQL cluster")
+	}
 	t.Parallel()
 	dir := filepath.Join(reachableTempDir(t), "postgres")
 	ctx := context.Background()
@@ -128,6 +131,9 @@ func TestStartStopRestartKeepsData(t *testing.T) {
 }
 
 func TestLongDirUsesShortSocketDir(t *testing.T) {
+	if testing.Short() {
+		t.Skip("slow: initdb and start a PostgreSQL cluster")
+	}
 	t.Parallel()
 	dir := filepath.Join(reachableTempDir(t), strings.Repeat("d", 60), strings.Repeat("e", 60))
 	if err := os.MkdirAll(filepath.Dir(dir), 0o755); err != nil {

@@ -61,6 +61,9 @@ func holdDown(t *testing.T, c *Cluster) (pid int, release func()) {
 // TestKilledPostmasterIsRestarted: kill -9 of the postmaster (the OOM killer, an operator's
 // mistake) brings PostgreSQL back on the same socket, by itself, with every committed row.
 func TestKilledPostmasterIsRestarted(t *testing.T) {
+	if testing.Short() {
+		t.Skip("slow: initdb, start and kill a PostgreSQL cluster")
+	}
 	t.Parallel()
 	dir := filepath.Join(reachableTempDir(t), "postgres")
 	c := startCluster(t, dir)
@@ -119,6 +122,9 @@ func TestKilledPostmasterIsRestarted(t *testing.T) {
 // TestCleanStopIsNotUndone: a server stopped cleanly by someone else (pg_ctl stop, another
 // copnet taking the data dir over) is theirs to restart; the supervisor does not fight it.
 func TestCleanStopIsNotUndone(t *testing.T) {
+	if testing.Short() {
+		t.Skip("slow: initdb, start and stop a PostgreSQL cluster")
+	}
 	t.Parallel()
 	dir := filepath.Join(reachableTempDir(t), "postgres")
 	c := startCluster(t, dir)
