@@ -5,8 +5,8 @@ package main
 import (
 	"os"
 
-	"github.com/copnet/copnet/services/federation"
 	"github.com/copnet/copnet/pkg/node"
+	"github.com/copnet/copnet/services/federation"
 	"github.com/copnet/copnet/services/registry"
 )
 
