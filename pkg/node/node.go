@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"reflect"
 	"strings"
 	"sync"
 	"time"
@@ -20,6 +21,7 @@ import (
 	"github.com/nats-io/nats.go"
 
 	"github.com/copnet/copnet/pkg/bus"
+	"github.com/copnet/copnet/pkg/config"
 	"github.com/copnet/copnet/pkg/httpx"
 	"github.com/copnet/copnet/pkg/postgres"
 	"github.com/copnet/copnet/pkg/telemetry"
@@ -116,6 +118,9 @@ func Start(ctx context.Context, cfg Config, factories ...Factory) (*Node, error)
 		if hs, ok := cfg.Verifier.(httpx.HS256); ok {
 			cfg.Secret = hs.Secret
 		}
+	}
+	if err := checkSettings(factories); err != nil {
+		return nil, err
 	}
 	if cfg.DBMaxConns == 0 {
 		cfg.DBMaxConns = DefaultDBMaxConns
@@ -280,4 +285,24 @@ func (n *Node) Close() {
 	if n.health != nil {
 		n.health.Close()
 	}
+}
+
+// checkSettings loads every service's own settings before any schema is created or
+// migrated, so that a node with bad settings reports every problem of every service at
+// once, and touches no database, instead of failing at the first service it builds.
+func checkSettings(factories []Factory) error {
+	var errs []error
+	for _, f := range factories {
+		if f.Settings == nil {
+			continue
+		}
+		t := reflect.TypeOf(f.Settings)
+		if t.Kind() == reflect.Pointer {
+			t = t.Elem()
+		}
+		if err := config.Load(reflect.New(t).Interface()); err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", f.Name, err))
+		}
+	}
+	return errors.Join(errs...)
 }

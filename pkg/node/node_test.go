@@ -14,6 +14,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/copnet/copnet/pkg/bus"
+	"github.com/copnet/copnet/pkg/config"
 	"github.com/copnet/copnet/pkg/httpx"
 	"github.com/copnet/copnet/pkg/node"
 	"github.com/copnet/copnet/pkg/testkit"
@@ -184,5 +185,51 @@ func TestNodeUnmatchedRoutesAreProblems(t *testing.T) {
 		if c.status == 405 && !strings.Contains(res.Header.Get("Allow"), "GET") {
 			t.Errorf("%s %s: Allow %q", c.method, c.path, res.Header.Get("Allow"))
 		}
+	}
+}
+
+// Every service's settings are checked before any schema is touched: two services with bad
+// settings are both named in one error, and neither's schema was created or migrated.
+func TestBadSettingsOfEveryServiceReportedBeforeAnyMigration(t *testing.T) {
+	type settingsA struct {
+		Every time.Duration `envconfig:"COPNET_NODETEST_A_EVERY" default:"1s"`
+	}
+	type settingsB struct {
+		Burst int `envconfig:"COPNET_NODETEST_B_BURST" default:"5"`
+	}
+	t.Setenv("COPNET_NODETEST_A_EVERY", "soon")
+	t.Setenv("COPNET_NODETEST_B_BURST", "many")
+	migrations := fstest.MapFS{"001_t.sql": {Data: []byte("CREATE TABLE t (id int)")}}
+	a := node.Factory{Name: "settings_a", Migrations: migrations, Settings: settingsA{},
+		New: func(context.Context, node.Deps) (node.Service, error) {
+			return &probe{name: "a"}, config.Load(&settingsA{})
+		}}
+	b := node.Factory{Name: "settings_b", Migrations: migrations, Settings: settingsB{},
+		New: func(context.Context, node.Deps) (node.Service, error) {
+			return &probe{name: "b"}, config.Load(&settingsB{})
+		}}
+	dbURL := testkit.PostgresURL(t)
+	b2, err := bus.New(bus.Config{NodeID: "national"}, bus.URLConnector(testkit.NATS(t).URL()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = b2.Close() })
+	_, err = node.Start(context.Background(), node.Config{NodeID: "national", Tier: "national", DatabaseURL: dbURL,
+		HTTP: httpx.ServerConfig{Addr: "127.0.0.1:0"}, Bus: b2}, a, b)
+	if err == nil || !strings.Contains(err.Error(), "COPNET_NODETEST_A_EVERY") || !strings.Contains(err.Error(), "COPNET_NODETEST_B_BURST") {
+		t.Fatalf("Start: %v, want both services' bad settings named", err)
+	}
+	pool, perr := pgxpool.New(context.Background(), dbURL)
+	if perr != nil {
+		t.Fatal(perr)
+	}
+	defer pool.Close()
+	var schemas int
+	if err := pool.QueryRow(context.Background(),
+		"SELECT count(*) FROM information_schema.schemata WHERE schema_name IN ('settings_a', 'settings_b')").Scan(&schemas); err != nil {
+		t.Fatal(err)
+	}
+	if schemas != 0 {
+		t.Errorf("%d schemas were created before the settings were checked", schemas)
 	}
 }
