@@ -82,19 +82,11 @@ func (s *Service) Run(ctx context.Context) error {
 	return s.router.Run(ctx)
 }
 
+// closeDue closes polls whose time is up. Only counts and errors are logged: a poll id next
+// to a person is what the logs must never hold, and here there is no person at all.
 func (s *Service) closeDue(ctx context.Context) {
-	t := time.NewTicker(s.closeEvery)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			// Only counts and the error are logged: a poll id next to a person is what the
-			// logs must never hold, and here there is no person at all.
-			if _, err := s.app.CloseDue(ctx); err != nil && ctx.Err() == nil {
-				s.logger.WarnContext(ctx, "closing due polls failed", "error", err)
-			}
-		}
-	}
+	node.Every(ctx, s.closeEvery, s.logger, "close due polls", func(ctx context.Context) error {
+		_, err := s.app.CloseDue(ctx)
+		return err
+	})
 }

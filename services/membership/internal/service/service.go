@@ -71,16 +71,5 @@ func (s *Service) Run(ctx context.Context) error {
 }
 
 func (s *Service) sweepLoop(ctx context.Context) {
-	t := time.NewTicker(s.sweep)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			if err := s.app.SettleDue(ctx); err != nil && ctx.Err() == nil {
-				s.d.Logger.Error("settle consent windows and terms", "err", err)
-			}
-		}
-	}
+	node.Every(ctx, s.sweep, s.d.Logger, "settle consent windows and terms", s.app.SettleDue)
 }
