@@ -318,11 +318,22 @@ func TestBrowser(t *testing.T) {
 	// sideways scrolling of the page, nothing wider than the card it sits in (wide tables
 	// scroll inside their own labelled region), and axe clean at the phone width.
 	t.Run("every page fits at 390, 1366 and 1920 px", func(t *testing.T) {
-		nationalCtx := chrome(t)
-		visit(t, nationalCtx, n.URL+"/signin?token="+nat)
+		// Signed in through the sign-in form, as people are: GET /signin?token= signs nobody in.
+		signIn := func(token string) context.Context {
+			ctx := chrome(t)
+			visit(t, ctx, n.URL+"/signin")
+			if err := chromedp.Do(ctx,
+				chromedp.SetValue(`#token`, token),
+				chromedp.Click(`form.stack button[type=submit]`),
+				chromedp.WaitNotPresent(`#token`),
+			); err != nil {
+				t.Fatalf("sign in: %v", err)
+			}
+			return ctx
+		}
+		nationalCtx := signIn(nat)
 		anonCtx := chrome(t)
-		hubCtx := chrome(t)
-		visit(t, hubCtx, n.URL+"/signin?token="+hub(t, n, "south"))
+		hubCtx := signIn(hub(t, n, "south"))
 		pages := []struct {
 			name string
 			ctx  context.Context
@@ -341,6 +352,15 @@ func TestBrowser(t *testing.T) {
 					t.Fatalf("%s: %v", what, err)
 				}
 				visit(t, p.ctx, n.URL+p.path)
+				// The page itself, not the sign-in page a lost session would show instead.
+				if where, err := chromedp.Run(p.ctx, chromedp.Location()); err != nil || !strings.HasSuffix(where, p.path) {
+					t.Fatalf("%s: landed on %q (%v), want %s", what, where, err, p.path)
+				}
+				if p.name != "signin" {
+					if onSignin, err := chromedp.Run(p.ctx, chromedp.Evaluate[bool](`document.querySelector('#token') !== null`)); err != nil || onSignin {
+						t.Fatalf("%s: the sign-in form is shown (%v): the session was lost", what, err)
+					}
+				}
 				screenshot(t, p.ctx, fmt.Sprintf("%s-%d", p.name, width))
 				problems, err := chromedp.Run(p.ctx, chromedp.Evaluate[[]string](overflowCheck))
 				if err != nil {
