@@ -23,8 +23,10 @@ postgres:
 test: postgres
 	@set -e; for m in $(TEST_MODULES); do echo "== $$m"; (cd $$m && $(GO) test $(TEST_FLAGS) ./...); done
 
+# The quick loop: slow tests skip themselves under -short, and modules run three at a time
+# (their tests mostly wait on PostgreSQL and NATS); each module's output is printed whole.
 test-short: postgres
-	@set -e; for m in $(TEST_MODULES); do echo "== $$m"; (cd $$m && $(GO) test -short $(TEST_FLAGS) ./...); done
+	@printf '%s\n' $(TEST_MODULES) | xargs -P 3 -I{} sh -c 'out=$$(cd {} && $(GO) test -short $(TEST_FLAGS) ./... 2>&1); rc=$$?; printf "== %s\n%s\n" {} "$$out"; exit $$rc'
 
 # The split deployment proven with processes: a real nats-server built from the pinned module
 # and every service as its own OS process, through one scenario across all of them.
