@@ -293,25 +293,6 @@ func TestAllInOneStartsWithNoSettings(t *testing.T) {
 	assertNoCredential(t, "a later start's output", second.out.String())
 }
 
-// postmasterChild returns a child process of pid, read from /proc.
-func postmasterChild(t *testing.T, pid int) int {
-	t.Helper()
-	stats, _ := filepath.Glob("/proc/[0-9]*/stat")
-	for _, f := range stats {
-		b, err := os.ReadFile(f)
-		if err != nil {
-			continue // gone meanwhile
-		}
-		fields := bytes.Fields(b[bytes.LastIndexByte(b, ')')+1:])
-		if len(fields) > 1 && string(fields[1]) == strconv.Itoa(pid) {
-			child, _ := strconv.Atoi(filepath.Base(filepath.Dir(f)))
-			return child
-		}
-	}
-	t.Fatalf("postmaster %d has no child process", pid)
-	return 0
-}
-
 // TestAllInOneSurvivesPostgresKill: kill -9 of the private PostgreSQL's postmaster. While it
 // is down copnet answers at once and never 2xx; it brings the server back by itself, and
 // what was committed before the kill is served after.
@@ -336,7 +317,7 @@ func TestAllInOneSurvivesPostgresKill(t *testing.T) {
 	// One of the postmaster's children, stopped, keeps the dead server's shared memory, which
 	// PostgreSQL will not start over: the outage lasts until the test releases it, so "while
 	// down" is a state observed, not a moment raced.
-	child := postmasterChild(t, postmaster)
+	child := testkit.ChildProcess(t, postmaster)
 	if err := syscall.Kill(child, syscall.SIGSTOP); err != nil {
 		t.Fatal(err)
 	}

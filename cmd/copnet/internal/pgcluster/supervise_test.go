@@ -3,13 +3,11 @@
 package pgcluster
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
-	"strconv"
 	"syscall"
 	"testing"
 	"time"
@@ -19,26 +17,6 @@ import (
 	"github.com/copnet/copnet/pkg/testkit"
 )
 
-// childOf returns a child process of pid, read from /proc.
-func childOf(t *testing.T, pid int) int {
-	t.Helper()
-	stats, _ := filepath.Glob("/proc/[0-9]*/stat")
-	for _, f := range stats {
-		b, err := os.ReadFile(f)
-		if err != nil {
-			continue // gone meanwhile
-		}
-		// "pid (comm) state ppid ...": comm may hold spaces and parentheses.
-		fields := bytes.Fields(b[bytes.LastIndexByte(b, ')')+1:])
-		if len(fields) > 1 && string(fields[1]) == strconv.Itoa(pid) {
-			child, _ := strconv.Atoi(filepath.Base(filepath.Dir(f)))
-			return child
-		}
-	}
-	t.Fatalf("postmaster %d has no child process", pid)
-	return 0
-}
-
 // holdDown kills the postmaster so that it cannot come back until release is called: one of
 // its children, stopped, cannot notice its parent's death and keeps the old shared memory
 // attached, which PostgreSQL refuses to start over. The outage is then a state the test
@@ -46,7 +24,7 @@ func childOf(t *testing.T, pid int) int {
 func holdDown(t *testing.T, c *Cluster) (pid int, release func()) {
 	t.Helper()
 	pid = c.postmaster()
-	child := childOf(t, pid)
+	child := testkit.ChildProcess(t, pid)
 	if err := syscall.Kill(child, syscall.SIGSTOP); err != nil {
 		t.Fatal(err)
 	}
