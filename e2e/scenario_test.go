@@ -52,20 +52,20 @@ func (h heldSession) rate() float64 {
 }
 
 func (d *deployment) national(t *testing.T) string {
-	return d.token(t, httpx.Claims{Subject: "secretariat", Role: httpx.RoleNational})
+	return d.token(t, httpx.Claims{Subject: "secretariat", Grants: []httpx.Grant{{Role: httpx.RoleNational}}})
 }
 
 func (d *deployment) hub(t *testing.T, region string) string {
-	return d.token(t, httpx.Claims{Subject: region + "-hub", Role: httpx.RoleHub, Region: region})
+	return d.token(t, httpx.Claims{Subject: region + "-hub", Grants: []httpx.Grant{{Role: httpx.RoleHub, Region: region}}})
 }
 
 // coordinator is the first member, coordinating the scenario's CoP.
 func (d *deployment) coordinator(t *testing.T, s *scenario) string {
-	return d.token(t, httpx.Claims{Subject: s.members[0], Role: httpx.RoleCoordinator, CoP: s.copID})
+	return d.token(t, httpx.Claims{Subject: s.members[0], Grants: []httpx.Grant{{Role: httpx.RoleCoordinator, CoP: s.copID}}})
 }
 
 func (d *deployment) member(t *testing.T, person string) string {
-	return d.token(t, httpx.Claims{Subject: person, Role: httpx.RoleMember})
+	return d.token(t, httpx.Claims{Subject: person})
 }
 
 // await retries a request until it answers want: for requests a service accepts only once

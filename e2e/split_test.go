@@ -17,6 +17,7 @@ import (
 
 	"github.com/nats-io/nats.go"
 
+	"github.com/copnet/copnet/pkg/access"
 	"github.com/copnet/copnet/pkg/httpx"
 	"github.com/copnet/copnet/pkg/testkit"
 )
@@ -39,7 +40,7 @@ type deployment struct {
 	natsURL  string
 	services map[string]*process
 	js       nats.JetStreamContext
-	signer   httpx.HS256
+	signer   *access.Signer
 }
 
 // process is one OS process with its output kept in a file, shown if the test fails.
@@ -91,7 +92,7 @@ func TestSplitDeployment(t *testing.T) {
 	natsURL, js := startNATSProcess(t)
 	dbURL := testkit.PostgresURL(t)
 	d := &deployment{natsURL: natsURL, services: map[string]*process{}, js: js,
-		signer: httpx.HS256{Secret: []byte(splitSecret)}}
+		signer: mustSigner(splitSecret)}
 	for _, name := range splitServices(t) {
 		port := testkit.FreePort(t)
 		d.services[name] = startProcess(t, name, filepath.Join(bin, name), nil, []string{
@@ -312,9 +313,9 @@ func subject(service, event string) string { return "cop." + splitNode + "." + s
 // onboardCoP: national adds the region, its hub proposes a CoP, national approves it, the
 // hub publishes its charter; each change reaches the stream as an event.
 func onboardCoP(t *testing.T, d *deployment, s *scenario) {
-	national := d.token(t, httpx.Claims{Subject: "secretariat", Role: httpx.RoleNational})
+	national := d.token(t, httpx.Claims{Subject: "secretariat", Grants: []httpx.Grant{{Role: httpx.RoleNational}}})
 	s.region = "vic"
-	hub := d.token(t, httpx.Claims{Subject: "vic-hub", Role: httpx.RoleHub, Region: s.region})
+	hub := d.token(t, httpx.Claims{Subject: "vic-hub", Grants: []httpx.Grant{{Role: httpx.RoleHub, Region: s.region}}})
 	d.call(t, "registry", "POST", "/v1/regions", national, map[string]any{"id": s.region, "name": "Victoria"}, nil, http.StatusCreated)
 	var cop struct{ ID, Status string }
 	d.call(t, "registry", "POST", "/v1/cops", hub, map[string]any{
@@ -355,7 +356,7 @@ func onboardCoP(t *testing.T, d *deployment, s *scenario) {
 // of Practice (version 1). Membership learns of the approval and the charter only from
 // registry's events, so the first join is retried until those have arrived.
 func membersJoin(t *testing.T, d *deployment, s *scenario) {
-	national := d.token(t, httpx.Claims{Subject: "secretariat", Role: httpx.RoleNational})
+	national := d.token(t, httpx.Claims{Subject: "secretariat", Grants: []httpx.Grant{{Role: httpx.RoleNational}}})
 	for i := range 6 {
 		var person struct{ ID string }
 		d.call(t, "membership", "POST", "/v1/people", national, map[string]any{
@@ -382,4 +383,13 @@ func membersJoin(t *testing.T, d *deployment, s *scenario) {
 		subject("membership", "person_registered"): n,
 		subject("membership", "member_joined"):     n,
 	})
+}
+
+// mustSigner is the issuer's signer of a deployment whose secret is given.
+func mustSigner(secret string) *access.Signer {
+	s, err := access.NewSigner([]byte(secret), nil)
+	if err != nil {
+		panic(err)
+	}
+	return s
 }

@@ -24,7 +24,7 @@ func TestLearningPrioritiesFlowFromFeedbackIntoKnowledgeGaps(t *testing.T) {
 	for _, p := range members {
 		n.Publish(t, events.MemberJoined{CoPID: "cop-vic", Region: "vic", PersonID: p, CodeOfPracticeVersion: 1})
 	}
-	coord := n.Token(t, httpx.Claims{Role: httpx.RoleCoordinator, CoP: "cop-vic"})
+	coord := n.Token(t, httpx.Claims{Subject: string(httpx.RoleCoordinator), Grants: []httpx.Grant{{Role: httpx.RoleCoordinator, CoP: "cop-vic"}}})
 	var poll struct{ ID string }
 	testkit.Eventually(t, 30*time.Second, func() error {
 		st, body := n.Do(t, "POST", "/v1/polls", coord, map[string]any{"cop_id": "cop-vic", "kind": "ranking",
@@ -36,7 +36,7 @@ func TestLearningPrioritiesFlowFromFeedbackIntoKnowledgeGaps(t *testing.T) {
 		return json.Unmarshal(body, &poll)
 	})
 	for _, p := range members {
-		tok := n.Token(t, httpx.Claims{Role: httpx.RoleMember, Subject: p})
+		tok := n.Token(t, httpx.Claims{Subject: p})
 		var ballot struct{ Ballot string }
 		testkit.Eventually(t, 30*time.Second, func() error {
 			if st := n.JSON(t, "POST", "/v1/polls/"+poll.ID+"/ballots", tok, nil, &ballot); st != http.StatusCreated {
@@ -52,7 +52,7 @@ func TestLearningPrioritiesFlowFromFeedbackIntoKnowledgeGaps(t *testing.T) {
 	if st, body := n.Do(t, "POST", "/v1/polls/"+poll.ID+"/close", coord, nil); st != http.StatusOK {
 		t.Fatalf("close: %d %s", st, body)
 	}
-	national := n.Token(t, httpx.Claims{Role: httpx.RoleNational})
+	national := n.Token(t, httpx.Claims{Subject: string(httpx.RoleNational), Grants: []httpx.Grant{{Role: httpx.RoleNational}}})
 	testkit.Eventually(t, 30*time.Second, func() error {
 		var gaps struct {
 			Gaps []struct {

@@ -75,7 +75,7 @@ func TestEventCommittedBeforeCrashIsDeliveredOnceAfterRestart(t *testing.T) {
 	ns := testkit.NATS(t)
 	dbURL := testkit.PostgresURL(t)
 	env := []string{"COPNET_NATS_URL=" + ns.URL(), "DATABASE_URL=" + dbURL, "COPNET_AUTH_SECRET=" + secret}
-	natl := token(t, httpx.Claims{Subject: "ops", Role: httpx.RoleNational})
+	natl := token(t, httpx.Claims{Subject: "ops", Grants: []httpx.Grant{{Role: httpx.RoleNational}}})
 
 	p := startCopnet(t, env...)
 	pr := startProbe(t, ctx, "national", ns.URL(), dbURL)

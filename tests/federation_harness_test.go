@@ -76,7 +76,7 @@ func startFedNode(t *testing.T, id, tier, parentLeaf string, withLeaf bool, extr
 		StallAfter: 2 * time.Second, CheckEvery: 500 * time.Millisecond})
 	dbURL := testkit.PostgresURL(t)
 	nd, err := node.Start(ctx, node.Config{NodeID: id, Tier: tier, DatabaseURL: dbURL, Bus: b,
-		HTTP: httpx.ServerConfig{Addr: "127.0.0.1:0"}, Verifier: httpx.HS256{Secret: []byte(secret)}},
+		HTTP: httpx.ServerConfig{Addr: "127.0.0.1:0"}, Secret: []byte(secret)},
 		append([]node.Factory{registry.Factory, fed}, extra...)...)
 	if err != nil {
 		cancel()
@@ -115,7 +115,7 @@ func (n *fedNode) restartBroker() {
 // register asks this node to accept child id and returns the leaf URL the child dials.
 func (n *fedNode) register(child, tier string) string {
 	n.t.Helper()
-	st, body := call(n.t, "POST", n.base+"/v1/nodes", token(n.t, httpx.Claims{Subject: "ops", Role: httpx.RoleNational}),
+	st, body := call(n.t, "POST", n.base+"/v1/nodes", token(n.t, httpx.Claims{Subject: "ops", Grants: []httpx.Grant{{Role: httpx.RoleNational}}}),
 		map[string]string{"id": child, "tier": tier, "parent": n.id})
 	if st != http.StatusCreated {
 		n.t.Fatalf("register %s at %s: %d %v", child, n.id, st, body)
@@ -126,7 +126,7 @@ func (n *fedNode) register(child, tier string) string {
 // links reads GET /v1/federation.
 func (n *fedNode) links() map[string]map[string]any {
 	n.t.Helper()
-	st, body := call(n.t, "GET", n.base+"/v1/federation", token(n.t, httpx.Claims{Subject: "ops", Role: httpx.RoleNational}), nil)
+	st, body := call(n.t, "GET", n.base+"/v1/federation", token(n.t, httpx.Claims{Subject: "ops", Grants: []httpx.Grant{{Role: httpx.RoleNational}}}), nil)
 	if st != http.StatusOK {
 		n.t.Fatalf("federation health at %s: %d %v", n.id, st, body)
 	}

@@ -223,7 +223,7 @@ func TestChildIsolationAndForgedSource(t *testing.T) {
 // returns the CoP's id.
 func approvedCoP(t *testing.T, n *fedNode, region string) string {
 	t.Helper()
-	natl := token(t, httpx.Claims{Subject: "ops", Role: httpx.RoleNational})
+	natl := token(t, httpx.Claims{Subject: "ops", Grants: []httpx.Grant{{Role: httpx.RoleNational}}})
 	if st, body := call(t, "POST", n.base+"/v1/regions", natl, map[string]string{"id": region, "name": region}); st != 201 {
 		t.Fatalf("region at %s: %d %v", n.id, st, body)
 	}
@@ -244,7 +244,7 @@ func approvedCoP(t *testing.T, n *fedNode, region string) string {
 // service knows the CoP (from cop_approved).
 func mapProject(t *testing.T, n *fedNode, cop, place string) {
 	t.Helper()
-	natl := token(t, httpx.Claims{Subject: "ops", Role: httpx.RoleNational})
+	natl := token(t, httpx.Claims{Subject: "ops", Grants: []httpx.Grant{{Role: httpx.RoleNational}}})
 	testkit.Eventually(t, 30*time.Second, func() error {
 		st, body := call(t, "POST", n.base+"/v1/projects", natl, map[string]any{"cop_id": cop, "title": "Listening to young people",
 			"organisation": "Org " + n.id, "topics": []string{"youth"}, "communities": []map[string]string{{"place": place, "group": "young people"}},
@@ -258,7 +258,7 @@ func mapProject(t *testing.T, n *fedNode, cop, place string) {
 
 func overlaps(t *testing.T, n *fedNode) int {
 	t.Helper()
-	st, body := call(t, "GET", n.base+"/v1/overlaps", token(t, httpx.Claims{Subject: "ops", Role: httpx.RoleNational}), nil)
+	st, body := call(t, "GET", n.base+"/v1/overlaps", token(t, httpx.Claims{Subject: "ops", Grants: []httpx.Grant{{Role: httpx.RoleNational}}}), nil)
 	if st != 200 {
 		t.Fatalf("overlaps at %s: %d %v", n.id, st, body)
 	}

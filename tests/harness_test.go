@@ -21,6 +21,7 @@ import (
 	"github.com/nats-io/nats.go"
 	"go.opentelemetry.io/otel/trace"
 
+	"github.com/copnet/copnet/pkg/access"
 	"github.com/copnet/copnet/pkg/bus"
 	"github.com/copnet/copnet/pkg/events"
 	"github.com/copnet/copnet/pkg/httpx"
@@ -56,7 +57,11 @@ func TestMain(m *testing.M) {
 
 func token(t testing.TB, c httpx.Claims) string {
 	t.Helper()
-	tok, err := httpx.HS256{Secret: []byte(secret)}.Sign(c, time.Hour)
+	signer, err := access.NewSigner([]byte(secret), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok, err := signer.Sign(c, time.Hour)
 	if err != nil {
 		t.Fatal(err)
 	}

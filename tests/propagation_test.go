@@ -30,7 +30,7 @@ func TestTraceAndCorrelationFollowTheEvent(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	req.Header.Set("Authorization", "Bearer "+token(t, httpx.Claims{Subject: "ops", Role: httpx.RoleNational}))
+	req.Header.Set("Authorization", "Bearer "+token(t, httpx.Claims{Subject: "ops", Grants: []httpx.Grant{{Role: httpx.RoleNational}}}))
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("traceparent", "00-"+traceID+"-00f067aa0ba902b7-01")
 	req.Header.Set("X-Correlation-ID", "onboarding-42")

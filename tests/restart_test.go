@@ -22,7 +22,7 @@ func TestBrokerRestartWhileCommandsArrive(t *testing.T) {
 	n := testkit.StartNode(t, testkit.NodeOptions{NATS: ns}, registry.Factory)
 	base := n.URL
 	pr := startProbe(t, ctx, "national", ns.URL(), n.DatabaseURL)
-	natl := n.Token(t, httpx.Claims{Subject: "ops", Role: httpx.RoleNational})
+	natl := n.Token(t, httpx.Claims{Subject: "ops", Grants: []httpx.Grant{{Role: httpx.RoleNational}}})
 
 	const total = 60
 	for i := range total {

@@ -16,7 +16,7 @@ func TestProblemsPrintStatusTitleDetailAndFields(t *testing.T) {
 	e := start(t, registry.Factory)
 	// A hub asking for another region's CoPs.
 	code, stdout, stderr := e.cli(e.hub("vic"), "cops", "--region", "wa")
-	if code != exitFail || stdout != "" || stderr != "403 Forbidden: the hub of vic may not list CoPs of region wa\n" {
+	if code != exitFail || stdout != "" || stderr != "403 Forbidden: your grants do not let you list CoPs of wa\n" {
 		t.Errorf("exit %d, stdout %q, stderr %q", code, stdout, stderr)
 	}
 	// No token at all.

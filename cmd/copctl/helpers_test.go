@@ -42,11 +42,11 @@ func start(t *testing.T, factories ...node.Factory) *env {
 }
 
 func (e *env) national() string {
-	return e.n.Token(e.t, httpx.Claims{Subject: "ops", Role: httpx.RoleNational})
+	return e.n.Token(e.t, httpx.Claims{Subject: "ops", Grants: []httpx.Grant{{Role: httpx.RoleNational}}})
 }
 
 func (e *env) hub(region string) string {
-	return e.n.Token(e.t, httpx.Claims{Subject: "hub-" + region, Role: httpx.RoleHub, Region: region})
+	return e.n.Token(e.t, httpx.Claims{Subject: "hub-" + region, Grants: []httpx.Grant{{Role: httpx.RoleHub, Region: region}}})
 }
 
 func (e *env) client(token string) *Client { return NewClient(e.n.URL, token) }

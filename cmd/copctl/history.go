@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/copnet/copnet/pkg/access"
 	"github.com/copnet/copnet/pkg/httpx"
 )
 
@@ -103,9 +104,12 @@ func loadMemberSigner(file string) (memberSigner, string) {
 	if len(secret) < 16 {
 		return nil, where + " holds no secret of 16 characters or more"
 	}
-	signer := httpx.HS256{Secret: []byte(secret)}
+	signer, err := access.NewSigner([]byte(secret), nil)
+	if err != nil {
+		return nil, err.Error()
+	}
 	return func(person string) (string, error) {
-		return signer.Sign(httpx.Claims{Subject: person, Role: httpx.RoleMember}, 15*time.Minute)
+		return signer.Sign(httpx.Claims{Subject: person}, 15*time.Minute)
 	}, where
 }
 

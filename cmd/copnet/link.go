@@ -62,7 +62,7 @@ func cmdLink(args []string, stdout, stderr io.Writer) int {
 
 // operatorLink signs the national secretariat's operator in.
 func operatorLink(s settings, base string, ttl time.Duration) (string, error) {
-	return console.SigninLink([]byte(s.AuthSecret), base, httpx.Claims{Subject: "operator", Role: httpx.RoleNational}, ttl)
+	return console.SigninLink([]byte(s.AuthSecret), base, httpx.Claims{Subject: "operator", Grants: []httpx.Grant{{Role: httpx.RoleNational}}}, ttl)
 }
 
 // baseURL is where a browser on this machine reaches addr: a wildcard listen address is

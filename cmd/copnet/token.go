@@ -7,6 +7,7 @@ import (
 	"io"
 	"time"
 
+	"github.com/copnet/copnet/pkg/access"
 	"github.com/copnet/copnet/pkg/httpx"
 )
 
@@ -40,11 +41,20 @@ func cmdToken(args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		return exit(stderr, err)
 	}
-	c := httpx.Claims{Subject: *o.sub, Role: httpx.Role(*o.role), Region: *o.region, CoP: *o.cop}
+	c := httpx.Claims{Subject: *o.sub}
 	if c.Subject == "" {
 		c.Subject = *o.role
 	}
-	token, err := httpx.HS256{Secret: []byte(s.AuthSecret)}.Sign(c, *o.ttl)
+	// A member token without --cop is a person with no grant: what they may do then comes
+	// from the rosters services keep.
+	if *o.role != string(httpx.RoleMember) || *o.cop != "" {
+		c.Grants = []httpx.Grant{{Role: httpx.Role(*o.role), Region: *o.region, CoP: *o.cop}}
+	}
+	signer, err := access.NewSigner([]byte(s.AuthSecret), nil)
+	if err != nil {
+		return exit(stderr, err)
+	}
+	token, err := signer.Sign(c, *o.ttl)
 	if err != nil {
 		return exit(stderr, err)
 	}

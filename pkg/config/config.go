@@ -52,6 +52,10 @@ type Base struct {
 	// when it is empty.
 	NATSURL    string `envconfig:"COPNET_NATS_URL"`
 	AuthSecret string `envconfig:"COPNET_AUTH_SECRET"`
+	// IssuerURL is the base URL of the process that issues access tokens (membership) when
+	// it is not this one: services fetch its published keys (/.well-known/jwks.json) from
+	// there. Empty: the keys are this node's own, derived from its secret.
+	IssuerURL string `envconfig:"COPNET_ISSUER_URL"`
 	// StreamMaxAge bounds how long the node's stream keeps events; it must outlast the
 	// worst outage between this node and its parent.
 	StreamMaxAge time.Duration `envconfig:"COPNET_STREAM_MAX_AGE" default:"720h"`

@@ -36,6 +36,41 @@ type MemberLeft struct {
 // EventName implements Event.
 func (MemberLeft) EventName() Name { return Name{"membership", "member_left", 1} }
 
+// GrantGiven: A person was given a grant: national staff, hub officer of a region, coordinator or working group of a CoP, member of a CoP.
+type GrantGiven struct {
+	PersonID string `json:"person_id"`
+	Role     string `json:"role"`
+	Region   string `json:"region,omitempty"`
+	CoPID    string `json:"cop_id,omitempty"`
+}
+
+// EventName implements Event.
+func (GrantGiven) EventName() Name { return Name{"membership", "grant_given", 1} }
+
+// GrantWithdrawn: A person lost a grant (a term ended, a member left or was removed, an officer was stood down, the person was erased).
+type GrantWithdrawn struct {
+	PersonID string `json:"person_id"`
+	Role     string `json:"role"`
+	Region   string `json:"region,omitempty"`
+	CoPID    string `json:"cop_id,omitempty"`
+	Reason   string `json:"reason"`
+}
+
+// EventName implements Event.
+func (GrantWithdrawn) EventName() Name { return Name{"membership", "grant_withdrawn", 1} }
+
+// AccessRevoked: Tokens stop working: every token of the person issued before not_before (signed out everywhere, a grant withdrawn, erased), or the one token token_id (a personal API token revoked). Every service applies it.
+type AccessRevoked struct {
+	PersonID  string    `json:"person_id"`
+	TokenID   string    `json:"token_id,omitempty"`
+	NotBefore time.Time `json:"not_before,omitzero"`
+	ExpiresAt time.Time `json:"expires_at"`
+	Reason    string    `json:"reason"`
+}
+
+// EventName implements Event.
+func (AccessRevoked) EventName() Name { return Name{"membership", "access_revoked", 1} }
+
 // RoleAssigned: A member took a role in a CoP.
 type RoleAssigned struct {
 	CoPID    string `json:"cop_id"`
@@ -124,5 +159,5 @@ type PersonErased struct {
 func (PersonErased) EventName() Name { return Name{"membership", "person_erased", 1} }
 
 func membershipEvents() []Event {
-	return []Event{PersonRegistered{}, MemberJoined{}, MemberLeft{}, RoleAssigned{}, RoleRevoked{}, CoordinatorProposed{}, CoordinatorAppointed{}, RemovalProposed{}, RemovalCarried{}, RemovalRejected{}, PersonErased{}}
+	return []Event{PersonRegistered{}, MemberJoined{}, MemberLeft{}, GrantGiven{}, GrantWithdrawn{}, AccessRevoked{}, RoleAssigned{}, RoleRevoked{}, CoordinatorProposed{}, CoordinatorAppointed{}, RemovalProposed{}, RemovalCarried{}, RemovalRejected{}, PersonErased{}}
 }

@@ -9,8 +9,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/golang-jwt/jwt/v5"
-
 	"github.com/copnet/copnet/pkg/apperr"
 )
 
@@ -28,146 +26,160 @@ const (
 	// RoleMember is a person taking part in CoPs; its tokens carry the
 	// person's id as subject.
 	RoleMember Role = "member"
+	// RoleWorkingGroup sits on a CoP's working group; its grants carry the CoP.
+	RoleWorkingGroup Role = "working_group"
 )
 
 // Valid reports whether r is one of the known roles.
 func (r Role) Valid() bool {
 	switch r {
-	case RoleNational, RoleHub, RoleCoordinator, RoleMember:
+	case RoleNational, RoleHub, RoleCoordinator, RoleMember, RoleWorkingGroup:
 		return true
 	}
 	return false
 }
 
-// Claims is the verified identity of a caller. The zero value is an
-// anonymous caller.
-type Claims struct {
-	// Subject is the person id (JWT "sub").
-	Subject string
-	// Role is the caller's role (JWT "role").
-	Role Role
-	// Region scopes a hub (JWT "region").
-	Region string
-	// CoP scopes a coordinator (JWT "cop").
-	CoP string
+// Grant is one part a person plays: national staff, the hub officer of a region, the
+// coordinator (or a working-group member) of a CoP, or a member of a CoP. Grants are data
+// held by membership; a token carries the grants its person held when it was issued.
+type Grant struct {
+	Role   Role   `json:"role"`
+	Region string `json:"region,omitempty"`
+	CoP    string `json:"cop,omitempty"`
 }
 
-// IsNational reports whether the caller administers the whole network.
-func (c Claims) IsNational() bool { return c.Role == RoleNational }
-
-// IsHubOf reports whether the caller is the hub of region.
-func (c Claims) IsHubOf(region string) bool {
-	return c.Role == RoleHub && c.Region != "" && c.Region == region
-}
-
-// IsCoordinatorOf reports whether the caller coordinates cop.
-func (c Claims) IsCoordinatorOf(cop string) bool {
-	return c.Role == RoleCoordinator && c.CoP != "" && c.CoP == cop
-}
-
-// IsPerson reports whether the caller is the person with the given id,
-// whatever their role.
-func (c Claims) IsPerson(id string) bool {
-	return c.Subject != "" && c.Subject == id
-}
-
-// validate enforces that each role carries the scope it is checked against;
-// a hub token without a region would otherwise match no region and fail in
-// confusing places far from the token.
-func (c Claims) validate() error {
+// Validate enforces that each grant carries the scope it is checked against; a hub grant
+// without a region would otherwise match no region and fail in confusing places far from
+// where it was given.
+func (g Grant) Validate() error {
 	switch {
-	case !c.Role.Valid():
-		return fmt.Errorf("unknown role %q", c.Role)
-	case c.Role == RoleHub && c.Region == "":
-		return errors.New("hub token has no region")
-	case c.Role == RoleCoordinator && c.CoP == "":
-		return errors.New("coordinator token has no cop")
-	case c.Role == RoleMember && c.Subject == "":
-		return errors.New("member token has no subject")
+	case !g.Role.Valid():
+		return fmt.Errorf("unknown role %q", g.Role)
+	case g.Role == RoleNational && (g.Region != "" || g.CoP != ""):
+		return errors.New("a national grant has no region or cop")
+	case g.Role == RoleHub && (g.Region == "" || g.CoP != ""):
+		return errors.New("a hub grant has a region and no cop")
+	case (g.Role == RoleCoordinator || g.Role == RoleWorkingGroup || g.Role == RoleMember) && (g.CoP == "" || g.Region != ""):
+		return fmt.Errorf("a %s grant has a cop and no region", g.Role)
 	}
 	return nil
 }
 
-// Verifier turns a bearer token into claims. It is an interface so that an
-// OIDC verifier can replace HS256 without touching handlers.
+// String says in words what the grant gives, for pages and messages.
+func (g Grant) String() string {
+	switch g.Role {
+	case RoleNational:
+		return "national secretariat"
+	case RoleHub:
+		return "hub officer of " + g.Region
+	case RoleCoordinator:
+		return "coordinator of CoP " + g.CoP
+	case RoleMember:
+		return "member of CoP " + g.CoP
+	case RoleWorkingGroup:
+		return "working group of CoP " + g.CoP
+	}
+	return string(g.Role)
+}
+
+// Claims is the verified identity of a caller: the person and the grants they hold. The
+// zero value is an anonymous caller.
+type Claims struct {
+	// Subject is the person id (JWT "sub"); every signed-in caller has one.
+	Subject string
+	// Grants are what the person may do, as issued (JWT "grants").
+	Grants []Grant
+	// TokenID identifies the token (JWT "jti"), so that one token can be revoked.
+	TokenID string
+	// IssuedAt is when the token was issued; signing out everywhere revokes every token of
+	// the person issued before a moment.
+	IssuedAt time.Time
+}
+
+// One returns the claims of subject holding the single grant g: what operators' tokens
+// (`copnet token`) and most tests carry.
+func One(subject string, g Grant) Claims {
+	return Claims{Subject: subject, Grants: []Grant{g}}
+}
+
+// Signed reports whether the caller is a signed-in person (holding grants or not).
+func (c Claims) Signed() bool { return c.Subject != "" }
+
+// Holds reports whether the caller holds any grant of role.
+func (c Claims) Holds(role Role) bool {
+	return slices.ContainsFunc(c.Grants, func(g Grant) bool { return g.Role == role })
+}
+
+// IsNational reports whether the caller administers the whole network.
+func (c Claims) IsNational() bool { return c.Holds(RoleNational) }
+
+// IsHubOf reports whether the caller is a hub officer of region.
+func (c Claims) IsHubOf(region string) bool {
+	return region != "" && slices.Contains(c.Grants, Grant{Role: RoleHub, Region: region})
+}
+
+// IsCoordinatorOf reports whether the caller coordinates cop.
+func (c Claims) IsCoordinatorOf(cop string) bool {
+	return cop != "" && slices.Contains(c.Grants, Grant{Role: RoleCoordinator, CoP: cop})
+}
+
+// IsMemberOf reports whether the caller holds the member grant of cop.
+func (c Claims) IsMemberOf(cop string) bool {
+	return cop != "" && slices.Contains(c.Grants, Grant{Role: RoleMember, CoP: cop})
+}
+
+// Scopes returns the regions (role hub) or CoPs (coordinator, member) the caller's grants
+// of role cover.
+func (c Claims) Scopes(role Role) []string {
+	var out []string
+	for _, g := range c.Grants {
+		if g.Role == role {
+			out = append(out, g.Region+g.CoP)
+		}
+	}
+	return out
+}
+
+// Narrow answers which one scope of role a listing is about: the asked one when the caller
+// holds a grant of role for it (else 403), or, when none was asked, the caller's only one
+// (a person holding several must name one: 400).
+func (c Claims) Narrow(role Role, field, asked, what string) (string, error) {
+	held := c.Scopes(role)
+	if asked != "" {
+		if slices.Contains(held, asked) {
+			return asked, nil
+		}
+		return "", apperr.Forbidden("your grants do not let you %s of %s", what, asked)
+	}
+	if len(held) == 1 {
+		return held[0], nil
+	}
+	return "", apperr.Invalid(field, "you hold grants for "+strings.Join(held, ", ")+": name the one to "+what)
+}
+
+// IsPerson reports whether the caller is the person with the given id, whatever their
+// grants.
+func (c Claims) IsPerson(id string) bool {
+	return c.Subject != "" && c.Subject == id
+}
+
+// Validate checks that a token's claims are ones a person could hold.
+func (c Claims) Validate() error {
+	if c.Subject == "" {
+		return errors.New("token has no subject")
+	}
+	for _, g := range c.Grants {
+		if err := g.Validate(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Verifier turns a bearer token into claims. Errors are best KindUnauthenticated.
 type Verifier interface {
 	// Verify returns the claims of a valid token, or an error.
 	Verify(token string) (Claims, error)
-}
-
-// HS256 signs and verifies JWTs with a shared HMAC-SHA256 secret.
-type HS256 struct {
-	// Secret is the shared key; it must not be empty.
-	Secret []byte
-}
-
-// clockSkew tolerates small clock differences between the token issuer and
-// this service.
-const clockSkew = 30 * time.Second
-
-type jwtClaims struct {
-	Role   Role   `json:"role"`
-	Region string `json:"region,omitempty"`
-	CoP    string `json:"cop,omitempty"`
-	jwt.RegisteredClaims
-}
-
-// Sign issues a token for c that expires after ttl.
-func (h HS256) Sign(c Claims, ttl time.Duration) (string, error) {
-	if len(h.Secret) == 0 {
-		return "", errors.New("sign token: empty secret")
-	}
-	if ttl <= 0 {
-		return "", fmt.Errorf("sign token: ttl %v is not positive", ttl)
-	}
-	if err := c.validate(); err != nil {
-		return "", fmt.Errorf("sign token: %w", err)
-	}
-	now := time.Now()
-	tok := jwt.NewWithClaims(jwt.SigningMethodHS256, jwtClaims{
-		Role:   c.Role,
-		Region: c.Region,
-		CoP:    c.CoP,
-		RegisteredClaims: jwt.RegisteredClaims{
-			Subject:   c.Subject,
-			IssuedAt:  jwt.NewNumericDate(now),
-			ExpiresAt: jwt.NewNumericDate(now.Add(ttl)),
-		},
-	})
-	s, err := tok.SignedString(h.Secret)
-	if err != nil {
-		return "", fmt.Errorf("sign token: %w", err)
-	}
-	return s, nil
-}
-
-// Verify checks the signature, algorithm and expiry of token and that its
-// claims are consistent with its role. Errors are KindUnauthenticated.
-func (h HS256) Verify(token string) (Claims, error) {
-	if len(h.Secret) == 0 {
-		// An empty key would let anyone forge tokens.
-		return Claims{}, apperr.Unauthenticated("token cannot be verified").Wrap(errors.New("empty secret"))
-	}
-	var jc jwtClaims
-	_, err := jwt.ParseWithClaims(token, &jc,
-		func(*jwt.Token) (any, error) { return h.Secret, nil },
-		// Pinning the algorithm blocks "none" and key-confusion attacks.
-		jwt.WithValidMethods([]string{jwt.SigningMethodHS256.Alg()}),
-		jwt.WithExpirationRequired(),
-		jwt.WithIssuedAt(),
-		jwt.WithLeeway(clockSkew),
-	)
-	if err != nil {
-		if errors.Is(err, jwt.ErrTokenExpired) {
-			return Claims{}, apperr.Unauthenticated("token has expired").Wrap(err)
-		}
-		return Claims{}, apperr.Unauthenticated("token is invalid").Wrap(err)
-	}
-	c := Claims{Subject: jc.Subject, Role: jc.Role, Region: jc.Region, CoP: jc.CoP}
-	if err := c.validate(); err != nil {
-		return Claims{}, apperr.Unauthenticated("token claims are invalid: " + err.Error()).Wrap(err)
-	}
-	return c, nil
 }
 
 type claimsKey struct{}
@@ -218,8 +230,8 @@ func verifyHeader(v Verifier, header string) (Claims, error) {
 	claims, err := v.Verify(token)
 	if err != nil {
 		if k, ok := apperr.KindOf(err); !ok || k != apperr.KindUnauthenticated {
-			// Verifiers other than HS256 may return plain errors; a bad
-			// token is still the client's problem, not a server fault.
+			// A verifier may return plain errors; a bad token is still the
+			// client's problem, not a server fault.
 			return Claims{}, apperr.Unauthenticated("token is invalid").Wrap(err)
 		}
 		return Claims{}, err
@@ -238,8 +250,8 @@ func RequireRole(roles ...Role) func(http.Handler) http.Handler {
 				WriteProblem(w, r, apperr.Unauthenticated("authentication is required"))
 				return
 			}
-			if len(roles) > 0 && !slices.Contains(roles, c.Role) {
-				WriteProblem(w, r, apperr.Forbidden("role %q may not access this resource", c.Role))
+			if len(roles) > 0 && !slices.ContainsFunc(roles, c.Holds) {
+				WriteProblem(w, r, apperr.Forbidden("your grants do not let you access this resource"))
 				return
 			}
 			next.ServeHTTP(w, r)
@@ -256,8 +268,8 @@ func Authorize(c Claims, ok bool, what string) error {
 	if ok {
 		return nil
 	}
-	if c.Role == "" {
+	if !c.Signed() {
 		return apperr.Unauthenticated("authentication is required to " + what)
 	}
-	return apperr.Forbidden("%s may not %s", c.Role, what)
+	return apperr.Forbidden("your grants do not let you %s", what)
 }

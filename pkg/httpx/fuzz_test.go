@@ -13,6 +13,7 @@ import (
 
 	"github.com/golang-jwt/jwt/v5"
 
+	"github.com/copnet/copnet/pkg/access"
 	"github.com/copnet/copnet/pkg/apperr"
 	"github.com/copnet/copnet/pkg/httpx"
 )
@@ -96,12 +97,11 @@ func checkClientError(t *testing.T, err error) {
 	}
 }
 
-// FuzzBearer: any Authorization header is either a valid token of the secret, letting the
+// FuzzBearer: any Authorization header is either a valid token of the issuer, letting the
 // request through with consistent claims, or a 401 problem with a challenge; never a 500.
 func FuzzBearer(f *testing.F) {
-	secret := testSecret()
-	signer := httpx.HS256{Secret: secret}
-	good, err := signer.Sign(httpx.Claims{Subject: "p1", Role: httpx.RoleHub, Region: "vic"}, time.Hour)
+	signer := testSigner(f)
+	good, err := signer.Sign(httpx.Claims{Subject: "p1", Grants: []httpx.Grant{{Role: httpx.RoleHub, Region: "vic"}}}, time.Hour)
 	if err != nil {
 		f.Fatal(err)
 	}
@@ -114,9 +114,9 @@ func FuzzBearer(f *testing.F) {
 	} {
 		f.Add(seed)
 	}
-	h := httpx.Authenticate(signer)(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	h := httpx.Authenticate(access.Verifier{Keys: signer.Public()})(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		c, _ := httpx.ClaimsFrom(r.Context())
-		httpx.WriteJSON(w, http.StatusOK, map[string]string{"sub": c.Subject, "role": string(c.Role)})
+		httpx.WriteJSON(w, http.StatusOK, map[string]any{"sub": c.Subject, "grants": c.Grants})
 	}))
 	f.Fuzz(func(t *testing.T, header string) {
 		req := httptest.NewRequest("GET", "/", nil)
@@ -137,15 +137,15 @@ func FuzzBearer(f *testing.F) {
 		}
 
 		_, token, _ := strings.Cut(header, " ")
-		c, err := signer.Verify(token)
+		c, err := (access.Verifier{Keys: signer.Public()}).Verify(token)
 		if err != nil {
 			if k, ok := apperr.KindOf(err); !ok || k != apperr.KindUnauthenticated {
 				t.Fatalf("Verify error of kind %v: %v", k, err)
 			}
 			return
 		}
-		if !c.Role.Valid() {
-			t.Fatalf("verified claims with role %q", c.Role)
+		if err := c.Validate(); err != nil {
+			t.Fatalf("verified claims that are not valid: %v", err)
 		}
 	})
 }

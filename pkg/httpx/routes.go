@@ -64,7 +64,7 @@ func JSONHandler(h Handler) http.HandlerFunc {
 // DecodeSigned reads a JSON body once the caller is known: an anonymous caller learns
 // nothing about a body's shape before signing in.
 func DecodeSigned(c Claims, r *http.Request, dst any) error {
-	if err := Authorize(c, c.Role != "", "call this route"); err != nil {
+	if err := Authorize(c, c.Signed(), "call this route"); err != nil {
 		return err
 	}
 	return DecodeJSON(r, dst)

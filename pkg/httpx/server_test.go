@@ -212,7 +212,7 @@ func TestSpanNamedAfterRoute(t *testing.T) {
 	app.HandleFunc("GET /cops/{id}", func(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(http.StatusNoContent)
 	})
-	authed := httpx.Authenticate(httpx.HS256{Secret: testSecret()})(app)
+	authed := httpx.Authenticate(verifier(t))(app)
 	h := httpx.NewHandler(httpx.ServerConfig{TracerProvider: tp}, authed, nil, nil)
 	h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", "/cops/c1", nil))
 	h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", "/healthz", nil))

@@ -20,6 +20,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/nats-io/nats.go"
 
+	"github.com/copnet/copnet/pkg/access"
 	"github.com/copnet/copnet/pkg/bus"
 	"github.com/copnet/copnet/pkg/config"
 	"github.com/copnet/copnet/pkg/httpx"
@@ -37,9 +38,12 @@ type Deps struct {
 	Logger *slog.Logger
 	// Now is the service's clock; tests inject one to move consent windows and terms.
 	Now func() time.Time
-	// Verifier checks bearer tokens, for services that take a token other than from the
-	// Authorization header (the console's sign-in cookie).
+	// Verifier checks access tokens, for services that take a token other than from the
+	// Authorization header (the console's session cookie).
 	Verifier httpx.Verifier
+	// Signer issues access tokens; only the issuer (membership) uses it. Nil where the node
+	// holds no secret.
+	Signer *access.Signer
 	// Secret is the node's secret, never stored in the database; services derive their
 	// own keys from it with HKDF (feedback seals answers and keys ballots with it, so a
 	// database administrator can neither read answers early nor mint ballots).
@@ -74,9 +78,14 @@ type Config struct {
 	Tier        string
 	DatabaseURL string
 	HTTP        httpx.ServerConfig
-	Verifier    httpx.Verifier
-	// Secret is the node's secret handed to services (Deps.Secret). When empty, an HS256
-	// verifier's key is used: today that is the node's auth secret.
+	// Verifier replaces the node's own (an access.Verifier of the issuer's keys and the
+	// revocations every service applies); leave it nil outside tests of verifiers.
+	Verifier httpx.Verifier
+	// IssuerURL, when set, is the base URL of the token issuer (membership) in another
+	// process: its published keys are fetched from there instead of derived from Secret.
+	IssuerURL string
+	// Secret is the node's secret handed to services (Deps.Secret); the issuer's signing
+	// key is derived from it.
 	Secret  []byte
 	Bus     *bus.Bus
 	Metrics http.Handler
@@ -98,12 +107,15 @@ type Node struct {
 	services []started
 	health   *nats.Conn
 	handler  http.Handler
+	signer   *access.Signer
 }
 
 type started struct {
 	name string
 	pool *pgxpool.Pool
 	svc  Service
+	// revocations applies membership.access_revoked to the service's own table.
+	revocations *bus.Router
 }
 
 // Start prepares every service: schema, migrations, outbox tables, composition root.
@@ -113,11 +125,6 @@ func Start(ctx context.Context, cfg Config, factories ...Factory) (*Node, error)
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
-	}
-	if len(cfg.Secret) == 0 {
-		if hs, ok := cfg.Verifier.(httpx.HS256); ok {
-			cfg.Secret = hs.Secret
-		}
 	}
 	if err := checkSettings(factories); err != nil {
 		return nil, err
@@ -130,6 +137,25 @@ func Start(ctx context.Context, cfg Config, factories ...Factory) (*Node, error)
 		return nil, err
 	}
 	n := &Node{cfg: cfg}
+	revoked := access.NewRevocations()
+	var keys access.KeySource
+	if len(cfg.Secret) > 0 {
+		signer, err := access.NewSigner(cfg.Secret, nil)
+		if err != nil {
+			return nil, err
+		}
+		n.signer, keys = signer, signer.Public()
+	}
+	if cfg.IssuerURL != "" {
+		keys = &access.RemoteKeys{URL: strings.TrimRight(cfg.IssuerURL, "/") + access.JWKSPath}
+	}
+	if cfg.Verifier == nil {
+		if keys == nil {
+			return nil, errors.New("node: no secret and no issuer URL: tokens could not be verified")
+		}
+		cfg.Verifier = access.Verifier{Keys: keys, Revoked: revoked}
+		n.cfg.Verifier = cfg.Verifier
+	}
 	if err := cfg.Bus.Provision(); err != nil {
 		return nil, fmt.Errorf("provision streams: %w", err)
 	}
@@ -148,7 +174,11 @@ func Start(ctx context.Context, cfg Config, factories ...Factory) (*Node, error)
 			n.Close()
 			return nil, fmt.Errorf("%s: %w", f.Name, err)
 		}
-		svc, err := f.New(ctx, Deps{NodeID: cfg.NodeID, Tier: cfg.Tier, Pool: pool, Bus: cfg.Bus, Logger: cfg.Logger.With("service", f.Name), Now: cfg.Now, Verifier: cfg.Verifier, Secret: cfg.Secret, PublicURL: publicURL(cfg)})
+		if n.services[len(n.services)-1].revocations, err = applyRevocations(ctx, cfg.Bus, f.Name, pool, revoked); err != nil {
+			n.Close()
+			return nil, fmt.Errorf("%s: %w", f.Name, err)
+		}
+		svc, err := f.New(ctx, Deps{NodeID: cfg.NodeID, Tier: cfg.Tier, Pool: pool, Bus: cfg.Bus, Logger: cfg.Logger.With("service", f.Name), Now: cfg.Now, Verifier: cfg.Verifier, Signer: n.signer, Secret: cfg.Secret, PublicURL: publicURL(cfg)})
 		if err != nil {
 			n.Close()
 			return nil, fmt.Errorf("%s: %w", f.Name, err)
@@ -164,6 +194,27 @@ func Start(ctx context.Context, cfg Config, factories ...Factory) (*Node, error)
 	n.handler = n.buildHandler()
 	return n, nil
 }
+
+// applyRevocations makes the service keep and apply the revocations it has been told of:
+// every service refuses a revoked token, whether or not the issuer shares its process.
+func applyRevocations(ctx context.Context, b *bus.Bus, service string, pool *pgxpool.Pool, set *access.Revocations) (*bus.Router, error) {
+	if err := access.Migrate(ctx, pool); err != nil {
+		return nil, err
+	}
+	if err := set.Load(ctx, pool, time.Now()); err != nil {
+		return nil, err
+	}
+	r, err := b.NewRouter(service, pool)
+	if err != nil {
+		return nil, err
+	}
+	// The handler name is a durable consumer name: renaming it replays the stream.
+	bus.On(r, "access_revoked", access.Applier{Pool: pool, Set: set, Now: time.Now}.OnAccessRevoked)
+	return r, nil
+}
+
+// Signer is the node's token signer (nil without a secret), for tests and tools.
+func (n *Node) Signer() *access.Signer { return n.signer }
 
 // publicURL is the configured base URL or else the HTTP address, with a wildcard host read
 // as localhost.
@@ -250,7 +301,7 @@ func (n *Node) Run(ctx context.Context, ln net.Listener) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var wg sync.WaitGroup
-	errs := make(chan error, 2*len(n.services)+1)
+	errs := make(chan error, 3*len(n.services)+1)
 	spawn := func(what string, fn func(context.Context) error) {
 		wg.Add(1)
 		go func() {
@@ -264,6 +315,7 @@ func (n *Node) Run(ctx context.Context, ln net.Listener) error {
 	for _, s := range n.services {
 		s := s
 		spawn(s.name+" consumers", s.svc.Run)
+		spawn(s.name+" revocations", s.revocations.Run)
 		spawn(s.name+" outbox", func(ctx context.Context) error { return n.cfg.Bus.RunForwarder(ctx, s.name, s.pool) })
 	}
 	srv := httpx.NewServer(n.cfg.HTTP, n.handler)

@@ -54,25 +54,25 @@ type Scope struct {
 // National mints a national token (subject sec-1).
 func (n *Node) National(t testing.TB) string {
 	t.Helper()
-	return n.Token(t, httpx.Claims{Subject: "sec-1", Role: httpx.RoleNational})
+	return n.Token(t, httpx.Claims{Subject: "sec-1", Grants: []httpx.Grant{{Role: httpx.RoleNational}}})
 }
 
 // Hub mints the token of region's hub (subject hub-<region>).
 func (n *Node) Hub(t testing.TB, region string) string {
 	t.Helper()
-	return n.Token(t, httpx.Claims{Subject: "hub-" + region, Role: httpx.RoleHub, Region: region})
+	return n.Token(t, httpx.Claims{Subject: "hub-" + region, Grants: []httpx.Grant{{Role: httpx.RoleHub, Region: region}}})
 }
 
 // Coordinator mints the token of cop's coordinator (subject coord-<cop>).
 func (n *Node) Coordinator(t testing.TB, cop string) string {
 	t.Helper()
-	return n.Token(t, httpx.Claims{Subject: "coord-" + cop, Role: httpx.RoleCoordinator, CoP: cop})
+	return n.Token(t, httpx.Claims{Subject: "coord-" + cop, Grants: []httpx.Grant{{Role: httpx.RoleCoordinator, CoP: cop}}})
 }
 
 // Member mints the token of person, a caller with the member role.
 func (n *Node) Member(t testing.TB, person string) string {
 	t.Helper()
-	return n.Token(t, httpx.Claims{Subject: person, Role: httpx.RoleMember})
+	return n.Token(t, httpx.Claims{Subject: person})
 }
 
 // CallerToken mints the token of caller in scope s ("" for Anonymous). A caller the scope

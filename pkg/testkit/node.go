@@ -11,9 +11,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/golang-jwt/jwt/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/nats-io/nats.go"
 
+	"github.com/copnet/copnet/pkg/access"
 	"github.com/copnet/copnet/pkg/bus"
 	"github.com/copnet/copnet/pkg/events"
 	"github.com/copnet/copnet/pkg/httpx"
@@ -90,8 +92,8 @@ func StartNode(t testing.TB, opts NodeOptions, factories ...node.Factory) *Node 
 	ctx, cancel := context.WithCancel(context.Background())
 	n, err := node.Start(ctx, node.Config{
 		NodeID: opts.NodeID, Tier: opts.Tier, DatabaseURL: opts.DatabaseURL, Bus: b, Now: opts.Now, Logger: opts.Logger,
-		HTTP:     httpx.ServerConfig{Addr: "127.0.0.1:0", DBAcquireTimeout: opts.DBAcquireTimeout},
-		Verifier: httpx.HS256{Secret: secret}, Secret: secret, PublicURL: opts.PublicURL,
+		HTTP:   httpx.ServerConfig{Addr: "127.0.0.1:0", DBAcquireTimeout: opts.DBAcquireTimeout},
+		Secret: secret, PublicURL: opts.PublicURL,
 		// The budget is the node's, as in production; tests shrink it to exhaust it.
 		DBMaxConns: opts.DBMaxConns,
 		Metrics:    opts.Metrics,
@@ -114,6 +116,9 @@ func StartNode(t testing.TB, opts NodeOptions, factories ...node.Factory) *Node 
 	go func() { done <- n.Run(ctx, inner) }()
 	srv := httpx.NewServer(httpx.ServerConfig{Addr: ln.Addr().String()}, ValidatingHandler(t, n.Handler()))
 	go func() { done <- httpx.Serve(ctx, srv, ln, 0) }()
+	// A node serves before its consumers are subscribed; tests start from the state where
+	// it would apply every event (its /readyz says ready).
+	Eventually(t, 30*time.Second, b.ConsumersReady)
 	t.Cleanup(func() {
 		cancel()
 		for range 2 {
@@ -126,13 +131,11 @@ func StartNode(t testing.TB, opts NodeOptions, factories ...node.Factory) *Node 
 	return &Node{URL: "http://" + ln.Addr().String(), NATS: opts.NATS, DatabaseURL: opts.DatabaseURL, Bus: b, Node: n, Secret: secret}
 }
 
-// Token signs claims with the node's secret.
+// Token issues an access token for claims with the node's signing key, as the node's issuer
+// would for a person holding those grants.
 func (n *Node) Token(t testing.TB, c httpx.Claims) string {
 	t.Helper()
-	if c.Subject == "" {
-		c.Subject = string(c.Role)
-	}
-	tok, err := httpx.HS256{Secret: n.Secret}.Sign(c, time.Hour)
+	tok, err := n.Node.Signer().Sign(c, time.Hour)
 	if err != nil {
 		t.Fatalf("testkit: sign: %v", err)
 	}
@@ -259,4 +262,30 @@ func (n *Node) Publish(t testing.TB, evs ...events.Event) {
 			t.Fatalf("testkit: publish %s: %v", ev.EventName().Type(), err)
 		}
 	}
+}
+
+// ForgedTokens returns tokens an attacker could make, each claiming national rights: HS256
+// signed with this node's own secret (what tokens used to be), EdDSA with another node's
+// key, and alg "none". A node must refuse every one with 401.
+func (n *Node) ForgedTokens(t testing.TB) map[string]string {
+	t.Helper()
+	claims := jwt.MapClaims{"sub": "attacker", "iss": access.Issuer, "jti": "forged", "iat": time.Now().Unix(),
+		"exp": time.Now().Add(time.Hour).Unix(), "grants": []map[string]string{{"role": "national"}}}
+	hs, err := jwt.NewWithClaims(jwt.SigningMethodHS256, claims).SignedString(n.Secret)
+	if err != nil {
+		t.Fatal(err)
+	}
+	none, err := jwt.NewWithClaims(jwt.SigningMethodNone, claims).SignedString(jwt.UnsafeAllowNoneSignatureType)
+	if err != nil {
+		t.Fatal(err)
+	}
+	other, err := access.NewSigner([]byte("another node's secret, not this one"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	eddsa, err := other.Sign(httpx.One("attacker", httpx.Grant{Role: httpx.RoleNational}), time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return map[string]string{"HS256 with the node secret": hs, "EdDSA with another key": eddsa, "alg none": none, "not a JWT": "hello"}
 }

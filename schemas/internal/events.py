@@ -12,6 +12,7 @@ def A(item): return {"type": "array", "items": item}
 INT = {"type": "integer"}
 NUM = {"type": "number"}
 OBJ = {"type": "object"}
+GRANT_ROLE = {"type": "string", "enum": ["national", "hub", "coordinator", "working_group", "member"]}
 # A poll's aggregates, one entry per question (feedback's contract; knowledge reads ranking
 # questions as learning priorities and the "confidence" question's mean, the console the
 # confidence, usefulness and check-in answers).
@@ -64,6 +65,17 @@ EVENTS = {
   ("member_left", "MemberLeft", "A membership ended: the member left, was removed, the CoP retired, or the person was erased.",
    [f("cop_id","CoPID","string",ID), f("region","Region","string",TOKEN), f("person_id","PersonID","string",ID),
     f("reason","Reason","string",{"type":"string","enum":["left","removed","cop_retired","erased"]})]),
+  ("grant_given", "GrantGiven", "A person was given a grant: national staff, hub officer of a region, coordinator or working group of a CoP, member of a CoP.",
+   [f("person_id","PersonID","string",ID), f("role","Role","string",GRANT_ROLE),
+    f("region","Region","string",S(64,False),False), f("cop_id","CoPID","string",S(64,False),False)]),
+  ("grant_withdrawn", "GrantWithdrawn", "A person lost a grant (a term ended, a member left or was removed, an officer was stood down, the person was erased).",
+   [f("person_id","PersonID","string",ID), f("role","Role","string",GRANT_ROLE),
+    f("region","Region","string",S(64,False),False), f("cop_id","CoPID","string",S(64,False),False),
+    f("reason","Reason","string",S(200))]),
+  ("access_revoked", "AccessRevoked", "Tokens stop working: every token of the person issued before not_before (signed out everywhere, a grant withdrawn, erased), or the one token token_id (a personal API token revoked). Every service applies it.",
+   [f("person_id","PersonID","string",ID), f("token_id","TokenID","string",S(64,False),False),
+    f("not_before","NotBefore","time.Time",TIME,False), f("expires_at","ExpiresAt","time.Time",TIME),
+    f("reason","Reason","string",{"type":"string","enum":["signed_out_everywhere","grant_withdrawn","token_revoked","erased"]})]),
   ("role_assigned", "RoleAssigned", "A member took a role in a CoP.",
    [f("cop_id","CoPID","string",ID), f("person_id","PersonID","string",ID),
     f("role","Role","string",{"type":"string","enum":["member","working_group","coordinator"]})]),

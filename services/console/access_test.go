@@ -48,7 +48,7 @@ var accessTable = []testkit.AccessCase[string]{
 func TestScope(t *testing.T) {
 	n := startConsole(t)
 	twoRegions(t, n)
-	coordinator := n.Token(t, httpx.Claims{Subject: "c1", Role: httpx.RoleCoordinator, CoP: "n1"})
+	coordinator := n.Token(t, httpx.Claims{Subject: "c1", Grants: []httpx.Grant{{Role: httpx.RoleCoordinator, CoP: "n1"}}})
 
 	tokens := n.CallerTokens(t, callers, testkit.Scope{Region: "north", OtherRegion: "south", CoP: "n1", NoMember: "p1"})
 	var routes []string
@@ -82,7 +82,7 @@ func TestScope(t *testing.T) {
 		south := newBrowser(t, n.URL)
 		south.signIn(hub(t, n, "south"))
 		for _, path := range []string{"/regions/north", "/cops/n1", "/cops/unknown"} {
-			if p := south.get(path); p.status != http.StatusForbidden || !strings.Contains(p.body, "may not") {
+			if p := south.get(path); p.status != http.StatusForbidden || !strings.Contains(p.body, "do not let you") {
 				t.Errorf("hub south GET %s: %d, want 403", path, p.status)
 			}
 		}

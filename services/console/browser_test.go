@@ -255,7 +255,7 @@ func TestBrowser(t *testing.T) {
 	t.Run("national page shows the summary's figures", func(t *testing.T) {
 		ctx := chrome(t)
 		// The single-use link the all-in-one prints: opening it shows a Continue button.
-		if st := visit(t, ctx, signinLink(t, n.Secret, n.URL, httpx.Claims{Subject: "operator", Role: httpx.RoleNational})); st != http.StatusOK {
+		if st := visit(t, ctx, signinLink(t, n.Secret, n.URL, httpx.Claims{Subject: "operator", Grants: []httpx.Grant{{Role: httpx.RoleNational}}})); st != http.StatusOK {
 			t.Fatalf("sign-in link: %d", st)
 		}
 		checkAccessibility(t, ctx, axe, "sign-in link page")
@@ -429,7 +429,7 @@ func TestBrowser(t *testing.T) {
 
 	t.Run("hub of another region gets 403", func(t *testing.T) {
 		ctx := chrome(t)
-		visit(t, ctx, signinLink(t, n.Secret, n.URL, httpx.Claims{Subject: "hub-south", Role: httpx.RoleHub, Region: "south"}))
+		visit(t, ctx, signinLink(t, n.Secret, n.URL, httpx.Claims{Subject: "hub-south", Grants: []httpx.Grant{{Role: httpx.RoleHub, Region: "south"}}}))
 		if err := chromedp.Do(ctx, chromedp.Click(`#continue-signin`), chromedp.WaitVisible(`li.who`)); err != nil {
 			t.Fatalf("continue from the sign-in link: %v", err)
 		}

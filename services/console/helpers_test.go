@@ -14,7 +14,6 @@ import (
 	"net/url"
 	"os"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -22,7 +21,6 @@ import (
 
 	"github.com/copnet/copnet/pkg/bus"
 	"github.com/copnet/copnet/pkg/events"
-	"github.com/copnet/copnet/pkg/httpx"
 	"github.com/copnet/copnet/pkg/node"
 	"github.com/copnet/copnet/pkg/testkit"
 	"github.com/copnet/copnet/services/console"
@@ -33,27 +31,12 @@ import (
 // something is really wrong.
 const waitFor = 30 * time.Second
 
-// nodeVerifier verifies sign-in tokens with the secret of the node the console runs on,
-// which testkit only reveals once the node has started.
-type nodeVerifier struct{ node atomic.Pointer[testkit.Node] }
-
-func (v *nodeVerifier) Verify(tok string) (httpx.Claims, error) {
-	n := v.node.Load()
-	if n == nil {
-		return httpx.Claims{}, errors.New("node not started yet")
-	}
-	return httpx.HS256{Secret: n.Secret}.Verify(tok)
-}
-
 // startConsole boots the console (and any other factories) on a fresh node.
 func startConsole(t *testing.T, others ...node.Factory) *testkit.Node {
 	t.Helper()
-	v := &nodeVerifier{}
 	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	factories := append(others, console.NewFactory(console.Options{Verifier: v}))
-	n := testkit.StartNode(t, testkit.NodeOptions{Logger: logger}, factories...)
-	v.node.Store(n)
-	return n
+	factories := append(others, console.NewFactory(console.Options{}))
+	return testkit.StartNode(t, testkit.NodeOptions{Logger: logger}, factories...)
 }
 
 func national(t *testing.T, n *testkit.Node) string {

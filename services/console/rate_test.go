@@ -23,11 +23,9 @@ import (
 // figures must be scheduling's, session by session.
 func TestAttendanceRateAgreesWithScheduling(t *testing.T) {
 	clock := testkit.NewClock(time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC))
-	v := &nodeVerifier{}
 	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	n := testkit.StartNode(t, testkit.NodeOptions{Now: clock.Now, Logger: logger},
-		scheduling.Factory, console.NewFactory(console.Options{Verifier: v}))
-	v.node.Store(n)
+		scheduling.Factory, console.NewFactory(console.Options{}))
 	nat := national(t, n)
 	must := func(status int, out any, method, path string, body any) {
 		t.Helper()
@@ -47,7 +45,7 @@ func TestAttendanceRateAgreesWithScheduling(t *testing.T) {
 	}
 	testkit.Eventually(t, waitFor, func() error {
 		for _, m := range members {
-			tok := n.Token(t, httpx.Claims{Subject: m, Role: httpx.RoleMember})
+			tok := n.Token(t, httpx.Claims{Subject: m})
 			if st, _ := n.Do(t, "GET", "/v1/cops/c1/sessions", tok, nil); st != http.StatusOK {
 				return fmt.Errorf("scheduling does not know %s as a member yet (%d)", m, st)
 			}

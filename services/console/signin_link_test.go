@@ -39,7 +39,7 @@ func hiddenField(t *testing.T, body, name string) string {
 func TestSigninLinkWorksOnce(t *testing.T) {
 	n := startConsole(t)
 	twoRegions(t, n)
-	link := signinLink(t, n.Secret, n.URL, httpx.Claims{Subject: "operator", Role: httpx.RoleNational})
+	link := signinLink(t, n.Secret, n.URL, httpx.Claims{Subject: "operator", Grants: []httpx.Grant{{Role: httpx.RoleNational}}})
 	path := strings.TrimPrefix(link, n.URL)
 	if strings.Contains(link, "token=") || strings.Count(path, ".") != 1 {
 		t.Fatalf("link %s should carry a two-part ticket, not a token", link)
@@ -97,7 +97,7 @@ func TestSigninGetNeverSignsIn(t *testing.T) {
 	n := startConsole(t)
 	tok := national(t, n)
 	b := newBrowser(t, n.URL)
-	forged := signinLink(t, []byte("another node's secret, not this one"), n.URL, httpx.Claims{Subject: "x", Role: httpx.RoleNational})
+	forged := signinLink(t, []byte("another node's secret, not this one"), n.URL, httpx.Claims{Subject: "x", Grants: []httpx.Grant{{Role: httpx.RoleNational}}})
 	cases := []struct {
 		path   string
 		status int
@@ -106,7 +106,7 @@ func TestSigninGetNeverSignsIn(t *testing.T) {
 		{"/signin/link?t=" + url.QueryEscape(tok), http.StatusBadRequest},
 		{"/signin/link?token=" + url.QueryEscape(tok), http.StatusBadRequest},
 		{strings.TrimPrefix(forged, n.URL), http.StatusBadRequest},
-		{strings.TrimPrefix(signinLink(t, n.Secret, n.URL, httpx.Claims{Subject: "h", Role: httpx.RoleHub, Region: "north"}), n.URL), http.StatusOK},
+		{strings.TrimPrefix(signinLink(t, n.Secret, n.URL, httpx.Claims{Subject: "h", Grants: []httpx.Grant{{Role: httpx.RoleHub, Region: "north"}}}), n.URL), http.StatusOK},
 	}
 	for _, c := range cases {
 		res := b.get(c.path)

@@ -21,11 +21,11 @@ func TestRoutesByRoleAndScope(t *testing.T) {
 		federation.Factory(federation.Config{NodeID: "vic", Tier: "regional"}))
 	callers := map[string]string{
 		"anonymous":   "",
-		"national":    n.Token(t, httpx.Claims{Role: httpx.RoleNational}),
-		"hub of vic":  n.Token(t, httpx.Claims{Role: httpx.RoleHub, Region: "vic"}),
-		"hub of wa":   n.Token(t, httpx.Claims{Role: httpx.RoleHub, Region: "wa"}),
-		"coordinator": n.Token(t, httpx.Claims{Role: httpx.RoleCoordinator, CoP: "c1"}),
-		"member":      n.Token(t, httpx.Claims{Role: httpx.RoleMember, Subject: "p1"}),
+		"national":    n.Token(t, httpx.Claims{Subject: string(httpx.RoleNational), Grants: []httpx.Grant{{Role: httpx.RoleNational}}}),
+		"hub of vic":  n.Token(t, httpx.Claims{Subject: string(httpx.RoleHub), Grants: []httpx.Grant{{Role: httpx.RoleHub, Region: "vic"}}}),
+		"hub of wa":   n.Token(t, httpx.Claims{Subject: string(httpx.RoleHub), Grants: []httpx.Grant{{Role: httpx.RoleHub, Region: "wa"}}}),
+		"coordinator": n.Token(t, httpx.Claims{Subject: string(httpx.RoleCoordinator), Grants: []httpx.Grant{{Role: httpx.RoleCoordinator, CoP: "c1"}}}),
+		"member":      n.Token(t, httpx.Claims{Subject: "p1"}),
 	}
 	allowed := map[string]bool{"national": true, "hub of vic": true}
 	body := map[string]string{"id": "geelong", "tier": "local", "parent": "vic"}
@@ -60,7 +60,7 @@ func TestRoutesByRoleAndScope(t *testing.T) {
 func TestRegistrationInputIsValidated(t *testing.T) {
 	n := testkit.StartNode(t, testkit.NodeOptions{NodeID: "vic"},
 		federation.Factory(federation.Config{NodeID: "vic", Tier: "regional"}))
-	tok := n.Token(t, httpx.Claims{Role: httpx.RoleNational})
+	tok := n.Token(t, httpx.Claims{Subject: string(httpx.RoleNational), Grants: []httpx.Grant{{Role: httpx.RoleNational}}})
 	var problem struct {
 		Errors []struct{ Field string } `json:"errors"`
 	}
@@ -80,7 +80,7 @@ func TestStaticChildrenAreSourced(t *testing.T) {
 	var list struct {
 		Children []struct{ ID string } `json:"children"`
 	}
-	if st := n.JSON(t, "GET", "/v1/nodes", n.Token(t, httpx.Claims{Role: httpx.RoleNational}), nil, &list); st != http.StatusOK || len(list.Children) != 2 {
+	if st := n.JSON(t, "GET", "/v1/nodes", n.Token(t, httpx.Claims{Subject: string(httpx.RoleNational), Grants: []httpx.Grant{{Role: httpx.RoleNational}}}), nil, &list); st != http.StatusOK || len(list.Children) != 2 {
 		t.Fatalf("children: %d %+v", st, list)
 	}
 	nc := n.NATS.Connect(t)

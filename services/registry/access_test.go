@@ -6,9 +6,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
-	"time"
 
-	"github.com/copnet/copnet/pkg/httpx"
 	"github.com/copnet/copnet/pkg/testkit"
 	"github.com/copnet/copnet/services/registry/internal/ports"
 )
@@ -114,12 +112,7 @@ func (e *env) copInState(state string) string {
 // 401 with a bearer challenge, never a downgrade to anonymous or a pass.
 func TestBadTokensAreRefused(t *testing.T) {
 	e := start(t)
-	forged, err := httpx.HS256{Secret: []byte("someone else's secret")}.Sign(
-		httpx.Claims{Subject: "x", Role: httpx.RoleNational}, time.Hour)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for name, tok := range map[string]string{"forged": forged, "not a JWT": "hello"} {
+	for name, tok := range e.tk.ForgedTokens(t) {
 		r := e.do(tok, "POST", "/v1/regions", `{"id":"vic","name":"Victoria"}`)
 		r.problem(t, http.StatusUnauthorized)
 		if !strings.Contains(r.header.Get("WWW-Authenticate"), "invalid_token") {

@@ -41,7 +41,7 @@ func FuzzRouteBodies(f *testing.F) {
 	f.Add(uint8(0), `{"id":"tas","name":"Tasmania"} {}`)
 	f.Add(uint8(1), "{\"name\":\"a\u0000b\"}")
 	n := testkit.StartNode(f, testkit.NodeOptions{}, registry.Factory)
-	national := n.Token(f, httpx.Claims{Subject: "sec-1", Role: httpx.RoleNational})
+	national := n.Token(f, httpx.Claims{Subject: "sec-1", Grants: []httpx.Grant{{Role: httpx.RoleNational}}})
 	if st, body := n.Do(f, "POST", "/v1/regions", national, map[string]string{"id": "vic", "name": "Victoria"}); st != http.StatusCreated {
 		f.Fatalf("create region: %d %s", st, body)
 	}

@@ -104,7 +104,7 @@ func startRestricted(t *testing.T) (*testkit.Node, string) {
 // refuse them); and after the load everything answers 2xx again.
 func TestExhaustedPoolAnswers503(t *testing.T) {
 	n, _ := startRestricted(t)
-	tok := n.Token(t, httpx.Claims{Role: httpx.RoleNational})
+	tok := n.Token(t, httpx.Claims{Subject: string(httpx.RoleNational), Grants: []httpx.Grant{{Role: httpx.RoleNational}}})
 	// The set-up is a client like any other on this tiny budget: a 503 (the 20 ms acquire
 	// bound passed on a loaded machine) is retried, as its Retry-After asks; it did nothing.
 	setUp := func(what, path, body string) {
@@ -190,7 +190,7 @@ func TestExhaustedPoolAnswers503(t *testing.T) {
 // 503 with Retry-After on every request, and the node recovers once it accepts again.
 func TestRefusingDatabaseAnswers503(t *testing.T) {
 	n, role := startRestricted(t)
-	tok := n.Token(t, httpx.Claims{Role: httpx.RoleNational})
+	tok := n.Token(t, httpx.Claims{Subject: string(httpx.RoleNational), Grants: []httpx.Grant{{Role: httpx.RoleNational}}})
 	// Serving before the refusal (a 503 of the 20 ms acquire bound on a loaded machine is
 	// retried: it is not what this test is about).
 	testkit.Eventually(t, waitFor, func() error {

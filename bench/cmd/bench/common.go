@@ -24,6 +24,7 @@ import (
 	"github.com/nats-io/nats.go"
 
 	"github.com/copnet/copnet/cmd/copnet/broker"
+	"github.com/copnet/copnet/pkg/access"
 	"github.com/copnet/copnet/pkg/bus"
 	"github.com/copnet/copnet/pkg/httpx"
 	"github.com/copnet/copnet/pkg/node"
@@ -198,17 +199,18 @@ func redacted(s string) string {
 var client = &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 64, MaxConnsPerHost: 64}}
 
 func sign(c httpx.Claims) string {
-	if c.Subject == "" {
-		c.Subject = "bench-" + string(c.Role)
+	signer, err := access.NewSigner([]byte(benchSecret), nil)
+	if err != nil {
+		panic(err)
 	}
-	tok, err := httpx.HS256{Secret: []byte(benchSecret)}.Sign(c, 6*time.Hour)
+	tok, err := signer.Sign(c, 6*time.Hour)
 	if err != nil {
 		panic(err)
 	}
 	return tok
 }
 
-var nationalToken = sign(httpx.Claims{Role: httpx.RoleNational})
+var nationalToken = sign(httpx.Claims{Subject: string(httpx.RoleNational), Grants: []httpx.Grant{{Role: httpx.RoleNational}}})
 
 // call sends a JSON request and decodes a JSON answer into out when given.
 func call(ctx context.Context, method, u, token string, body, out any) (int, []byte, error) {
@@ -333,7 +335,7 @@ func (n *inproc) startServices(ctx context.Context, factories ...node.Factory) e
 	n.bus = b
 	rctx, cancel := context.WithCancel(context.Background())
 	nd, err := node.Start(rctx, node.Config{NodeID: n.id, DatabaseURL: db.URL, Bus: b, Logger: quietLogger,
-		HTTP: httpx.ServerConfig{Addr: "127.0.0.1:0"}, Verifier: httpx.HS256{Secret: []byte(benchSecret)}}, factories...)
+		HTTP: httpx.ServerConfig{Addr: "127.0.0.1:0"}, Secret: []byte(benchSecret)}, factories...)
 	if err != nil {
 		cancel()
 		return err

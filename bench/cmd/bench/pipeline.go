@@ -63,7 +63,7 @@ func setupCoPs(ctx context.Context, t target, region string, n int) ([]string, e
 	if err := must(ctx, http.StatusCreated, "POST", t.registry+"/v1/regions", nationalToken, map[string]any{"id": region, "name": "Region " + region}, nil); err != nil {
 		return nil, err
 	}
-	hub := sign(httpx.Claims{Role: httpx.RoleHub, Region: region})
+	hub := sign(httpx.Claims{Subject: string(httpx.RoleHub), Grants: []httpx.Grant{{Role: httpx.RoleHub, Region: region}}})
 	var cops []string
 	for i := range n {
 		var cop struct{ ID string }

@@ -16,7 +16,7 @@ import (
 // own region only). Coordinators and members have no network view.
 func (w *Web) apiCaller(rw http.ResponseWriter, r *http.Request) (httpx.Claims, bool) {
 	c, ok := w.whoIs(r)
-	err := httpx.Authorize(c.claims, ok && (c.claims.IsNational() || c.claims.Role == httpx.RoleHub), "read the network figures")
+	err := httpx.Authorize(c.claims, ok && (c.claims.IsNational() || c.claims.Holds(httpx.RoleHub)), "read the network figures")
 	if err != nil {
 		httpx.WriteProblem(rw, r, err)
 		return httpx.Claims{}, false
@@ -31,15 +31,20 @@ func (w *Web) scoped(r *http.Request, c httpx.Claims) (*projection.Network, erro
 	if c.IsNational() {
 		return w.store.Network(r.Context())
 	}
-	return w.store.RegionNetwork(r.Context(), c.Region)
+	region, err := scopeRegion(c)
+	if err != nil {
+		return nil, err
+	}
+	return w.store.RegionNetwork(r.Context(), region)
 }
 
-// scopeRegion is the region c's lists are narrowed to: none for national.
-func scopeRegion(c httpx.Claims) string {
+// scopeRegion is the region c's lists are narrowed to: none for national, else the hub
+// officer's region.
+func scopeRegion(c httpx.Claims) (string, error) {
 	if c.IsNational() {
-		return ""
+		return "", nil
 	}
-	return c.Region
+	return c.Narrow(httpx.RoleHub, "region", "", "read the network figures")
 }
 
 // networkRead serves a JSON read of the network figures to national or a hub: the caller
@@ -77,12 +82,20 @@ func (w *Web) apiRegion(r *http.Request, c httpx.Claims) (any, error) {
 }
 
 func (w *Web) apiOverlaps(r *http.Request, c httpx.Claims) (any, error) {
-	overlaps, err := w.store.Overlaps(r.Context(), scopeRegion(c))
+	region, err := scopeRegion(c)
+	if err != nil {
+		return nil, err
+	}
+	overlaps, err := w.store.Overlaps(r.Context(), region)
 	return map[string]any{"overlaps": overlaps}, err
 }
 
 func (w *Web) apiGaps(r *http.Request, c httpx.Claims) (any, error) {
-	gaps, err := w.store.Gaps(r.Context(), scopeRegion(c))
+	region, err := scopeRegion(c)
+	if err != nil {
+		return nil, err
+	}
+	gaps, err := w.store.Gaps(r.Context(), region)
 	return map[string]any{"gaps": gaps}, err
 }
 

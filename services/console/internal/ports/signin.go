@@ -29,6 +29,7 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/copnet/copnet/pkg/access"
 	"github.com/copnet/copnet/pkg/httpx"
 )
 
@@ -55,16 +56,14 @@ var (
 
 // ticket is what a sign-in link stands for.
 type ticket struct {
-	ID      string     `json:"id"`
-	Expires int64      `json:"exp"`
-	Subject string     `json:"sub"`
-	Role    httpx.Role `json:"role"`
-	Region  string     `json:"region,omitempty"`
-	CoP     string     `json:"cop,omitempty"`
+	ID      string        `json:"id"`
+	Expires int64         `json:"exp"`
+	Subject string        `json:"sub"`
+	Grants  []httpx.Grant `json:"grants"`
 }
 
 func (t ticket) claims() httpx.Claims {
-	return httpx.Claims{Subject: t.Subject, Role: t.Role, Region: t.Region, CoP: t.CoP}
+	return httpx.Claims{Subject: t.Subject, Grants: t.Grants}
 }
 
 // linkKey derives the tickets' key from the node's secret, so a ticket's MAC can never double
@@ -92,13 +91,13 @@ func SigninLink(secret []byte, base string, c httpx.Claims, ttl time.Duration, n
 	}
 	// Signing once checks that the claims are ones a session could carry, before anyone is
 	// handed a link that could never work.
-	if _, err := (httpx.HS256{Secret: secret}).Sign(c, ttl); err != nil {
+	if err := c.Validate(); err != nil {
 		return "", err
 	}
 	id := make([]byte, 16)
 	_, _ = rand.Read(id) // crypto/rand never fails on supported platforms
 	t := ticket{ID: hex.EncodeToString(id), Expires: now.Add(ttl).Unix(),
-		Subject: c.Subject, Role: c.Role, Region: c.Region, CoP: c.CoP}
+		Subject: c.Subject, Grants: c.Grants}
 	return strings.TrimRight(base, "/") + SigninLinkPath + "?" + TicketParam + "=" + encodeTicket(linkKey(secret), t), nil
 }
 
@@ -144,18 +143,18 @@ func parseTicket(key []byte, s string, now time.Time) (ticket, error) {
 type signinLinks struct {
 	pool   *pgxpool.Pool
 	key    []byte
-	signer httpx.HS256
+	signer *access.Signer
 	now    func() time.Time
 }
 
 // EnableSigninLinks lets the console redeem sign-in links made with SigninLink and secret,
 // the node's HS256 secret (the console needs it to mint the session token a link stands
 // for). Without it, links are refused and the paste-a-token form is the only way in.
-func (w *Web) EnableSigninLinks(pool *pgxpool.Pool, secret []byte, now func() time.Time) {
+func (w *Web) EnableSigninLinks(pool *pgxpool.Pool, secret []byte, signer *access.Signer, now func() time.Time) {
 	if now == nil {
 		now = time.Now
 	}
-	w.links = &signinLinks{pool: pool, key: linkKey(secret), signer: httpx.HS256{Secret: secret}, now: now}
+	w.links = &signinLinks{pool: pool, key: linkKey(secret), signer: signer, now: now}
 }
 
 // used says whether the ticket was already redeemed, for the page a GET shows.
@@ -287,13 +286,12 @@ func (w *Web) signinWithLink(rw http.ResponseWriter, r *http.Request) {
 
 // describe says in words who a link signs in as.
 func describe(c httpx.Claims) string {
-	switch c.Role {
-	case httpx.RoleNational:
-		return "national secretariat"
-	case httpx.RoleHub:
-		return "hub of region " + c.Region
-	case httpx.RoleCoordinator:
-		return "coordinator of CoP " + c.CoP
+	var parts []string
+	for _, g := range c.Grants {
+		parts = append(parts, g.String())
 	}
-	return string(c.Role)
+	if len(parts) == 0 {
+		return "a person with no grants"
+	}
+	return strings.Join(parts, ", ")
 }

@@ -231,14 +231,17 @@ func (w *Web) nationalPage(rw http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	switch c.claims.Role {
-	case httpx.RoleHub:
-		http.Redirect(rw, r, "/regions/"+url.PathEscape(c.claims.Region), http.StatusSeeOther)
+	// The network view is national's; anyone else starts at the first place their grants
+	// cover (a hub officer's region, else a coordinated CoP).
+	hubs, coords := c.claims.Scopes(httpx.RoleHub), c.claims.Scopes(httpx.RoleCoordinator)
+	switch {
+	case c.claims.IsNational():
+	case len(hubs) > 0:
+		http.Redirect(rw, r, "/regions/"+url.PathEscape(hubs[0]), http.StatusSeeOther)
 		return
-	case httpx.RoleCoordinator:
-		http.Redirect(rw, r, "/cops/"+url.PathEscape(c.claims.CoP), http.StatusSeeOther)
+	case len(coords) > 0:
+		http.Redirect(rw, r, "/cops/"+url.PathEscape(coords[0]), http.StatusSeeOther)
 		return
-	case httpx.RoleNational:
 	default:
 		w.pageError(rw, r, c, apperr.Forbidden("members have no console pages; the console is for the secretariat, hubs and coordinators"))
 		return

@@ -99,9 +99,9 @@ func NewWith(o Options) func(context.Context, node.Deps) (node.Service, error) {
 		bus.On(r, "on_gap_identified", a.OnGapIdentified)
 		web := ports.NewWeb(store, o.Verifier, o.APIURL, d.Logger)
 		// A sign-in link stands for a session token the console must mint, so links work only
-		// where the node verifies with a shared secret (the all-in-one, COPNET_AUTH_SECRET).
-		if h, ok := d.Verifier.(httpx.HS256); ok && len(h.Secret) > 0 {
-			web.EnableSigninLinks(d.Pool, h.Secret, d.Now)
+		// where the node holds the issuer's key (the all-in-one).
+		if d.Signer != nil {
+			web.EnableSigninLinks(d.Pool, d.Secret, d.Signer, d.Now)
 		}
 		return &Service{web: web, router: r}, nil
 	}

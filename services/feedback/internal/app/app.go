@@ -78,7 +78,7 @@ func (a *Application) access(ctx context.Context, c httpx.Claims, cop string) (a
 	}
 	ac := access{manage: c.IsNational() || c.IsHubOf(region) || c.IsCoordinatorOf(cop)}
 	ac.see = ac.manage
-	if !ac.see && c.Role == httpx.RoleMember {
+	if !ac.see && c.Signed() {
 		if ac.see, err = a.repo.IsMember(ctx, cop, c.Subject); err != nil {
 			return access{}, err
 		}
@@ -87,7 +87,7 @@ func (a *Application) access(ctx context.Context, c httpx.Claims, cop string) (a
 }
 
 func (a *Application) authorize(ctx context.Context, c httpx.Claims, cop string, manage bool, what string) error {
-	if err := httpx.Authorize(c, c.Role != "", what); err != nil {
+	if err := httpx.Authorize(c, c.Signed(), what); err != nil {
 		return err
 	}
 	ac, err := a.access(ctx, c, cop)
@@ -99,7 +99,7 @@ func (a *Application) authorize(ctx context.Context, c httpx.Claims, cop string,
 
 // loadPoll returns a poll the caller may see (or manage).
 func (a *Application) loadPoll(ctx context.Context, c httpx.Claims, id string, manage bool, what string) (*domain.Poll, error) {
-	if err := httpx.Authorize(c, c.Role != "", what); err != nil {
+	if err := httpx.Authorize(c, c.Signed(), what); err != nil {
 		return nil, err
 	}
 	p, err := a.repo.Poll(ctx, id)
@@ -155,7 +155,7 @@ func (in *NewPoll) validate(now time.Time) (domain.Question, int, error) {
 
 // CreatePoll opens a poll (the CoP's coordinator, its hub, national).
 func (a *Application) CreatePoll(ctx context.Context, c httpx.Claims, in NewPoll) (*domain.Poll, error) {
-	if err := httpx.Authorize(c, c.IsNational() || c.Role == httpx.RoleHub || c.IsCoordinatorOf(in.CoPID), "open polls for this CoP"); err != nil {
+	if err := httpx.Authorize(c, c.IsNational() || c.Holds(httpx.RoleHub) || c.IsCoordinatorOf(in.CoPID), "open polls for this CoP"); err != nil {
 		return nil, err
 	}
 	if in.CoPID == "" {
@@ -204,7 +204,7 @@ func (a *Application) PollsOf(ctx context.Context, c httpx.Claims, cop string) (
 // IssueBallot gives a member of the poll's CoP their one ballot. The ballot is returned
 // and forgotten: only the fact that this member got one is kept.
 func (a *Application) IssueBallot(ctx context.Context, c httpx.Claims, id string) (string, error) {
-	if err := httpx.Authorize(c, c.Role == httpx.RoleMember, "take a ballot (members only)"); err != nil {
+	if err := httpx.Authorize(c, c.Signed(), "take a ballot (members only)"); err != nil {
 		return "", err
 	}
 	p, err := a.repo.Poll(ctx, id)
@@ -327,7 +327,7 @@ func (a *Application) results(ctx context.Context, p *domain.Poll) (domain.Resul
 
 // SessionEvaluation returns the evaluation of a session and its results.
 func (a *Application) SessionEvaluation(ctx context.Context, c httpx.Claims, session string) (*domain.Poll, domain.Results, error) {
-	if err := httpx.Authorize(c, c.Role != "", "see session evaluations"); err != nil {
+	if err := httpx.Authorize(c, c.Signed(), "see session evaluations"); err != nil {
 		return nil, domain.Results{}, err
 	}
 	p, err := a.repo.SessionPoll(ctx, session, domain.PurposeEvaluation)
@@ -379,7 +379,7 @@ func (a *Application) Confidence(ctx context.Context, c httpx.Claims, cop string
 
 // StageQuiz returns the stage quiz to anyone signed in.
 func (a *Application) StageQuiz(c httpx.Claims) ([]domain.QuizQuestion, error) {
-	if err := httpx.Authorize(c, c.Role != "", "take the stage quiz"); err != nil {
+	if err := httpx.Authorize(c, c.Signed(), "take the stage quiz"); err != nil {
 		return nil, err
 	}
 	return domain.Quiz, nil

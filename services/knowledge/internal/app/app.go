@@ -151,7 +151,7 @@ func (a *Application) AddTopic(ctx context.Context, c httpx.Claims, in NewTopic)
 
 // Topics lists the taxonomy to any signed-in caller.
 func (a *Application) Topics(ctx context.Context, c httpx.Claims) ([]Topic, error) {
-	if err := httpx.Authorize(c, c.Role != "", "list topics"); err != nil {
+	if err := httpx.Authorize(c, c.Signed(), "list topics"); err != nil {
 		return nil, err
 	}
 	return a.repo.Topics(ctx)
@@ -162,7 +162,7 @@ func (a *Application) Topics(ctx context.Context, c httpx.Claims) ([]Topic, erro
 // Input problems (v) are reported before the CoP is looked up when there is no CoP to
 // look up, and after the scope check otherwise, so that nobody learns more than a 403.
 func (a *Application) authorizeCoP(ctx context.Context, c httpx.Claims, v *apperr.Validator, cop, field, what string) (string, error) {
-	if err := httpx.Authorize(c, c.IsNational() || c.Role == httpx.RoleHub || c.IsCoordinatorOf(cop), what); err != nil {
+	if err := httpx.Authorize(c, c.IsNational() || c.Holds(httpx.RoleHub) || c.IsCoordinatorOf(cop), what); err != nil {
 		return "", err
 	}
 	if cop == "" {
@@ -256,29 +256,35 @@ func (a *Application) Projects(ctx context.Context, c httpx.Claims, q ProjectQue
 // scope narrows a listing filtered by region and CoP to what the caller may see: national
 // anything, a hub its own region, a coordinator its own CoP. Asking for more is a 403.
 func (a *Application) scope(ctx context.Context, c httpx.Claims, region, cop *string, what string) error {
-	if err := httpx.Authorize(c, c.IsNational() || c.Role == httpx.RoleHub || c.Role == httpx.RoleCoordinator, what); err != nil {
+	if err := httpx.Authorize(c, c.IsNational() || c.Holds(httpx.RoleHub) || c.Holds(httpx.RoleCoordinator), what); err != nil {
 		return err
 	}
-	switch c.Role {
-	case httpx.RoleHub:
-		if *region != "" && *region != c.Region {
-			return apperr.Forbidden("the hub of %s may not %s of region %s", c.Region, what, *region)
+	switch {
+	case c.IsNational():
+	case *cop != "" && c.IsCoordinatorOf(*cop):
+	case *cop != "" && c.Holds(httpx.RoleHub):
+		r, err := a.repo.CoPRegion(ctx, *cop, "cop")
+		if err != nil {
+			return err
 		}
-		*region = c.Region
-		if *cop != "" {
-			r, err := a.repo.CoPRegion(ctx, *cop, "cop")
-			if err != nil {
-				return err
-			}
-			if r != c.Region {
-				return apperr.Forbidden("the hub of %s may not %s of a CoP in %s", c.Region, what, r)
-			}
+		if !c.IsHubOf(r) {
+			return apperr.Forbidden("your hub grants do not let you %s of a CoP in %s", what, r)
 		}
-	case httpx.RoleCoordinator:
-		if *cop != "" && *cop != c.CoP {
-			return apperr.Forbidden("a coordinator may only %s of their own CoP", what)
+		if *region != "" && *region != r {
+			return apperr.Forbidden("CoP %s is not in region %s", *cop, *region)
 		}
-		*cop = c.CoP
+	case c.Holds(httpx.RoleHub):
+		r, err := c.Narrow(httpx.RoleHub, "region", *region, what)
+		if err != nil {
+			return err
+		}
+		*region = r
+	default:
+		id, err := c.Narrow(httpx.RoleCoordinator, "cop", *cop, what)
+		if err != nil {
+			return err
+		}
+		*cop = id
 	}
 	return nil
 }
@@ -316,15 +322,15 @@ type Resolution struct {
 // touches, the coordinator of a CoP it touches).
 func (a *Application) ResolveOverlap(ctx context.Context, c httpx.Claims, id string, in Resolution) (Overlap, error) {
 	const what = "act on this overlap"
-	if err := httpx.Authorize(c, c.IsNational() || c.Role == httpx.RoleHub || c.Role == httpx.RoleCoordinator, what); err != nil {
+	if err := httpx.Authorize(c, c.IsNational() || c.Holds(httpx.RoleHub) || c.Holds(httpx.RoleCoordinator), what); err != nil {
 		return Overlap{}, err
 	}
 	var v apperr.Validator
 	v.Check(slices.Contains(statuses, in.Status), "status", "must be acknowledged, coordinated or dismissed")
 	text(&v, "note", in.Note, 2000, false)
 	return a.repo.ResolveOverlap(ctx, id, in.Status, strings.TrimSpace(in.Note), func(o Overlap) error {
-		if err := httpx.Authorize(c, c.IsNational() || (c.Role == httpx.RoleHub && slices.Contains(o.Regions, c.Region)) ||
-			(c.Role == httpx.RoleCoordinator && slices.Contains(o.CoPIDs, c.CoP)), what); err != nil {
+		if err := httpx.Authorize(c, c.IsNational() || slices.ContainsFunc(o.Regions, c.IsHubOf) ||
+			slices.ContainsFunc(o.CoPIDs, c.IsCoordinatorOf), what); err != nil {
 			return err
 		}
 		return v.Err()
@@ -373,7 +379,7 @@ func (a *Application) DeclareExpertise(ctx context.Context, c httpx.Claims, in N
 	} else {
 		// Without a CoP, the person is placed by their memberships (supply in every region
 		// they are a member in): someone who belongs nowhere has nowhere to be placed.
-		ok := c.IsNational() || c.Role == httpx.RoleHub || c.Role == httpx.RoleCoordinator
+		ok := c.IsNational() || c.Holds(httpx.RoleHub) || c.Holds(httpx.RoleCoordinator)
 		if !ok {
 			var err error
 			if ok, err = a.repo.IsMemberAnywhere(ctx, in.PersonID); err != nil {
@@ -486,7 +492,7 @@ type NewAnswer struct {
 // coordinator, its region's hub, national).
 func (a *Application) AnswerRequest(ctx context.Context, c httpx.Claims, id string, in NewAnswer) (*Answer, error) {
 	const what = "answer this request"
-	if err := httpx.Authorize(c, c.Role != "", what); err != nil {
+	if err := httpx.Authorize(c, c.Signed(), what); err != nil {
 		return nil, err
 	}
 	var v apperr.Validator
@@ -514,7 +520,7 @@ func (a *Application) AnswerRequest(ctx context.Context, c httpx.Claims, id stri
 // region's hub, national).
 func (a *Application) CloseRequest(ctx context.Context, c httpx.Claims, id string) error {
 	const what = "close this request"
-	if err := httpx.Authorize(c, c.Role != "", what); err != nil {
+	if err := httpx.Authorize(c, c.Signed(), what); err != nil {
 		return err
 	}
 	return a.repo.InTx(ctx, func(ctx context.Context) error {
@@ -576,7 +582,7 @@ func (a *Application) ShareAsset(ctx context.Context, c httpx.Claims, in NewAsse
 
 // Assets lists shared assets to any signed-in caller: reuse across regions is the point.
 func (a *Application) Assets(ctx context.Context, c httpx.Claims, topic, region string) ([]Asset, error) {
-	if err := httpx.Authorize(c, c.Role != "", "list assets"); err != nil {
+	if err := httpx.Authorize(c, c.Signed(), "list assets"); err != nil {
 		return nil, err
 	}
 	topic, err := a.canonicalTopic(ctx, topic)
@@ -588,14 +594,15 @@ func (a *Application) Assets(ctx context.Context, c httpx.Claims, topic, region 
 
 // Gaps lists knowledge gaps: national for any region (or all), a hub for its own.
 func (a *Application) Gaps(ctx context.Context, c httpx.Claims, region string) ([]Gap, error) {
-	if err := httpx.Authorize(c, c.IsNational() || c.Role == httpx.RoleHub, "see knowledge gaps"); err != nil {
+	if err := httpx.Authorize(c, c.IsNational() || c.Holds(httpx.RoleHub), "see knowledge gaps"); err != nil {
 		return nil, err
 	}
-	if c.Role == httpx.RoleHub {
-		if region != "" && region != c.Region {
-			return nil, apperr.Forbidden("the hub of %s may not see the gaps of region %s", c.Region, region)
+	if !c.IsNational() {
+		r, err := c.Narrow(httpx.RoleHub, "region", region, "see the knowledge gaps")
+		if err != nil {
+			return nil, err
 		}
-		region = c.Region
+		region = r
 	}
 	return a.repo.Gaps(ctx, region)
 }

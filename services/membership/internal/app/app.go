@@ -65,7 +65,7 @@ func (a *Application) Register(ctx context.Context, c httpx.Claims, in NewPerson
 		}
 		return []events.Event{events.PersonRegistered{PersonID: id}}, nil
 	})
-	if c.Role == "" {
+	if !c.Signed() {
 		var e *apperr.Error
 		if errors.As(err, &e) && e.Kind == apperr.KindConflict {
 			err = nil
@@ -77,8 +77,8 @@ func (a *Application) Register(ctx context.Context, c httpx.Claims, in NewPerson
 
 // MayRegister refuses the roles that may not register people, before their input is read.
 func MayRegister(c httpx.Claims) error {
-	if c.Role != "" && !c.IsNational() && c.Role != httpx.RoleHub {
-		return apperr.Forbidden("%s may not register people; national, a hub, or the person without a token may", c.Role)
+	if c.Signed() && !c.IsNational() && !c.Holds(httpx.RoleHub) {
+		return apperr.Forbidden("your grants do not let you register people; national, a hub, or the person without a token may")
 	}
 	return nil
 }

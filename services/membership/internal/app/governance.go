@@ -70,7 +70,7 @@ func (a *Application) ProposeCoordinator(ctx context.Context, c httpx.Claims, co
 		if err != nil {
 			return nil, err
 		}
-		allowed := wg || c.IsNational() || c.IsCoordinatorOf(copID) || (cop != nil && c.IsHubOf(cop.Region)) || (cop == nil && c.Role == httpx.RoleHub)
+		allowed := wg || c.IsNational() || c.IsCoordinatorOf(copID) || (cop != nil && c.IsHubOf(cop.Region)) || (cop == nil && c.Holds(httpx.RoleHub))
 		if err := httpx.Authorize(c, allowed, "propose a coordinator for CoP "+copID); err != nil {
 			return nil, err
 		}
@@ -96,7 +96,7 @@ func (a *Application) ProposeCoordinator(ctx context.Context, c httpx.Claims, co
 // Appointment shows an appointment to the CoP's members and to those who run the CoP,
 // settling it first if its window has ended.
 func (a *Application) Appointment(ctx context.Context, c httpx.Claims, id string) (*AppointmentView, error) {
-	if err := httpx.Authorize(c, c.Role != "", "see coordinator appointments"); err != nil {
+	if err := httpx.Authorize(c, c.Signed(), "see coordinator appointments"); err != nil {
 		return nil, err
 	}
 	var out *AppointmentView

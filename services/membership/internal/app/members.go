@@ -26,7 +26,7 @@ func knownCoP(ctx context.Context, tx Tx, c httpx.Claims, id, what string) (*CoP
 		return nil, err
 	}
 	if cop == nil {
-		if err := httpx.Authorize(c, c.IsNational() || c.Role == httpx.RoleHub || c.IsCoordinatorOf(id), what); err != nil {
+		if err := httpx.Authorize(c, c.IsNational() || c.Holds(httpx.RoleHub) || c.IsCoordinatorOf(id), what); err != nil {
 			return nil, err
 		}
 		return nil, apperr.NotFound("CoP %q is not known here", id)
@@ -68,7 +68,7 @@ func memberView(m *Member) MemberView {
 // the person themselves, the CoP's coordinator, its region's hub, or national.
 func (a *Application) Join(ctx context.Context, c httpx.Claims, copID string, in NewMember) (*MemberView, error) {
 	what := "add members to CoP " + copID
-	if err := httpx.Authorize(c, c.IsNational() || c.Role == httpx.RoleHub || c.IsCoordinatorOf(copID) || c.IsPerson(in.PersonID), what); err != nil {
+	if err := httpx.Authorize(c, c.IsNational() || c.Holds(httpx.RoleHub) || c.IsCoordinatorOf(copID) || c.IsPerson(in.PersonID), what); err != nil {
 		return nil, err
 	}
 	var v apperr.Validator
@@ -83,7 +83,7 @@ func (a *Application) Join(ctx context.Context, c httpx.Claims, copID string, in
 		if err != nil {
 			return nil, err
 		}
-		if cop != nil && c.Role == httpx.RoleHub {
+		if cop != nil && c.Holds(httpx.RoleHub) {
 			if err := httpx.Authorize(c, c.IsHubOf(cop.Region), what); err != nil {
 				return nil, err
 			}
@@ -252,7 +252,7 @@ type ImportResult struct {
 // other request waiting for a connection.
 func (a *Application) Import(ctx context.Context, c httpx.Claims, copID string, body io.Reader) (*ImportResult, error) {
 	what := "import members into CoP " + copID
-	if err := httpx.Authorize(c, c.IsNational() || c.Role == httpx.RoleHub, what); err != nil {
+	if err := httpx.Authorize(c, c.IsNational() || c.Holds(httpx.RoleHub), what); err != nil {
 		return nil, err
 	}
 	// The CoP is checked before the body is read, without a lock, so that a caller is told

@@ -160,7 +160,7 @@ func (a *Application) Vote(ctx context.Context, c httpx.Claims, id string, in Ba
 
 // Removal shows a removal and every vote on it to the electorate and those who run the CoP.
 func (a *Application) Removal(ctx context.Context, c httpx.Claims, id string) (*RemovalView, error) {
-	if err := httpx.Authorize(c, c.Role != "", "see removals"); err != nil {
+	if err := httpx.Authorize(c, c.Signed(), "see removals"); err != nil {
 		return nil, err
 	}
 	var out *RemovalView

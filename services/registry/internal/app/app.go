@@ -80,7 +80,7 @@ func (a *Application) CreateRegion(ctx context.Context, c httpx.Claims, in NewRe
 
 // Regions lists regions to any signed-in caller.
 func (a *Application) Regions(ctx context.Context, c httpx.Claims) ([]domain.Region, error) {
-	if err := httpx.Authorize(c, c.Role != "", "list regions"); err != nil {
+	if err := httpx.Authorize(c, c.Signed(), "list regions"); err != nil {
 		return nil, err
 	}
 	return a.repo.Regions(ctx)
@@ -232,15 +232,17 @@ func (a *Application) Retire(ctx context.Context, c httpx.Claims, id, reason str
 // CoP returns one CoP. National and the CoP's hub and coordinator see it in any status;
 // other signed-in people see it only once approved, as a directory entry to join.
 func (a *Application) CoP(ctx context.Context, c httpx.Claims, id string) (*domain.CoP, error) {
-	if err := httpx.Authorize(c, c.Role != "", "see CoPs"); err != nil {
+	if err := httpx.Authorize(c, c.Signed(), "see CoPs"); err != nil {
 		return nil, err
 	}
 	cop, err := a.repo.CoP(ctx, id)
 	if err != nil {
 		return nil, err
 	}
-	if c.Role == httpx.RoleHub && !c.IsHubOf(cop.Region) {
-		return nil, apperr.Forbidden("the hub of %s may not see CoPs of region %s", c.Region, cop.Region)
+	// A hub officer sees their own region's CoPs; another region's only through a grant
+	// of their own in that CoP (a hub officer of vic who is a member of a wa CoP).
+	if c.Holds(httpx.RoleHub) && !seesAll(c, cop) && !c.IsMemberOf(cop.ID) {
+		return nil, apperr.Forbidden("your hub grants (%s) do not cover CoPs of region %s", strings.Join(c.Scopes(httpx.RoleHub), ", "), cop.Region)
 	}
 	if !seesAll(c, cop) && !cop.Running() {
 		return nil, apperr.NotFound("CoP %q does not exist", id)
@@ -261,7 +263,7 @@ type ListQuery struct {
 // ListCoPs pages through CoPs. A hub lists its own region (asking for another is 403);
 // coordinators and members see the directory of running CoPs.
 func (a *Application) ListCoPs(ctx context.Context, c httpx.Claims, q ListQuery) ([]*domain.CoP, string, error) {
-	if err := httpx.Authorize(c, c.Role != "", "list CoPs"); err != nil {
+	if err := httpx.Authorize(c, c.Signed(), "list CoPs"); err != nil {
 		return nil, "", err
 	}
 	var v apperr.Validator
@@ -278,13 +280,15 @@ func (a *Application) ListCoPs(ctx context.Context, c httpx.Claims, q ListQuery)
 	if q.Status != "" {
 		f.Statuses = []domain.Status{domain.Status(q.Status)}
 	}
-	switch c.Role {
-	case httpx.RoleHub:
-		if q.Region != "" && q.Region != c.Region {
-			return nil, "", apperr.Forbidden("the hub of %s may not list CoPs of region %s", c.Region, q.Region)
+	switch {
+	case c.IsNational():
+	case c.Holds(httpx.RoleHub):
+		region, err := c.Narrow(httpx.RoleHub, "region", q.Region, "list CoPs")
+		if err != nil {
+			return nil, "", err
 		}
-		f.Region = c.Region
-	case httpx.RoleCoordinator, httpx.RoleMember:
+		f.Region = region
+	default:
 		running := []domain.Status{domain.StatusApproved}
 		if len(f.Statuses) == 1 && !slices.Contains(running, f.Statuses[0]) {
 			return []*domain.CoP{}, "", nil
@@ -298,7 +302,7 @@ func (a *Application) ListCoPs(ctx context.Context, c httpx.Claims, q ListQuery)
 
 // authorizeRegion lets national and the hub of the CoP's region through.
 func (a *Application) authorizeRegion(ctx context.Context, c httpx.Claims, id, what string) error {
-	if err := httpx.Authorize(c, c.IsNational() || c.Role == httpx.RoleHub, what); err != nil {
+	if err := httpx.Authorize(c, c.IsNational() || c.Holds(httpx.RoleHub), what); err != nil {
 		return err
 	}
 	cop, err := a.repo.CoP(ctx, id)
@@ -310,7 +314,7 @@ func (a *Application) authorizeRegion(ctx context.Context, c httpx.Claims, id, w
 
 // authorizeCoP also lets the CoP's own coordinator through.
 func (a *Application) authorizeCoP(ctx context.Context, c httpx.Claims, id, what string) error {
-	if err := httpx.Authorize(c, c.IsNational() || c.Role == httpx.RoleHub || c.IsCoordinatorOf(id), what); err != nil {
+	if err := httpx.Authorize(c, c.IsNational() || c.Holds(httpx.RoleHub) || c.IsCoordinatorOf(id), what); err != nil {
 		return err
 	}
 	cop, err := a.repo.CoP(ctx, id)

@@ -88,7 +88,7 @@ func manages(c httpx.Claims, cop domain.CoP) bool {
 // mayManage is the check before the CoP is loaded: it rules out roles that could never
 // manage it, so that they get 403 rather than learn whether the CoP exists.
 func mayManage(c httpx.Claims, copID string) bool {
-	return c.IsNational() || c.Role == httpx.RoleHub || c.IsCoordinatorOf(copID)
+	return c.IsNational() || c.Holds(httpx.RoleHub) || c.IsCoordinatorOf(copID)
 }
 
 // authorizeManage loads the CoP and lets only those who run it through.
@@ -105,7 +105,7 @@ func (a *Application) authorizeManage(ctx context.Context, c httpx.Claims, copID
 
 // authorizeSee also lets the CoP's current members through.
 func (a *Application) authorizeSee(ctx context.Context, c httpx.Claims, copID, what string) (domain.CoP, error) {
-	if err := httpx.Authorize(c, c.Role != "", what); err != nil {
+	if err := httpx.Authorize(c, c.Signed(), what); err != nil {
 		return domain.CoP{}, err
 	}
 	cop, err := a.repo.CoP(ctx, copID)
@@ -205,7 +205,7 @@ func (a *Application) Sessions(ctx context.Context, c httpx.Claims, copID string
 
 // Session returns one session to those who may see its CoP's sessions.
 func (a *Application) Session(ctx context.Context, c httpx.Claims, id string) (*domain.Session, error) {
-	if err := httpx.Authorize(c, c.Role != "", "see sessions"); err != nil {
+	if err := httpx.Authorize(c, c.Signed(), "see sessions"); err != nil {
 		return nil, err
 	}
 	s, err := a.repo.Session(ctx, id)
@@ -220,7 +220,7 @@ func (a *Application) Session(ctx context.Context, c httpx.Claims, id string) (*
 
 // authorizeSession loads a session and lets those who run its CoP through.
 func (a *Application) authorizeSession(ctx context.Context, c httpx.Claims, id, what string) (*domain.Session, error) {
-	if err := httpx.Authorize(c, c.IsNational() || c.Role == httpx.RoleHub || c.Role == httpx.RoleCoordinator, what); err != nil {
+	if err := httpx.Authorize(c, c.IsNational() || c.Holds(httpx.RoleHub) || c.Holds(httpx.RoleCoordinator), what); err != nil {
 		return nil, err
 	}
 	s, err := a.repo.Session(ctx, id)
@@ -320,7 +320,7 @@ func (a *Application) SetHosts(ctx context.Context, c httpx.Claims, id string, i
 // who run the CoP. Roles omitted means both.
 func (a *Application) SetRotation(ctx context.Context, c httpx.Claims, copID, person string, in Rotation) (domain.Willingness, error) {
 	var w domain.Willingness
-	if err := httpx.Authorize(c, c.Role != "", "set rotation"); err != nil {
+	if err := httpx.Authorize(c, c.Signed(), "set rotation"); err != nil {
 		return w, err
 	}
 	cop, err := a.repo.CoP(ctx, copID)
@@ -479,7 +479,7 @@ func (a *Application) Participation(ctx context.Context, c httpx.Claims, copID s
 func (a *Application) CoPCalendar(ctx context.Context, c httpx.Claims, copID, key string) (domain.CoP, []domain.CalendarEntry, error) {
 	var cop domain.CoP
 	var err error
-	if c.Role == "" && key != "" {
+	if !c.Signed() && key != "" {
 		if err := a.checkKey(ctx, FeedCoP, copID, key); err != nil {
 			return cop, nil, err
 		}
@@ -497,7 +497,7 @@ func (a *Application) CoPCalendar(ctx context.Context, c httpx.Claims, copID, ke
 // PersonCalendar returns the sessions of every CoP a person belongs to, to that person or
 // to the holder of their secret feed key.
 func (a *Application) PersonCalendar(ctx context.Context, c httpx.Claims, person, key string) ([]domain.CalendarEntry, error) {
-	if c.Role == "" && key != "" {
+	if !c.Signed() && key != "" {
 		if err := a.checkKey(ctx, FeedPerson, person, key); err != nil {
 			return nil, err
 		}
