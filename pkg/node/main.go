@@ -58,6 +58,8 @@ type Launch struct {
 	Infra func(ctx context.Context, log *slog.Logger) (Infra, error)
 	// OnReady, when set, is called once the HTTP address is listening.
 	OnReady func(addr net.Addr)
+	// DataDir is where the process keeps files (the all-in-one's data dir).
+	DataDir string
 }
 
 // Infra is the infrastructure a process runs its node on.
@@ -111,6 +113,7 @@ func (l Launch) Run(factories ...Factory) error {
 		Metrics:     tel.MetricsHandler(),
 		Logger:      tel.Logger,
 		OnReady:     l.OnReady,
+		DataDir:     l.DataDir,
 	}, append(factories[:len(factories):len(factories)], infra.Factories...)...)
 }
 

@@ -51,6 +51,9 @@ type Deps struct {
 	// PublicURL is the base URL people reach this node at, for links the services hand out
 	// (never a request's Host or X-Forwarded-* headers).
 	PublicURL string
+	// DataDir is where the node may keep files (the all-in-one's COPNET_DATA_DIR; mail
+	// kept without an SMTP server). Empty for split services: "./var".
+	DataDir string
 }
 
 // Service is a running copnet service.
@@ -94,6 +97,8 @@ type Config struct {
 	Now func() time.Time
 	// PublicURL is the node's base URL for links (default: http:// and the HTTP address).
 	PublicURL string
+	// DataDir is handed to services (Deps.DataDir).
+	DataDir string
 	// OnReady, when set, is called once the HTTP address is listening.
 	OnReady func(addr net.Addr)
 	// DBMaxConns is every PostgreSQL connection the node may open, split across its
@@ -178,7 +183,7 @@ func Start(ctx context.Context, cfg Config, factories ...Factory) (*Node, error)
 			n.Close()
 			return nil, fmt.Errorf("%s: %w", f.Name, err)
 		}
-		svc, err := f.New(ctx, Deps{NodeID: cfg.NodeID, Tier: cfg.Tier, Pool: pool, Bus: cfg.Bus, Logger: cfg.Logger.With("service", f.Name), Now: cfg.Now, Verifier: cfg.Verifier, Signer: n.signer, Secret: cfg.Secret, PublicURL: publicURL(cfg)})
+		svc, err := f.New(ctx, Deps{NodeID: cfg.NodeID, Tier: cfg.Tier, Pool: pool, Bus: cfg.Bus, Logger: cfg.Logger.With("service", f.Name), Now: cfg.Now, Verifier: cfg.Verifier, Signer: n.signer, Secret: cfg.Secret, PublicURL: publicURL(cfg), DataDir: dataDir(cfg)})
 		if err != nil {
 			n.Close()
 			return nil, fmt.Errorf("%s: %w", f.Name, err)
@@ -211,6 +216,13 @@ func applyRevocations(ctx context.Context, b *bus.Bus, service string, pool *pgx
 	// The handler name is a durable consumer name: renaming it replays the stream.
 	bus.On(r, "access_revoked", access.Applier{Pool: pool, Set: set, Now: time.Now}.OnAccessRevoked)
 	return r, nil
+}
+
+func dataDir(cfg Config) string {
+	if cfg.DataDir == "" {
+		return "./var"
+	}
+	return cfg.DataDir
 }
 
 // Signer is the node's token signer (nil without a secret), for tests and tools.

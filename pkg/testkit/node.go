@@ -93,7 +93,7 @@ func StartNode(t testing.TB, opts NodeOptions, factories ...node.Factory) *Node 
 	n, err := node.Start(ctx, node.Config{
 		NodeID: opts.NodeID, Tier: opts.Tier, DatabaseURL: opts.DatabaseURL, Bus: b, Now: opts.Now, Logger: opts.Logger,
 		HTTP:   httpx.ServerConfig{Addr: "127.0.0.1:0", DBAcquireTimeout: opts.DBAcquireTimeout},
-		Secret: secret, PublicURL: opts.PublicURL,
+		Secret: secret, PublicURL: opts.PublicURL, DataDir: t.TempDir(),
 		// The budget is the node's, as in production; tests shrink it to exhaust it.
 		DBMaxConns: opts.DBMaxConns,
 		Metrics:    opts.Metrics,

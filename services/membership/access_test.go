@@ -40,6 +40,8 @@ type accessReq struct {
 
 // accessTable is membership's authorisation rules.
 var accessTable = []testkit.AccessCase[accessReq]{
+	{Route: "GET /v1/me", Name: "anyone signed in sees themselves", Req: accessReq{path: "/v1/me", self: "p", other: "m"},
+		Want: testkit.Everyone(http.StatusOK).With(testkit.Anonymous, http.StatusUnauthorized)},
 	{Route: "POST /v1/people", Name: "national, hubs and people without a token register", Req: accessReq{path: "/v1/people", body: `{"name":"New {n}","email":"new{n}@example.org"}`, self: "o", other: "m"},
 		// Anonymous registrations get no id, whether or not the address was taken.
 		Want: testkit.Allowed(http.StatusCreated, testkit.National, testkit.HubOwn, testkit.HubOther).With(testkit.Anonymous, http.StatusAccepted)},

@@ -98,6 +98,12 @@ func (t *Tx) ErasePerson(ctx context.Context, id string, now time.Time) error {
 		"UPDATE removals SET reason = '[erased]' WHERE person_id = $1 OR proposed_by = $1",
 		"UPDATE objections SET reason = '[erased]' WHERE person_id = $1",
 		"UPDATE objections SET reason = '[erased]' WHERE appointment_id IN (SELECT id FROM appointments WHERE person_id = $1)",
+		// Erasure removes every grant and every way to sign in as the person.
+		"DELETE FROM grants WHERE person_id = $1",
+		"DELETE FROM sessions WHERE person_id = $1",
+		"DELETE FROM oidc_identities WHERE person_id = $1",
+		"DELETE FROM passkeys WHERE person_id = $1",
+		"DELETE FROM api_tokens WHERE person_id = $1",
 	}
 	for _, s := range stmts {
 		args := []any{id}

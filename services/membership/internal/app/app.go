@@ -19,6 +19,8 @@ type Application struct {
 	repo          Repository
 	clock         func() time.Time
 	consentWindow time.Duration
+	// identity is set when this process issues tokens (EnableIdentity).
+	identity *Identity
 }
 
 // New returns the application over repo; clock gives the time of consent windows and
@@ -54,12 +56,15 @@ func (a *Application) Register(ctx context.Context, c httpx.Claims, in NewPerson
 	if err := MayRegister(c); err != nil {
 		return "", err
 	}
+	if !c.Signed() && a.identity != nil && !a.identity.set.SelfRegistration {
+		return "", apperr.Forbidden("this node registers people by invitation only")
+	}
 	p := domain.Person(in).Normalise()
 	if problems := p.Problems(""); len(problems) > 0 {
 		return "", apperr.InvalidFields(problems...)
 	}
 	id := newID()
-	err := a.repo.InTx(ctx, func(tx Tx) ([]events.Event, error) {
+	err := a.inTx(ctx, func(tx Tx) ([]events.Event, error) {
 		if err := tx.AddPerson(ctx, id, p, a.now()); err != nil {
 			return nil, err
 		}
@@ -98,7 +103,7 @@ func (a *Application) Person(ctx context.Context, c httpx.Claims, id string) (*P
 		return nil, err
 	}
 	var out *PersonView
-	return out, a.repo.InTx(ctx, func(tx Tx) ([]events.Event, error) {
+	return out, a.inTx(ctx, func(tx Tx) ([]events.Event, error) {
 		p, err := tx.Person(ctx, id, false)
 		if err != nil {
 			return nil, err
@@ -118,7 +123,7 @@ func (a *Application) Erase(ctx context.Context, c httpx.Claims, id string) erro
 	if err := httpx.Authorize(c, c.IsNational() || c.IsPerson(id), "erase this person"); err != nil {
 		return err
 	}
-	return a.repo.InTx(ctx, func(tx Tx) ([]events.Event, error) {
+	return a.inTx(ctx, func(tx Tx) ([]events.Event, error) {
 		p, err := tx.Person(ctx, id, true)
 		if err != nil {
 			return nil, err
@@ -135,11 +140,11 @@ func (a *Application) Erase(ctx context.Context, c httpx.Claims, id string) erro
 		}
 		var evs []events.Event
 		for _, m := range ms {
-			ev, err := a.leave(ctx, tx, m.CoPID, id, "erased")
+			left, err := a.leave(ctx, tx, m.CoPID, id, "erased")
 			if err != nil {
 				return nil, err
 			}
-			evs = append(evs, ev)
+			evs = append(evs, left...)
 		}
 		if err := tx.ErasePerson(ctx, id, a.now()); err != nil {
 			return nil, err
@@ -148,16 +153,27 @@ func (a *Application) Erase(ctx context.Context, c httpx.Claims, id string) erro
 	})
 }
 
-// leave ends a membership, and its roles with it; member_left is the event it causes.
-func (a *Application) leave(ctx context.Context, tx Tx, copID, personID, reason string) (events.Event, error) {
+// leave ends a membership, and its roles with it: role_revoked for each role the member
+// held (so their grants are withdrawn and their tokens revoked), then member_left.
+func (a *Application) leave(ctx context.Context, tx Tx, copID, personID, reason string) ([]events.Event, error) {
 	cop, err := tx.CoP(ctx, copID, false)
 	if err != nil {
 		return nil, err
 	}
+	m, err := tx.Membership(ctx, copID, personID, true)
+	if err != nil {
+		return nil, err
+	}
+	var evs []events.Event
+	if m != nil && m.Active {
+		for _, r := range m.Roles {
+			evs = append(evs, events.RoleRevoked{CoPID: copID, PersonID: personID, Role: string(r)})
+		}
+	}
 	if err := tx.Leave(ctx, copID, personID, reason, a.now()); err != nil {
 		return nil, err
 	}
-	return events.MemberLeft{CoPID: copID, Region: cop.Region, PersonID: personID, Reason: reason}, nil
+	return append(evs, events.MemberLeft{CoPID: copID, Region: cop.Region, PersonID: personID, Reason: reason}), nil
 }
 
 // domainError turns the domain's refusals into the errors the API reports.

@@ -12,7 +12,7 @@ import (
 
 // OnCoPApproved makes a CoP joinable and remembers its region, for hubs' scope checks.
 func (a *Application) OnCoPApproved(ctx context.Context, ev events.CoPApproved, _ events.Envelope) error {
-	return a.repo.InTx(ctx, func(tx Tx) ([]events.Event, error) {
+	return a.inTx(ctx, func(tx Tx) ([]events.Event, error) {
 		return nil, tx.ApproveCoP(ctx, ev.CoPID, ev.Region)
 	})
 }
@@ -20,14 +20,14 @@ func (a *Application) OnCoPApproved(ctx context.Context, ev events.CoPApproved, 
 // OnCharterPublished moves the CoP's Code of Practice to the new version, which members who
 // join from now on accept.
 func (a *Application) OnCharterPublished(ctx context.Context, ev events.CharterPublished, _ events.Envelope) error {
-	return a.repo.InTx(ctx, func(tx Tx) ([]events.Event, error) {
+	return a.inTx(ctx, func(tx Tx) ([]events.Event, error) {
 		return nil, tx.PublishCodeOfPractice(ctx, ev.CoPID, ev.Region, ev.Version)
 	})
 }
 
 // OnCoPRetired closes the CoP to members and ends every membership.
 func (a *Application) OnCoPRetired(ctx context.Context, ev events.CoPRetired, _ events.Envelope) error {
-	return a.repo.InTx(ctx, func(tx Tx) ([]events.Event, error) {
+	return a.inTx(ctx, func(tx Tx) ([]events.Event, error) {
 		if err := tx.RetireCoP(ctx, ev.CoPID, ev.Region); err != nil {
 			return nil, err
 		}
@@ -41,7 +41,7 @@ func (a *Application) OnCoPRetired(ctx context.Context, ev events.CoPRetired, _ 
 			if err != nil {
 				return nil, err
 			}
-			evs = append(evs, left)
+			evs = append(evs, left...)
 		}
 		return evs, nil
 	})

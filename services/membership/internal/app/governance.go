@@ -61,7 +61,7 @@ func (a *Application) ProposeCoordinator(ctx context.Context, c httpx.Claims, co
 		return nil, apperr.Invalid("person_id", "is required")
 	}
 	var out *AppointmentView
-	return out, a.repo.InTx(ctx, func(tx Tx) ([]events.Event, error) {
+	return out, a.inTx(ctx, func(tx Tx) ([]events.Event, error) {
 		cop, err := tx.CoP(ctx, copID, true)
 		if err != nil {
 			return nil, err
@@ -100,7 +100,7 @@ func (a *Application) Appointment(ctx context.Context, c httpx.Claims, id string
 		return nil, err
 	}
 	var out *AppointmentView
-	return out, a.repo.InTx(ctx, func(tx Tx) ([]events.Event, error) {
+	return out, a.inTx(ctx, func(tx Tx) ([]events.Event, error) {
 		ap, cop, settled, err := a.loadAppointment(ctx, tx, id)
 		if err != nil {
 			return nil, err
@@ -210,7 +210,7 @@ func (a *Application) Object(ctx context.Context, c httpx.Claims, id string, in 
 		return nil, err
 	}
 	var out *AppointmentView
-	return out, a.repo.InTx(ctx, func(tx Tx) ([]events.Event, error) {
+	return out, a.inTx(ctx, func(tx Tx) ([]events.Event, error) {
 		// A settlement here is undone with the refusal that follows: the appointment
 		// is no longer open to objection.
 		ap, _, settled, err := a.loadAppointment(ctx, tx, id)
@@ -254,7 +254,7 @@ func sweepContext(ctx context.Context, name string, attrs ...attribute.KeyValue)
 // runs under its own span and correlation id.
 func (a *Application) SettleDue(ctx context.Context) error {
 	var due []string
-	err := a.repo.InTx(ctx, func(tx Tx) (_ []events.Event, err error) {
+	err := a.inTx(ctx, func(tx Tx) (_ []events.Event, err error) {
 		due, err = tx.DueAppointments(ctx, a.now())
 		return nil, err
 	})
@@ -274,7 +274,7 @@ func (a *Application) SettleDue(ctx context.Context) error {
 // there is work; the terms are then read again, locked, in the transaction that ends them.
 func (a *Application) endTerms(ctx context.Context) error {
 	var found bool
-	err := a.repo.InTx(ctx, func(tx Tx) ([]events.Event, error) {
+	err := a.inTx(ctx, func(tx Tx) ([]events.Event, error) {
 		expired, err := tx.ExpiredCoordinators(ctx, a.now())
 		found = len(expired) > 0
 		return nil, err
@@ -284,7 +284,7 @@ func (a *Application) endTerms(ctx context.Context) error {
 	}
 	ctx, span := sweepContext(ctx, "end coordinator terms")
 	defer span.End()
-	return a.repo.InTx(ctx, func(tx Tx) ([]events.Event, error) {
+	return a.inTx(ctx, func(tx Tx) ([]events.Event, error) {
 		expired, err := tx.ExpiredCoordinators(ctx, a.now())
 		if err != nil {
 			return nil, err
@@ -303,7 +303,7 @@ func (a *Application) endTerms(ctx context.Context) error {
 func (a *Application) settleOne(ctx context.Context, id string) error {
 	ctx, span := sweepContext(ctx, "settle coordinator appointment", attribute.String("copnet.appointment_id", id))
 	defer span.End()
-	err := a.repo.InTx(ctx, func(tx Tx) ([]events.Event, error) {
+	err := a.inTx(ctx, func(tx Tx) ([]events.Event, error) {
 		_, _, settled, err := a.loadAppointment(ctx, tx, id)
 		return settled, err
 	})

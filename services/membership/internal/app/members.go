@@ -78,7 +78,7 @@ func (a *Application) Join(ctx context.Context, c httpx.Claims, copID string, in
 		return nil, err
 	}
 	var out *MemberView
-	return out, a.repo.InTx(ctx, func(tx Tx) ([]events.Event, error) {
+	return out, a.inTx(ctx, func(tx Tx) ([]events.Event, error) {
 		cop, err := tx.CoP(ctx, copID, true)
 		if err != nil {
 			return nil, err
@@ -144,7 +144,7 @@ func (a *Application) join(ctx context.Context, tx Tx, cop *CoP, personID string
 // Members lists a CoP's roster with roles (its coordinator, its hub, national).
 func (a *Application) Members(ctx context.Context, c httpx.Claims, copID string) ([]MemberView, error) {
 	out := []MemberView{}
-	return out, a.repo.InTx(ctx, func(tx Tx) ([]events.Event, error) {
+	return out, a.inTx(ctx, func(tx Tx) ([]events.Event, error) {
 		if _, err := knownCoP(ctx, tx, c, copID, "see the members of CoP "+copID); err != nil {
 			return nil, err
 		}
@@ -164,7 +164,7 @@ func (a *Application) Leave(ctx context.Context, c httpx.Claims, copID, personID
 	if err := httpx.Authorize(c, c.IsPerson(personID), "end another person's membership (removal is by the working group's vote)"); err != nil {
 		return err
 	}
-	return a.repo.InTx(ctx, func(tx Tx) ([]events.Event, error) {
+	return a.inTx(ctx, func(tx Tx) ([]events.Event, error) {
 		m, err := tx.Membership(ctx, copID, personID, true)
 		if err != nil {
 			return nil, err
@@ -176,7 +176,7 @@ func (a *Application) Leave(ctx context.Context, c httpx.Claims, copID, personID
 		if err != nil {
 			return nil, err
 		}
-		return []events.Event{left}, nil
+		return left, nil
 	})
 }
 
@@ -186,7 +186,7 @@ func (a *Application) SetRoles(ctx context.Context, c httpx.Claims, copID, perso
 		return nil, apperr.Invalid("roles", "is required (an empty list leaves only membership)")
 	}
 	var out *MemberView
-	return out, a.repo.InTx(ctx, func(tx Tx) ([]events.Event, error) {
+	return out, a.inTx(ctx, func(tx Tx) ([]events.Event, error) {
 		if _, err := knownCoP(ctx, tx, c, copID, "change roles in CoP "+copID); err != nil {
 			return nil, err
 		}
@@ -258,7 +258,7 @@ func (a *Application) Import(ctx context.Context, c httpx.Claims, copID string, 
 	// The CoP is checked before the body is read, without a lock, so that a caller is told
 	// 403 or that the CoP does not take members yet before uploading anything; it is checked
 	// again under the lock, in case it changed while the body arrived.
-	if err := a.repo.InTx(ctx, func(tx Tx) ([]events.Event, error) {
+	if err := a.inTx(ctx, func(tx Tx) ([]events.Event, error) {
 		_, err := importableCoP(ctx, tx, c, copID, false)
 		return nil, err
 	}); err != nil {
@@ -269,7 +269,7 @@ func (a *Application) Import(ctx context.Context, c httpx.Claims, copID string, 
 		return nil, err
 	}
 	res := &ImportResult{}
-	return res, a.repo.InTx(ctx, func(tx Tx) ([]events.Event, error) {
+	return res, a.inTx(ctx, func(tx Tx) ([]events.Event, error) {
 		cop, err := importableCoP(ctx, tx, c, copID, true)
 		if err != nil {
 			return nil, err

@@ -50,7 +50,7 @@ func (a *Application) ProposeRemoval(ctx context.Context, c httpx.Claims, copID 
 	v.Check(in.PersonID != "", "person_id", "is required")
 	v.Check(strings.TrimSpace(in.Reason) != "" && len(in.Reason) <= 2000, "reason", "is required (at most 2000 characters)")
 	var out *RemovalView
-	return out, a.repo.InTx(ctx, func(tx Tx) ([]events.Event, error) {
+	return out, a.inTx(ctx, func(tx Tx) ([]events.Event, error) {
 		wg, err := tx.WorkingGroup(ctx, copID)
 		if err != nil {
 			return nil, err
@@ -127,7 +127,7 @@ func (a *Application) Vote(ctx context.Context, c httpx.Claims, id string, in Ba
 		return nil, err
 	}
 	var out *RemovalView
-	return out, a.repo.InTx(ctx, func(tx Tx) ([]events.Event, error) {
+	return out, a.inTx(ctx, func(tx Tx) ([]events.Event, error) {
 		r, err := tx.Removal(ctx, id)
 		if err != nil {
 			return nil, err
@@ -154,7 +154,7 @@ func (a *Application) Vote(ctx context.Context, c httpx.Claims, id string, in Ba
 		if err != nil {
 			return nil, err
 		}
-		return append(evs, left), nil
+		return append(evs, left...), nil
 	})
 }
 
@@ -164,7 +164,7 @@ func (a *Application) Removal(ctx context.Context, c httpx.Claims, id string) (*
 		return nil, err
 	}
 	var out *RemovalView
-	return out, a.repo.InTx(ctx, func(tx Tx) ([]events.Event, error) {
+	return out, a.inTx(ctx, func(tx Tx) ([]events.Event, error) {
 		r, err := tx.Removal(ctx, id)
 		if err != nil {
 			return nil, err

@@ -30,6 +30,7 @@ func NewHTTP(a *app.Application, limiter *httpx.Limiter) *HTTP {
 // Routes lists every route membership serves.
 func (h *HTTP) Routes() []Route {
 	return []Route{
+		{Method: "GET", Path: "/v1/me", Handle: h.me},
 		{Method: "POST", Path: "/v1/people", Handle: h.register},
 		{Method: "GET", Path: "/v1/people/{id}", Handle: h.person},
 		{Method: "DELETE", Path: "/v1/people/{id}", Handle: h.erase},
@@ -72,6 +73,11 @@ func (h *HTTP) register(ctx context.Context, c httpx.Claims, r *http.Request) (i
 		return http.StatusAccepted, map[string]string{"status": "received"}, err
 	}
 	return http.StatusCreated, map[string]string{"id": id}, err
+}
+
+func (h *HTTP) me(ctx context.Context, c httpx.Claims, _ *http.Request) (int, any, error) {
+	me, err := h.app.Me(ctx, c)
+	return http.StatusOK, me, err
 }
 
 func (h *HTTP) person(ctx context.Context, c httpx.Claims, r *http.Request) (int, any, error) {

@@ -14,5 +14,6 @@ func TestOpenAPIListsExactlyTheServedRoutes(t *testing.T) {
 	for _, rt := range ports.NewHTTP(nil, nil).Routes() {
 		served = append(served, rt.Method+" "+rt.Path)
 	}
+	served = append(served, ports.DocumentedFlows...)
 	testkit.AssertOpenAPIRoutes(t, "openapi/membership.yaml", served)
 }

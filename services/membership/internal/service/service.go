@@ -3,12 +3,16 @@ package service
 
 import (
 	"context"
+	"errors"
 	"net/http"
+	"strings"
 	"time"
 
+	"github.com/copnet/copnet/pkg/access"
 	"github.com/copnet/copnet/pkg/bus"
 	"github.com/copnet/copnet/pkg/config"
 	"github.com/copnet/copnet/pkg/httpx"
+	"github.com/copnet/copnet/pkg/mail"
 	"github.com/copnet/copnet/pkg/node"
 	"github.com/copnet/copnet/services/membership/internal/adapters"
 	"github.com/copnet/copnet/services/membership/internal/app"
@@ -29,25 +33,52 @@ type Settings struct {
 	// per client address.
 	SelfRegistrationEvery time.Duration `envconfig:"COPNET_MEMBERSHIP_SELF_REGISTRATION_EVERY" default:"10s"`
 	SelfRegistrationBurst int           `envconfig:"COPNET_MEMBERSHIP_SELF_REGISTRATION_BURST" default:"5"`
+	// SelfRegistration lets people without an account or invitation register themselves
+	// (POST /v1/people without a token, or signing in by e-mail or OpenID Connect).
+	SelfRegistration bool `envconfig:"COPNET_MEMBERSHIP_SELF_REGISTRATION" default:"true"`
+	// SessionIdle ends a browser session unused this long; SessionMax ends any session.
+	SessionIdle time.Duration `envconfig:"COPNET_MEMBERSHIP_SESSION_IDLE" default:"168h"`
+	SessionMax  time.Duration `envconfig:"COPNET_MEMBERSHIP_SESSION_MAX" default:"720h"`
+	// How sign-in links and invitations are sent (COPNET_SMTP_URL, COPNET_MAIL_FROM).
+	mail.Settings
+	// The organisation's OpenID provider, if any (COPNET_OIDC_*).
+	config.OIDC
 }
+
+// Validate implements config.Validator.
+func (s Settings) Validate() error { return errors.Join(s.Settings.Validate(), s.CheckOIDC()) }
 
 // Service is the running membership service.
 type Service struct {
 	app    *app.Application
 	http   *ports.HTTP
+	auth   *ports.Auth
 	router *bus.Router
 	d      node.Deps
 	sweep  time.Duration
+	mail   *mail.Worker
+	// mailPage shows kept mail when there is no SMTP server.
+	mailPage http.Handler
 }
 
 // New wires membership from its dependencies.
-func New(_ context.Context, d node.Deps) (node.Service, error) {
+func New(ctx context.Context, d node.Deps) (node.Service, error) {
 	var s Settings
 	if err := config.Load(&s); err != nil {
 		return nil, err
 	}
+	if d.Signer == nil {
+		return nil, errors.New("membership issues access tokens and needs the node secret (COPNET_AUTH_SECRET)")
+	}
+	if err := mail.Migrate(ctx, d.Pool); err != nil {
+		return nil, err
+	}
 	repo := adapters.NewRepository(d.Pool, d.Bus.Outbox())
 	a := app.New(repo, d.Now, s.ConsentWindow)
+	mailer := &mail.Worker{Pool: d.Pool, Sender: s.Settings.Sender(d.DataDir), From: s.Settings.FromAddress(), Logger: d.Logger}
+	id := a.EnableIdentity(d.Signer, d.Secret, app.IdentitySettings{PublicURL: d.PublicURL,
+		SelfRegistration: s.SelfRegistration, SessionIdle: s.SessionIdle, SessionMax: s.SessionMax, MailQueued: mailer.Wake})
+	d.Logger.Info(s.Settings.Describe(d.DataDir, strings.TrimRight(d.PublicURL, "/")+MailPagePath))
 	r, err := d.Bus.NewRouter(Name, d.Pool)
 	if err != nil {
 		return nil, err
@@ -57,16 +88,37 @@ func New(_ context.Context, d node.Deps) (node.Service, error) {
 	bus.On(r, "on_charter_published", a.OnCharterPublished)
 	bus.On(r, "on_cop_retired", a.OnCoPRetired)
 	limiter := httpx.NewLimiter(s.SelfRegistrationEvery, s.SelfRegistrationBurst)
-	return &Service{app: a, http: ports.NewHTTP(a, limiter), router: r, d: d, sweep: s.SweepInterval}, nil
+	signins := httpx.NewLimiter(s.SelfRegistrationEvery, s.SelfRegistrationBurst)
+	svc := &Service{app: a, http: ports.NewHTTP(a, limiter), auth: ports.NewAuth(id, d.Verifier, signins, d.Logger),
+		router: r, d: d, sweep: s.SweepInterval, mail: mailer}
+	if s.Settings.SMTPURL == "" {
+		svc.mailPage = mail.LoopbackPage(mail.Dir{Path: mail.MailDir(d.DataDir)})
+	}
+	return svc, nil
 }
 
+// MailPagePath shows the mail kept without an SMTP server, to this machine only.
+const MailPagePath = "/dev/mail"
+
 // Register implements node.Service.
-func (s *Service) Register(mux *http.ServeMux) { s.http.Register(mux) }
+func (s *Service) Register(mux *http.ServeMux) {
+	s.http.Register(mux)
+	s.auth.Register(mux)
+	mux.Handle("GET "+access.JWKSPath, access.JWKSHandler(s.d.Signer.Public()))
+	if s.mailPage != nil {
+		mux.Handle("GET "+MailPagePath, s.mailPage)
+	}
+}
 
 // Run implements node.Service: it consumes the registry's events and, beside them, settles
 // consent windows and terms that have ended.
 func (s *Service) Run(ctx context.Context) error {
 	go s.sweepLoop(ctx)
+	go func() {
+		if err := s.mail.Run(ctx); err != nil && ctx.Err() == nil {
+			s.d.Logger.Error("mail worker stopped", "error", err)
+		}
+	}()
 	return s.router.Run(ctx)
 }
 
