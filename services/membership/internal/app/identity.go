@@ -288,9 +288,9 @@ func revokeAll(person, reason string) events.AccessRevoked {
 
 // MeView is the caller as they see themselves.
 type MeView struct {
-	Person *PersonView    `json:"person"`
-	Grants []httpx.Grant  `json:"grants"`
-	Token  *TokenGrants   `json:"token"`
+	Person *PersonView   `json:"person"`
+	Grants []httpx.Grant `json:"grants"`
+	Token  *TokenGrants  `json:"token"`
 }
 
 // TokenGrants is what the token the caller used carries (which may lag grants given since).

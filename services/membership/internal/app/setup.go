@@ -67,7 +67,7 @@ func SetupLink(secret []byte, base string, ttl time.Duration, now time.Time) (st
 		return "", errors.New("setup link: ttl must be positive")
 	}
 	id := make([]byte, 16)
-	_, _ = rand.Read(id) // crypto/rand never fails on supported platforms
+	_, _ = rand.Read(id)                                                                     // crypto/rand never fails on supported platforms
 	raw, _ := json.Marshal(ticket{ID: hex.EncodeToString(id), Expires: now.Add(ttl).Unix()}) // cannot fail
 	payload := base64.RawURLEncoding.EncodeToString(raw)
 	t := payload + "." + base64.RawURLEncoding.EncodeToString(mac(setupKey(secret), payload))
