@@ -9,8 +9,7 @@ import (
 	"net/url"
 	"time"
 
-	"github.com/copnet/copnet/pkg/httpx"
-	"github.com/copnet/copnet/services/console"
+	"github.com/copnet/copnet/services/membership"
 )
 
 // maxLinkTTL keeps a link what it is meant to be: a way in now, not a credential to keep.
@@ -24,13 +23,14 @@ type linkOptions struct {
 func linkFlags() (*flag.FlagSet, linkOptions) {
 	fs := flag.NewFlagSet("link", flag.ContinueOnError)
 	return fs, linkOptions{
-		ttl: fs.Duration("ttl", console.SigninLinkTTL, "how long the link can be used (at most 24h)"),
+		ttl: fs.Duration("ttl", membership.SetupLinkTTL, "how long the link can be used (at most 24h)"),
 		url: fs.String("url", "", "the console's address as the browser reaches it (default: from COPNET_HTTP_ADDR)"),
 	}
 }
 
-// cmdLink prints a fresh single-use sign-in link for this data dir's node: the way back in
-// when the setup link of the first start was lost or used.
+// cmdLink prints a fresh single-use setup link for this data dir's node: whoever opens it
+// becomes a national administrator. It is the way back in when the setup link of the first
+// start was lost, or every administrator is locked out.
 func cmdLink(args []string, stdout, stderr io.Writer) int {
 	fs, o := linkFlags()
 	if status, ok := parse("link", fs, args, stdout, stderr); !ok {
@@ -60,9 +60,9 @@ func cmdLink(args []string, stdout, stderr io.Writer) int {
 	return 0
 }
 
-// operatorLink signs the national secretariat's operator in.
+// operatorLink makes whoever opens it first a national administrator.
 func operatorLink(s settings, base string, ttl time.Duration) (string, error) {
-	return console.SigninLink([]byte(s.AuthSecret), base, httpx.Claims{Subject: "operator", Grants: []httpx.Grant{{Role: httpx.RoleNational}}}, ttl)
+	return membership.SetupLink([]byte(s.AuthSecret), base, ttl)
 }
 
 // baseURL is where a browser on this machine reaches addr: a wildcard listen address is

@@ -126,17 +126,19 @@ func keepPrivate(f *os.File, path string, warn io.Writer) error {
 }
 
 func run() error {
-	s, first, err := load(os.Stderr)
+	s, _, err := load(os.Stderr)
 	if err != nil {
 		return err
 	}
-	return node.Launch{Name: "copnet", Settings: s.Base, LogTo: os.Stderr,
+	var dbURL string
+	return node.Launch{Name: "copnet", Settings: s.Base, LogTo: os.Stderr, DataDir: s.DataDir,
 		Infra: func(ctx context.Context, log *slog.Logger) (node.Infra, error) {
 			connect, embedded, stopNATS, err := startNATS(s)
 			if err != nil {
 				return node.Infra{}, err
 			}
-			dbURL, stopDB, err := startPostgres(ctx, s, log)
+			var stopDB func()
+			dbURL, stopDB, err = startPostgres(ctx, s, log)
 			if err != nil {
 				stopNATS()
 				return node.Infra{}, err
@@ -144,7 +146,13 @@ func run() error {
 			return node.Infra{Connect: connect, DatabaseURL: dbURL, Stop: func() { stopDB(); stopNATS() },
 				Factories: []node.Factory{federationFactory(s, embedded)}}, nil
 		},
-		OnReady: func(addr net.Addr) { announce(s, first, addr) },
+		OnReady: func(addr net.Addr) {
+			announce(s, func() (bool, error) {
+				ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+				defer cancel()
+				return membership.NeedsSetup(ctx, dbURL)
+			}, addr)
+		},
 	}.Run(services...)
 }
 
@@ -213,21 +221,35 @@ func startPostgres(ctx context.Context, s settings, log *slog.Logger) (string, f
 	}, nil
 }
 
+// publicBase is where people reach the node: COPNET_PUBLIC_URL, else the listening address.
+func publicBase(s settings, addr net.Addr) string {
+	if s.PublicURL != "" {
+		return strings.TrimRight(s.PublicURL, "/")
+	}
+	return baseURL(addr.String())
+}
+
 // announce tells a newcomer where copnet is and how to get in. It prints no credential that
-// lasts: the first start of a data dir prints one single-use sign-in link (short-lived and
-// signing in only through the console's Continue button), later starts say how to get one.
-func announce(s settings, first bool, addr net.Addr) {
+// lasts: while the node has no national administrator, a single-use setup link (short-lived,
+// and asking for the administrator's name and address before it does anything).
+func announce(s settings, needsSetup func() (bool, error), addr net.Addr) {
 	base := "http://" + addr.String()
 	fmt.Printf("copnet node %q (%s) serving %s\n", s.NodeID, s.NodeTier, base)
-	if first {
-		link, err := operatorLink(s, baseURL(addr.String()), console.SigninLinkTTL)
+	// While nobody administers the node, each start prints a fresh single-use setup link (a
+	// lost one is no dead end); once someone has used one, nothing secret is printed again.
+	needed, err := needsSetup()
+	switch {
+	case err != nil:
+		fmt.Fprintln(os.Stderr, "copnet: cannot tell whether the node has an administrator:", err)
+	case needed:
+		link, err := operatorLink(s, publicBase(s, addr), membership.SetupLinkTTL)
 		if err != nil {
 			fmt.Fprintln(os.Stderr, "copnet: cannot make the setup link:", err)
 		} else {
-			fmt.Printf("setup: %s (sign in to the console as the national secretariat; works once, for %s)\n",
-				link, console.SigninLinkTTL)
+			fmt.Printf("setup: %s (open it to become this node's national administrator; works once, for %s)\n",
+				link, membership.SetupLinkTTL)
 		}
 	}
-	fmt.Printf("console: %s/ (`copnet link` prints a single-use sign-in link; `copnet token --role national` a token for the API)\n", base)
+	fmt.Printf("console: %s/ (sign in by e-mail link; `copnet link` prints a setup link for a new administrator)\n", publicBase(s, addr))
 	fmt.Println("copnet ready; Ctrl-C stops it")
 }

@@ -52,7 +52,7 @@ func TestScope(t *testing.T) {
 
 	tokens := n.CallerTokens(t, callers, testkit.Scope{Region: "north", OtherRegion: "south", CoP: "n1", NoMember: "p1"})
 	var routes []string
-	for _, rt := range ports.NewWeb(nil, nil, "", nil).APIRoutes() {
+	for _, rt := range ports.NewWeb(nil, nil, "", ports.SignIn{}, nil).APIRoutes() {
 		routes = append(routes, rt.Method+" "+rt.Path)
 	}
 	testkit.CheckAccess(t, testkit.AccessMatrix[string]{Routes: routes, Callers: callers, Cases: accessTable,

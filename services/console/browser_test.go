@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 
@@ -24,6 +25,7 @@ import (
 	"github.com/copnet/copnet/pkg/httpx"
 	"github.com/copnet/copnet/pkg/testkit"
 	"github.com/copnet/copnet/services/console/internal/projection"
+	"github.com/copnet/copnet/services/membership"
 	"github.com/copnet/copnet/services/registry"
 )
 
@@ -102,6 +104,16 @@ func chrome(t *testing.T) context.Context {
 }
 
 // visit opens url and returns the HTTP status of the page.
+// signedIn is a Chromium holding token in the access cookie, as after a sign-in.
+func signedIn(t *testing.T, n *testkit.Node, token string) context.Context {
+	t.Helper()
+	ctx := chrome(t)
+	if _, err := chromedp.Call(ctx, network.SetCookie, network.SetCookieParams{Name: httpx.AccessCookie, Value: token, URL: n.URL}); err != nil {
+		t.Fatalf("set the access cookie: %v", err)
+	}
+	return ctx
+}
+
 func visit(t *testing.T, ctx context.Context, url string) int64 {
 	t.Helper()
 	res, err := chromedp.Run(ctx, chromedp.NavigateResponse(url))
@@ -174,7 +186,7 @@ func TestBrowser(t *testing.T) {
 	}
 	ensureChromium(t)
 	axe := axeSource(t)
-	n := startConsole(t, registry.Factory)
+	n := startConsole(t, registry.Factory, membership.Factory)
 	nat := national(t, n)
 
 	// The registry makes the regions and CoPs; the other services' events are fed in.
@@ -254,13 +266,20 @@ func TestBrowser(t *testing.T) {
 
 	t.Run("national page shows the summary's figures", func(t *testing.T) {
 		ctx := chrome(t)
-		// The single-use link the all-in-one prints: opening it shows a Continue button.
-		if st := visit(t, ctx, signinLink(t, n.Secret, n.URL, httpx.Claims{Subject: "operator", Grants: []httpx.Grant{{Role: httpx.RoleNational}}})); st != http.StatusOK {
-			t.Fatalf("sign-in link: %d", st)
+		// The single-use setup link the all-in-one prints on its first start: the page asks
+		// the administrator's name and address, and submitting it signs them in as national.
+		link, err := membership.SetupLink(n.Secret, n.URL, time.Hour)
+		if err != nil {
+			t.Fatal(err)
 		}
-		checkAccessibility(t, ctx, axe, "sign-in link page")
-		if err := chromedp.Do(ctx, chromedp.Click(`#continue-signin`), chromedp.WaitVisible(`#totals`)); err != nil {
-			t.Fatalf("national page did not open after continuing from the sign-in link: %v", err)
+		if st := visit(t, ctx, link); st != http.StatusOK {
+			t.Fatalf("setup link: %d", st)
+		}
+		checkAccessibility(t, ctx, axe, "setup page")
+		screenshot(t, ctx, "setup")
+		if err := chromedp.Do(ctx, chromedp.SetValue(`#name`, "Sam Secretariat"), chromedp.SetValue(`#email`, "sam@secretariat.example"),
+			chromedp.Click(`#setup-submit`), chromedp.WaitVisible(`#totals`)); err != nil {
+			t.Fatalf("national page did not open after the setup form: %v", err)
 		}
 		shown, err := chromedp.Run(ctx, chromedp.Evaluate[map[string]map[string]string](`Object.fromEntries([...document.querySelectorAll("article[data-region]")].map(a =>
 				[a.dataset.region, Object.fromEntries([...a.querySelectorAll("[data-figure]")].map(e => [e.dataset.figure, e.textContent.trim()]))]))`))
@@ -318,18 +337,10 @@ func TestBrowser(t *testing.T) {
 	// sideways scrolling of the page, nothing wider than the card it sits in (wide tables
 	// scroll inside their own labelled region), and axe clean at the phone width.
 	t.Run("every page fits at 390, 1366 and 1920 px", func(t *testing.T) {
-		// Signed in through the sign-in form, as people are: GET /signin?token= signs nobody in.
+		// Holding the access cookie a sign-in ends with (the sign-in itself is the setup
+		// subtest's and membership's journeys').
 		signIn := func(token string) context.Context {
-			ctx := chrome(t)
-			visit(t, ctx, n.URL+"/signin")
-			if err := chromedp.Do(ctx,
-				chromedp.SetValue(`#token`, token),
-				chromedp.Click(`form.stack button[type=submit]`),
-				chromedp.WaitNotPresent(`#token`),
-			); err != nil {
-				t.Fatalf("sign in: %v", err)
-			}
-			return ctx
+			return signedIn(t, n, token)
 		}
 		nationalCtx := signIn(nat)
 		anonCtx := chrome(t)
@@ -343,6 +354,7 @@ func TestBrowser(t *testing.T) {
 			{"region", nationalCtx, "/regions/north"},
 			{"cop", nationalCtx, "/cops/" + nurses},
 			{"signin", anonCtx, "/signin"},
+			{"account", nationalCtx, "/account"},
 			{"forbidden", hubCtx, "/regions/north"},
 		}
 		for _, width := range []int64{390, 1366, 1920} {
@@ -357,7 +369,7 @@ func TestBrowser(t *testing.T) {
 					t.Fatalf("%s: landed on %q (%v), want %s", what, where, err, p.path)
 				}
 				if p.name != "signin" {
-					if onSignin, err := chromedp.Run(p.ctx, chromedp.Evaluate[bool](`document.querySelector('#token') !== null`)); err != nil || onSignin {
+					if onSignin, err := chromedp.Run(p.ctx, chromedp.Evaluate[bool](`document.querySelector('#send-link') !== null`)); err != nil || onSignin {
 						t.Fatalf("%s: the sign-in form is shown (%v): the session was lost", what, err)
 					}
 				}
@@ -428,11 +440,7 @@ func TestBrowser(t *testing.T) {
 	})
 
 	t.Run("hub of another region gets 403", func(t *testing.T) {
-		ctx := chrome(t)
-		visit(t, ctx, signinLink(t, n.Secret, n.URL, httpx.Claims{Subject: "hub-south", Grants: []httpx.Grant{{Role: httpx.RoleHub, Region: "south"}}}))
-		if err := chromedp.Do(ctx, chromedp.Click(`#continue-signin`), chromedp.WaitVisible(`li.who`)); err != nil {
-			t.Fatalf("continue from the sign-in link: %v", err)
-		}
+		ctx := signedIn(t, n, hub(t, n, "south"))
 		if st := visit(t, ctx, n.URL+"/regions/north"); st != http.StatusForbidden {
 			t.Errorf("hub south opening region north: %d, want 403", st)
 		}

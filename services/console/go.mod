@@ -6,11 +6,18 @@ require (
 	github.com/chromedp/cdproto v0.159.0
 	github.com/chromedp/chromedp v0.23.0
 	github.com/copnet/copnet/pkg v0.0.0
-	github.com/copnet/copnet/services/registry v0.0.0-00010101000000-000000000000
+	github.com/copnet/copnet/services/registry v0.0.0
 	github.com/copnet/copnet/services/scheduling v0.0.0-00010101000000-000000000000
 	github.com/jackc/pgx/v5 v5.12.0
-	github.com/kelseyhightower/envconfig v1.4.0
 	github.com/nats-io/nats.go v1.55.0
+)
+
+require (
+	github.com/getkin/kin-openapi v0.153.0 // indirect
+	github.com/go-openapi/jsonpointer v1.0.0 // indirect
+	github.com/gorilla/mux v1.8.0 // indirect
+	github.com/kelseyhightower/envconfig v1.4.0 // indirect
+	go.yaml.in/yaml/v4 v4.0.0 // indirect
 )
 
 require (
@@ -84,3 +91,5 @@ replace (
 	github.com/copnet/copnet/services/registry => ../registry
 	github.com/copnet/copnet/services/scheduling => ../scheduling
 )
+
+replace github.com/copnet/copnet/services/membership => ../membership

@@ -11,7 +11,7 @@ import (
 // in step; the pages are HTML for people and are not part of the API document.
 func TestOpenAPIListsTheReadAPI(t *testing.T) {
 	var served []string
-	for _, rt := range ports.NewWeb(nil, nil, "", nil).APIRoutes() {
+	for _, rt := range ports.NewWeb(nil, nil, "", ports.SignIn{}, nil).APIRoutes() {
 		served = append(served, rt.Method+" "+rt.Path)
 	}
 	testkit.AssertOpenAPIRoutes(t, "openapi/console.yaml", served)

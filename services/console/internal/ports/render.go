@@ -33,6 +33,9 @@ type pageData struct {
 	Network *projection.Network
 	Region  *projection.RegionDetail
 	CoP     *projection.CoPDetail
+	SignIn  *signinView
+	// Ticket is a setup link's ticket, carried by the setup form.
+	Ticket string
 }
 
 // pages holds one parsed template set per page, each with the shared layout.
@@ -40,7 +43,7 @@ type pages struct {
 	byName map[string]*template.Template
 }
 
-var pageNames = []string{"national", "region", "cop", "signin", "signedin", "signinlink", "error"}
+var pageNames = []string{"national", "region", "cop", "signin", "setup", "account", "error"}
 
 func mustParsePages() *pages {
 	p := &pages{byName: map[string]*template.Template{}}

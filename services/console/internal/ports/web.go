@@ -5,9 +5,6 @@ package ports
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
-	"crypto/subtle"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -24,17 +21,6 @@ import (
 	"github.com/copnet/copnet/services/console/internal/projection"
 )
 
-// Cookie names. The session cookie holds the signed-in person's token itself, so the
-// console keeps no session table and a sign-out just drops the cookie.
-const (
-	SessionCookie = "copnet_session"
-	CSRFCookie    = "copnet_csrf"
-	// CSRFField is the hidden form field every form post must carry, equal to CSRFCookie
-	// (double submit: another site can make the browser send the cookie, but cannot read it
-	// to put it in the form).
-	CSRFField = "csrf"
-)
-
 // Web serves the pages and the read API.
 type Web struct {
 	store    *projection.Store
@@ -43,18 +29,18 @@ type Web struct {
 	client   *http.Client
 	log      *slog.Logger
 	pages    *pages
-	// links redeems single-use sign-in links (signin.go); nil when the node has no secret.
-	links *signinLinks
+	// signIn is what the sign-in page offers.
+	signIn SignIn
 }
 
 // NewWeb returns the console's HTTP port. apiURL is the registry's base URL; empty means
 // the server the request came in on.
-func NewWeb(store *projection.Store, v httpx.Verifier, apiURL string, log *slog.Logger) *Web {
+func NewWeb(store *projection.Store, v httpx.Verifier, apiURL string, signIn SignIn, log *slog.Logger) *Web {
 	if log == nil {
 		log = slog.Default()
 	}
 	return &Web{store: store, verifier: v, apiURL: strings.TrimRight(apiURL, "/"),
-		client: &http.Client{Timeout: 15 * time.Second}, log: log, pages: mustParsePages()}
+		client: &http.Client{Timeout: 15 * time.Second}, log: log, pages: mustParsePages(), signIn: signIn}
 }
 
 // Route is one route the console serves.
@@ -82,10 +68,8 @@ func (w *Web) PageRoutes() []Route {
 		{"GET", "/cops/{id}", w.copPage},
 		{"POST", "/cops/{id}/decision", w.decide},
 		{"GET", "/signin", w.signinPage},
-		{"POST", "/signin", w.signin},
-		{"GET", SigninLinkPath, w.signinLinkPage},
-		{"POST", SigninLinkPath, w.signinWithLink},
-		{"POST", "/signout", w.signout},
+		{"GET", "/setup", w.setupPage},
+		{"GET", "/account", w.accountPage},
 		{"GET", "/static/{file}", w.static},
 	}
 }
@@ -104,124 +88,31 @@ type caller struct {
 }
 
 // whoIs returns the caller of a bearer request (verified by the node) or of a signed-in
-// browser (its session cookie, verified here); ok is false for anonymous callers.
+// browser (its access cookie, verified here); ok is false for anonymous callers.
 func (w *Web) whoIs(r *http.Request) (caller, bool) {
 	if c, ok := httpx.ClaimsFrom(r.Context()); ok {
 		_, tok, _ := strings.Cut(r.Header.Get("Authorization"), " ")
 		return caller{claims: c, token: strings.TrimSpace(tok)}, true
 	}
-	ck, err := r.Cookie(SessionCookie)
-	if err != nil || ck.Value == "" {
+	tok, c, ok := httpx.CookieClaims(r, w.verifier)
+	if !ok {
 		return caller{}, false
 	}
-	c, err := w.verifier.Verify(ck.Value)
-	if err != nil {
-		return caller{}, false
-	}
-	return caller{claims: c, token: ck.Value}, true
-}
-
-// csrfToken returns the browser's double-submit token, setting the cookie when it has none.
-func csrfToken(rw http.ResponseWriter, r *http.Request) string {
-	if ck, err := r.Cookie(CSRFCookie); err == nil && len(ck.Value) >= 32 {
-		return ck.Value
-	}
-	b := make([]byte, 32)
-	_, _ = rand.Read(b) // crypto/rand never fails on supported platforms
-	tok := base64.RawURLEncoding.EncodeToString(b)
-	http.SetCookie(rw, &http.Cookie{Name: CSRFCookie, Value: tok, Path: "/", HttpOnly: true,
-		SameSite: http.SameSiteStrictMode, Secure: isTLS(r)})
-	return tok
-}
-
-// checkCSRF rejects a form post whose hidden token does not match its cookie.
-func checkCSRF(r *http.Request) error {
-	ck, err := r.Cookie(CSRFCookie)
-	form := r.PostFormValue(CSRFField)
-	if err != nil || len(ck.Value) < 32 || subtle.ConstantTimeCompare([]byte(ck.Value), []byte(form)) != 1 {
-		return apperr.Forbidden("the form's CSRF token is missing or does not match; reload the page and try again")
-	}
-	return nil
-}
-
-// isTLS says whether the browser reached us over HTTPS, directly or through a proxy, so
-// cookies are marked Secure exactly when they can be.
-func isTLS(r *http.Request) bool {
-	return r.TLS != nil || strings.EqualFold(r.Header.Get("X-Forwarded-Proto"), "https")
-}
-
-func (w *Web) setSession(rw http.ResponseWriter, r *http.Request, token string) {
-	ck := &http.Cookie{Name: SessionCookie, Value: token, Path: "/", HttpOnly: true,
-		SameSite: http.SameSiteStrictMode, Secure: isTLS(r)}
-	if exp := tokenExpiry(token); !exp.IsZero() {
-		ck.Expires = exp
-	}
-	http.SetCookie(rw, ck)
-}
-
-// tokenExpiry reads a JWT's exp claim, already verified, so the cookie lives no longer
-// than the token it carries.
-func tokenExpiry(token string) time.Time {
-	parts := strings.Split(token, ".")
-	if len(parts) != 3 {
-		return time.Time{}
-	}
-	raw, err := base64.RawURLEncoding.DecodeString(parts[1])
-	if err != nil {
-		return time.Time{}
-	}
-	var c struct {
-		Exp int64 `json:"exp"`
-	}
-	if json.Unmarshal(raw, &c) != nil || c.Exp == 0 {
-		return time.Time{}
-	}
-	return time.Unix(c.Exp, 0)
-}
-
-// signinPage shows the paste-a-token form. It never signs in by itself, whatever its query
-// says: a GET that did would let another site sign a browser in as the site's own account
-// (login CSRF). Links sign in through signin.go's Continue button.
-func (w *Web) signinPage(rw http.ResponseWriter, r *http.Request) {
-	w.pages.render(rw, r, http.StatusOK, "signin", pageData{Title: "Sign in", CSRF: csrfToken(rw, r)})
-}
-
-func (w *Web) signin(rw http.ResponseWriter, r *http.Request) {
-	if err := checkCSRF(r); err != nil {
-		httpx.WriteProblem(rw, r, err)
-		return
-	}
-	w.completeSignin(rw, r, strings.TrimSpace(r.PostFormValue("token")))
-}
-
-func (w *Web) completeSignin(rw http.ResponseWriter, r *http.Request, tok string) {
-	if _, err := w.verifier.Verify(tok); err != nil {
-		msg := "That token could not be verified. Check that you pasted all of it and that it has not expired."
-		w.pages.render(rw, r, http.StatusUnauthorized, "signin", pageData{Title: "Sign in", CSRF: csrfToken(rw, r), Error: msg})
-		return
-	}
-	w.setSession(rw, r, tok)
-	// A page that moves on by itself rather than a 303: after a cross-site navigation
-	// (a link clicked in a terminal) the browser would not send a SameSite=Strict cookie
-	// on the redirected request, and the person would land on the sign-in form again.
-	w.pages.render(rw, r, http.StatusOK, "signedin", pageData{Title: "Signed in"})
-}
-
-func (w *Web) signout(rw http.ResponseWriter, r *http.Request) {
-	if err := checkCSRF(r); err != nil {
-		httpx.WriteProblem(rw, r, err)
-		return
-	}
-	http.SetCookie(rw, &http.Cookie{Name: SessionCookie, Value: "", Path: "/", MaxAge: -1, HttpOnly: true,
-		SameSite: http.SameSiteStrictMode, Secure: isTLS(r)})
-	http.Redirect(rw, r, "/signin", http.StatusSeeOther)
+	return caller{claims: c, token: tok}, true
 }
 
 // pageCaller returns the signed-in caller of a page, or sends the browser to sign in.
 func (w *Web) pageCaller(rw http.ResponseWriter, r *http.Request) (caller, bool) {
 	c, ok := w.whoIs(r)
 	if !ok {
-		http.Redirect(rw, r, "/signin", http.StatusSeeOther)
+		// A browser whose access token ran out but whose session lives gets a fresh token
+		// from membership and comes straight back; anyone else signs in first.
+		q := url.Values{"next": {r.URL.RequestURI()}}.Encode()
+		if ck, err := r.Cookie(httpx.SessionCookie); err == nil && ck.Value != "" {
+			http.Redirect(rw, r, "/auth/refresh?"+q, http.StatusSeeOther)
+		} else {
+			http.Redirect(rw, r, "/signin?"+q, http.StatusSeeOther)
+		}
 	}
 	return c, ok
 }
@@ -252,7 +143,7 @@ func (w *Web) nationalPage(rw http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.pages.render(rw, r, http.StatusOK, "national", pageData{Title: "National network", Caller: c.claims,
-		CSRF: csrfToken(rw, r), Network: n})
+		CSRF: httpx.CSRFToken(rw, r), Network: n})
 }
 
 func (w *Web) regionPage(rw http.ResponseWriter, r *http.Request) {
@@ -304,7 +195,7 @@ func (w *Web) renderRegion(rw http.ResponseWriter, r *http.Request, c caller, id
 	if notice == "" {
 		notice = decisionNotice(r, d)
 	}
-	w.pages.render(rw, r, status, "region", pageData{Title: "Region " + d.Name, Caller: c.claims, CSRF: csrfToken(rw, r),
+	w.pages.render(rw, r, status, "region", pageData{Title: "Region " + d.Name, Caller: c.claims, CSRF: httpx.CSRFToken(rw, r),
 		Region: d, Notice: notice, Error: problem})
 }
 
@@ -339,14 +230,14 @@ func (w *Web) copPage(rw http.ResponseWriter, r *http.Request) {
 		w.pageError(rw, r, c, err)
 		return
 	}
-	w.pages.render(rw, r, http.StatusOK, "cop", pageData{Title: d.Name, Caller: c.claims, CSRF: csrfToken(rw, r), CoP: d})
+	w.pages.render(rw, r, http.StatusOK, "cop", pageData{Title: d.Name, Caller: c.claims, CSRF: httpx.CSRFToken(rw, r), CoP: d})
 }
 
 // decide forwards a hub's (or national's) approve or decline to the registry with the
 // person's own token: the registry decides whether they may, the console only carries
 // the request. The decision shows on the page once the registry's event comes back.
 func (w *Web) decide(rw http.ResponseWriter, r *http.Request) {
-	if err := checkCSRF(r); err != nil {
+	if err := httpx.CheckCSRF(r); err != nil {
 		httpx.WriteProblem(rw, r, err)
 		return
 	}
@@ -443,5 +334,5 @@ func (w *Web) pageError(rw http.ResponseWriter, r *http.Request, c caller, err e
 		w.log.ErrorContext(r.Context(), "page failed", "path", r.URL.Path, "error", err)
 	}
 	w.pages.render(rw, r, status, "error", pageData{Title: http.StatusText(status), Caller: c.claims,
-		CSRF: csrfToken(rw, r), Status: status, Error: msg})
+		CSRF: httpx.CSRFToken(rw, r), Status: status, Error: msg})
 }

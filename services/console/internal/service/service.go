@@ -26,7 +26,12 @@ type Settings struct {
 	// POST /v1/cops/{id}/decision. Empty means this same HTTP server (the address the request
 	// came in on), which is where the all-in-one serves the registry.
 	APIURL string `envconfig:"COPNET_CONSOLE_API_URL"`
+	// The organisation's OpenID provider, offered on the sign-in page (COPNET_OIDC_*).
+	config.OIDC
 }
+
+// Validate implements config.Validator.
+func (s Settings) Validate() error { return s.CheckOIDC() }
 
 // Options override the environment; zero fields fall back to it.
 type Options struct {
@@ -97,12 +102,11 @@ func NewWith(o Options) func(context.Context, node.Deps) (node.Service, error) {
 		bus.On(r, "on_overlap_detected", a.OnOverlapDetected)
 		bus.On(r, "on_overlap_resolved", a.OnOverlapResolved)
 		bus.On(r, "on_gap_identified", a.OnGapIdentified)
-		web := ports.NewWeb(store, o.Verifier, o.APIURL, d.Logger)
-		// A sign-in link stands for a session token the console must mint, so links work only
-		// where the node holds the issuer's key (the all-in-one).
-		if d.Signer != nil {
-			web.EnableSigninLinks(d.Pool, d.Secret, d.Signer, d.Now)
+		var signIn ports.SignIn
+		if cfg.Enabled() {
+			signIn.OIDC = cfg.OIDCName
 		}
+		web := ports.NewWeb(store, o.Verifier, o.APIURL, signIn, d.Logger)
 		return &Service{web: web, router: r}, nil
 	}
 }

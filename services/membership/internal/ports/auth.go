@@ -175,8 +175,12 @@ func (a *Auth) setup(rw http.ResponseWriter, r *http.Request) {
 	s, err := a.id.RedeemSetup(r.Context(), t, r.PostFormValue("name"), r.PostFormValue("email"))
 	var ae *apperr.Error
 	switch {
-	case errors.Is(err, app.ErrTicketInvalid), errors.Is(err, app.ErrTicketExpired), errors.Is(err, app.ErrTicketUsed):
-		back(rw, r, app.SetupPath, url.Values{"t": {t}})
+	case errors.Is(err, app.ErrTicketInvalid):
+		back(rw, r, app.SetupPath, url.Values{"t": {t}, "error": {"invalid"}})
+	case errors.Is(err, app.ErrTicketExpired):
+		back(rw, r, app.SetupPath, url.Values{"t": {t}, "error": {"expired"}})
+	case errors.Is(err, app.ErrTicketUsed):
+		back(rw, r, app.SetupPath, url.Values{"t": {t}, "error": {"used"}})
 	case errors.As(err, &ae) && ae.Kind == apperr.KindInvalid:
 		back(rw, r, app.SetupPath, url.Values{"t": {t}, "error": {"fields"}})
 	case err != nil:
