@@ -144,9 +144,10 @@ func copnetCommand(t *testing.T, dir string, args ...string) string {
 	return strings.TrimSpace(string(out))
 }
 
-// useSigninLink follows a sign-in link as a browser does: opening it, then its Continue
-// button. It returns the final status and whether the browser is now signed in.
-func useSigninLink(t *testing.T, link string) (int, bool) {
+// useSetupLink follows a setup link as a browser does: opening it shows a form asking the
+// administrator's name and address; submitting it makes them national and signs them in.
+// It returns the browser (with its cookies) and whether it is now signed in.
+func useSetupLink(t *testing.T, link, email string) (*http.Client, bool) {
 	t.Helper()
 	jar, _ := cookiejar.New(nil)
 	browser := &http.Client{Jar: jar, Timeout: 30 * time.Second}
@@ -165,37 +166,30 @@ func useSigninLink(t *testing.T, link string) (int, bool) {
 		}
 		return false
 	}
-	if signedIn() {
-		t.Fatalf("opening %s signed the browser in without Continue", link)
-	}
-	if resp.StatusCode != http.StatusOK {
-		return resp.StatusCode, false
+	if signedIn() || resp.StatusCode != http.StatusOK {
+		t.Fatalf("opening %s: %d, signed in %v (a GET must only show the form)", link, resp.StatusCode, signedIn())
 	}
 	field := func(name string) string {
 		m := regexp.MustCompile(`name="` + name + `" value="([^"]*)"`).FindSubmatch(page)
 		if m == nil {
-			t.Fatalf("the link's page has no %s field:\n%s", name, page)
+			t.Fatalf("the setup page has no %s field:\n%s", name, page)
 		}
 		return string(m[1])
 	}
-	resp, err = browser.PostForm(u.Scheme+"://"+u.Host+"/signin/link", url.Values{"t": {field("t")}, "csrf": {field("csrf")}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	if !signedIn() {
-		return resp.StatusCode, false
-	}
-	resp, err = browser.Get(u.Scheme + "://" + u.Host + "/")
+	resp, err = browser.PostForm(u.Scheme+"://"+u.Host+"/auth/setup", url.Values{"t": {field("t")}, "csrf": {field("csrf")},
+		"name": {"Sam Secretariat"}, "email": {email}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	home, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
-	if resp.StatusCode != http.StatusOK || !strings.Contains(string(home), "National network") {
-		t.Fatalf("signed in by %s, GET /: %d", link, resp.StatusCode)
+	if !signedIn() {
+		return browser, false
 	}
-	return http.StatusOK, true
+	if resp.StatusCode != http.StatusOK || !strings.Contains(string(home), "National network") {
+		t.Fatalf("signed in by %s, landed on %s: %d", link, resp.Request.URL, resp.StatusCode)
+	}
+	return browser, true
 }
 
 // jwtLike is three base64url segments, the shape of every bearer token.
@@ -240,22 +234,22 @@ func TestAllInOneStartsWithNoSettings(t *testing.T) {
 		t.Fatalf("the first start should print its URL and one setup: line:\n%s", out)
 	}
 	link := strings.Fields(strings.TrimPrefix(setup[0], "setup: "))[0]
-	if !strings.HasPrefix(link, first.base+"/signin/link?t=") {
-		t.Fatalf("setup link %q is not a sign-in link to %s", link, first.base)
+	if !strings.HasPrefix(link, first.base+"/setup?t=") {
+		t.Fatalf("setup link %q is not a setup link to %s", link, first.base)
 	}
-	if st, ok := useSigninLink(t, link); !ok {
-		t.Fatalf("the setup link did not sign in: %d", st)
+	if _, ok := useSetupLink(t, link, "sam@secretariat.example"); !ok {
+		t.Fatal("the setup link did not sign in")
 	}
-	if st, ok := useSigninLink(t, link); ok || st != http.StatusGone {
-		t.Fatalf("the setup link used twice: %d, signed in %v", st, ok)
+	if _, ok := useSetupLink(t, link, "mallory@example.org"); ok {
+		t.Fatal("the setup link worked twice")
 	}
 	// The operator's way back in: a fresh link for the same data dir.
 	fresh := copnetCommand(t, dir, "link", "--url", first.base)
-	if fresh == link || !strings.HasPrefix(fresh, first.base+"/signin/link?t=") {
+	if fresh == link || !strings.HasPrefix(fresh, first.base+"/setup?t=") {
 		t.Fatalf("copnet link printed %q", fresh)
 	}
-	if st, ok := useSigninLink(t, fresh); !ok {
-		t.Fatalf("the link from `copnet link` did not sign in: %d", st)
+	if _, ok := useSetupLink(t, fresh, "ops@secretariat.example"); !ok {
+		t.Fatal("the link from `copnet link` did not sign in")
 	}
 	tok := copnetCommand(t, dir, "token", "--role", "national")
 	if st, body := call(t, "POST", first.base+"/v1/regions", tok, map[string]string{"id": "vic", "name": "Victoria"}); st != http.StatusCreated {
@@ -276,7 +270,7 @@ func TestAllInOneStartsWithNoSettings(t *testing.T) {
 		t.Errorf("a later start printed a setup link: %q", lines)
 	}
 	if !strings.Contains(out, "copnet link") || !strings.Contains(out, second.base) {
-		t.Errorf("a later start should say where it serves and how to get a sign-in link:\n%s", out)
+		t.Errorf("a later start should say where it serves and how to get a setup link:\n%s", out)
 	}
 	if !strings.Contains(out, secretFile) || !strings.Contains(out, "0644") || !strings.Contains(out, "0600") {
 		t.Errorf("the fixed mode of %s was not reported:\n%s", secretFile, out)
@@ -286,8 +280,8 @@ func TestAllInOneStartsWithNoSettings(t *testing.T) {
 	}
 	// Single use holds across restarts (the link's own address has the first run's port).
 	used := strings.Replace(link, first.base, second.base, 1)
-	if st, ok := useSigninLink(t, used); ok || st != http.StatusGone {
-		t.Errorf("the setup link after a restart: %d, signed in %v", st, ok)
+	if _, ok := useSetupLink(t, used, "eve@example.org"); ok {
+		t.Error("the setup link worked again after a restart")
 	}
 	second.stop(t, dir)
 	assertNoCredential(t, "a later start's output", second.out.String())

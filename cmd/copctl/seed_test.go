@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/copnet/copnet/pkg/httpx"
 	"github.com/copnet/copnet/pkg/testkit"
 	"github.com/copnet/copnet/services/console"
 	"github.com/copnet/copnet/services/feedback"
@@ -140,24 +141,9 @@ func TestSeedDemoBuildsTwoRegionsAndRerunsAsExists(t *testing.T) {
 		t.Fatal(err)
 	}
 	browser := &http.Client{Jar: jar}
-	// Pasting the token into the sign-in form, as a person would (a GET never signs in).
-	form, err := browser.Get(e.n.URL + "/signin")
-	if err != nil {
-		t.Fatal(err)
-	}
-	form.Body.Close()
+	// Holding a national access token in the cookie a sign-in ends with.
 	base, _ := url.Parse(e.n.URL)
-	var csrf string
-	for _, c := range jar.Cookies(base) {
-		if c.Name == "copnet_csrf" {
-			csrf = c.Value
-		}
-	}
-	signin, err := browser.PostForm(e.n.URL+"/signin", url.Values{"token": {e.national()}, "csrf": {csrf}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	signin.Body.Close()
+	jar.SetCookies(base, []*http.Cookie{{Name: httpx.AccessCookie, Value: e.national(), Path: "/"}})
 	testkit.Eventually(t, waitFor, func() error {
 		resp, err := browser.Get(e.n.URL + "/")
 		if err != nil {

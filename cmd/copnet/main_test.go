@@ -103,17 +103,17 @@ func TestHelpAndMisuse(t *testing.T) {
 	}
 }
 
-// TestLinkAndTokenUseTheDataDirSecret: `copnet link` prints one link to this node's console
-// and no bearer token; `copnet token` and `copnet link` on a fresh data dir make its secret.
+// TestLinkAndTokenUseTheDataDirSecret: `copnet link` prints one setup link to this node and
+// no bearer token; `copnet token` and `copnet link` on a fresh data dir make its secret.
 func TestLinkAndTokenUseTheDataDirSecret(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
 	r := runCopnet(t, dir, "link")
 	link := strings.TrimSpace(r.stdout)
-	if r.status != 0 || !strings.HasPrefix(link, "http://127.0.0.1:1/signin/link?t=") || strings.Count(link, ".") != 4 || strings.Contains(link, "token=") {
+	if r.status != 0 || !strings.HasPrefix(link, "http://127.0.0.1:1/setup?t=") || strings.Count(link, ".") != 4 || strings.Contains(link, "token=") {
 		t.Fatalf("copnet link: %d %q %s", r.status, r.stdout, r.stderr)
 	}
-	if again := runCopnet(t, dir, "link", "--url", "https://console.example/"); !strings.HasPrefix(again.stdout, "https://console.example/signin/link?t=") || again.stdout == r.stdout {
+	if again := runCopnet(t, dir, "link", "--url", "https://console.example/"); !strings.HasPrefix(again.stdout, "https://console.example/setup?t=") || again.stdout == r.stdout {
 		t.Fatalf("copnet link --url: %q", again.stdout)
 	}
 	if fi, err := os.Stat(filepath.Join(dir, "auth-secret")); err != nil || fi.Mode().Perm() != 0o600 {

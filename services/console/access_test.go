@@ -6,7 +6,6 @@ import (
 	"net/url"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/copnet/copnet/pkg/events"
 	"github.com/copnet/copnet/pkg/httpx"
@@ -76,7 +75,7 @@ func TestScope(t *testing.T) {
 
 	t.Run("pages", func(t *testing.T) {
 		anon := newBrowser(t, n.URL)
-		if p := anon.get("/"); p.status != http.StatusSeeOther || p.header.Get("Location") != "/signin" {
+		if p := anon.get("/"); p.status != http.StatusSeeOther || p.header.Get("Location") != "/signin?next=%2F" {
 			t.Errorf("anonymous GET /: %d %s, want a redirect to /signin", p.status, p.header.Get("Location"))
 		}
 		south := newBrowser(t, n.URL)
@@ -117,71 +116,73 @@ func TestFormPostsNeedCSRFToken(t *testing.T) {
 	twoRegions(t, n)
 	b := newBrowser(t, n.URL)
 	b.signIn(national(t, n))
+	b.get("/")
 	good := b.cookie("copnet_csrf")
-	posts := []struct {
-		path string
-		form url.Values
-	}{
-		{"/cops/n1/decision", url.Values{"decision": {"approve"}}},
-		{"/cops/n1/decision", url.Values{"decision": {"approve"}, "csrf": {strings.Repeat("x", len(good))}}},
-		{"/signout", url.Values{}},
-		{"/signin", url.Values{"token": {national(t, n)}}},
+	if good == "" {
+		t.Fatal("the page set no CSRF cookie")
 	}
-	for _, p := range posts {
-		res := b.post(p.path, p.form, nil)
+	for _, form := range []url.Values{
+		{"decision": {"approve"}},
+		{"decision": {"approve"}, "csrf": {strings.Repeat("x", len(good))}},
+	} {
+		res := b.post("/cops/n1/decision", form, nil)
 		if res.status != http.StatusForbidden || !strings.HasPrefix(res.header.Get("Content-Type"), "application/problem+json") ||
 			!strings.Contains(res.body, "CSRF") {
-			t.Errorf("POST %s %v: %d %s, want a 403 problem naming CSRF", p.path, p.form, res.status, res.body)
+			t.Errorf("POST /cops/n1/decision %v: %d %s, want a 403 problem naming CSRF", form, res.status, res.body)
 		}
-	}
-	if b.cookie("copnet_session") == "" {
-		t.Error("a refused sign-out still signed the person out")
-	}
-	// With the token, sign-out goes through.
-	if res := b.post("/signout", url.Values{"csrf": {good}}, nil); res.status != http.StatusSeeOther || b.cookie("copnet_session") != "" {
-		t.Errorf("sign-out with the CSRF token: %d, session cookie %q", res.status, b.cookie("copnet_session"))
 	}
 }
 
-// TestSignInCookie: pasting a token sets an HttpOnly, SameSite=Strict session cookie, Secure
-// when the browser came over HTTPS, living no longer than the token; a bad token sets nothing.
-func TestSignInCookie(t *testing.T) {
+// TestSignInPageAndCookies: the sign-in page offers the e-mail link with the CSRF token
+// (its cookie HttpOnly, SameSite=Strict, Secure over HTTPS) and no paste-a-token form; a
+// valid access cookie is a signed-in browser; a browser whose access token is gone but whose
+// session lives is sent to membership's refresh and back, anyone else to sign in.
+func TestSignInPageAndCookies(t *testing.T) {
 	n := startConsole(t)
 	twoRegions(t, n)
-	tok := national(t, n)
 
 	b := newBrowser(t, n.URL)
-	form := b.get("/signin")
+	form := b.get("/signin?next=%2Fregions%2Fnorth")
 	csrfCookie := setCookie(t, form.header, "copnet_csrf")
-	if !csrfCookie.HttpOnly || csrfCookie.SameSite != http.SameSiteStrictMode {
-		t.Errorf("CSRF cookie %+v, want HttpOnly and SameSite=Strict", csrfCookie)
+	if !csrfCookie.HttpOnly || csrfCookie.SameSite != http.SameSiteStrictMode || csrfCookie.Secure {
+		t.Errorf("CSRF cookie %+v, want HttpOnly, SameSite=Strict, not Secure over http", csrfCookie)
 	}
-	if !strings.Contains(form.body, `name="csrf" value="`+csrfCookie.Value+`"`) {
-		t.Error("the sign-in form does not carry the CSRF token")
+	for _, want := range []string{`action="/auth/email"`, `name="csrf" value="` + csrfCookie.Value + `"`, `name="next" value="/regions/north"`, `id="passkey-signin"`} {
+		if !strings.Contains(form.body, want) {
+			t.Errorf("the sign-in page lacks %s", want)
+		}
+	}
+	for _, gone := range []string{`name="token"`, "oidc-signin"} {
+		if strings.Contains(form.body, gone) {
+			t.Errorf("the sign-in page shows %s (no token form; no provider is configured)", gone)
+		}
+	}
+	if p := b.get("/signin?next=https%3A%2F%2Fevil.example%2F"); !strings.Contains(p.body, `name="next" value="/"`) {
+		t.Error("an off-site next survived onto the sign-in form")
+	}
+	tls := newBrowser(t, n.URL)
+	res := tls.send("GET", "/signin", nil, map[string]string{"X-Forwarded-Proto": "https"})
+	if c := setCookie(t, res.header, "copnet_csrf"); !c.Secure {
+		t.Errorf("CSRF cookie over https: %+v, want Secure", c)
 	}
 
-	bad := b.post("/signin", url.Values{"token": {"not-a-token"}, "csrf": {csrfCookie.Value}}, nil)
-	if bad.status != http.StatusUnauthorized || b.cookie("copnet_session") != "" {
-		t.Errorf("bad token: %d, session %q", bad.status, b.cookie("copnet_session"))
-	}
-
-	res := b.post("/signin", url.Values{"token": {tok}, "csrf": {csrfCookie.Value}}, nil)
-	session := setCookie(t, res.header, "copnet_session")
-	if !session.HttpOnly || session.SameSite != http.SameSiteStrictMode || session.Secure || session.Path != "/" {
-		t.Errorf("session cookie over http: %+v, want HttpOnly, SameSite=Strict, not Secure, Path=/", session)
-	}
-	if until := time.Until(session.Expires); until <= 0 || until > time.Hour+time.Minute {
-		t.Errorf("session cookie expires in %s, want with the token (an hour)", until)
-	}
-	if p := b.get("/"); p.status != http.StatusOK || !strings.Contains(p.body, "National network") {
+	signed := newBrowser(t, n.URL)
+	signed.signIn(national(t, n))
+	if p := signed.get("/"); p.status != http.StatusOK || !strings.Contains(p.body, "National network") {
 		t.Errorf("signed in, GET /: %d", p.status)
 	}
 
-	tls := newBrowser(t, n.URL)
-	tls.get("/signin")
-	res = tls.post("/signin", url.Values{"token": {tok}, "csrf": {tls.cookie("copnet_csrf")}}, map[string]string{"X-Forwarded-Proto": "https"})
-	if c := setCookie(t, res.header, "copnet_session"); !c.Secure {
-		t.Errorf("session cookie over https: %+v, want Secure", c)
+	u, _ := url.Parse(n.URL)
+	stale := newBrowser(t, n.URL)
+	stale.client.Jar.SetCookies(u, []*http.Cookie{{Name: httpx.AccessCookie, Value: "expired-or-forged", Path: "/"},
+		{Name: httpx.SessionCookie, Value: "a-session", Path: "/"}})
+	if p := stale.get("/regions/north"); p.status != http.StatusSeeOther || p.header.Get("Location") != "/auth/refresh?next=%2Fregions%2Fnorth" {
+		t.Errorf("stale access cookie with a session: %d %s, want the refresh", p.status, p.header.Get("Location"))
+	}
+	anon := newBrowser(t, n.URL)
+	anon.client.Jar.SetCookies(u, []*http.Cookie{{Name: httpx.AccessCookie, Value: "expired-or-forged", Path: "/"}})
+	if p := anon.get("/regions/north"); p.status != http.StatusSeeOther || p.header.Get("Location") != "/signin?next=%2Fregions%2Fnorth" {
+		t.Errorf("stale access cookie without a session: %d %s, want sign-in", p.status, p.header.Get("Location"))
 	}
 }
 

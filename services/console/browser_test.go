@@ -389,16 +389,10 @@ func TestBrowser(t *testing.T) {
 	})
 
 	t.Run("hub approves a proposal", func(t *testing.T) {
-		ctx := chrome(t)
-		visit(t, ctx, n.URL+"/signin")
-		checkAccessibility(t, ctx, axe, "sign-in page")
-		err := chromedp.Do(ctx,
-			chromedp.SetValue(`#token`, hub(t, n, "north")),
-			chromedp.Click(`form.stack button[type=submit]`),
-			chromedp.WaitVisible(`#queue`),
-		)
-		if err != nil {
-			t.Fatalf("sign in by pasting a token and land on the region page: %v", err)
+		ctx := signedIn(t, n, hub(t, n, "north"))
+		visit(t, ctx, n.URL+"/")
+		if err := chromedp.Do(ctx, chromedp.WaitVisible(`#queue`)); err != nil {
+			t.Fatalf("a signed-in hub opening the console does not land on its region page: %v", err)
 		}
 		if where, err := chromedp.Run(ctx, chromedp.Location()); err != nil || !strings.HasSuffix(where, "/regions/north") {
 			t.Errorf("a hub lands on %q, want its region page", where)
