@@ -13,6 +13,7 @@ require (
 	github.com/getkin/kin-openapi v0.153.0 // indirect
 	github.com/go-openapi/jsonpointer v1.0.0 // indirect
 	github.com/gorilla/mux v1.8.0 // indirect
+	github.com/teambition/rrule-go v1.8.2 // indirect
 	go.yaml.in/yaml/v4 v4.0.0 // indirect
 	gopkg.in/yaml.v3 v3.0.1 // indirect
 )
@@ -30,6 +31,8 @@ require (
 	github.com/copnet/copnet/services/federation v0.0.0
 	github.com/copnet/copnet/services/feedback v0.0.0
 	github.com/copnet/copnet/services/knowledge v0.0.0
+	github.com/copnet/copnet/services/membership v0.0.0
+	github.com/copnet/copnet/services/scheduling v0.0.0
 	github.com/felixge/httpsnoop v1.1.0 // indirect
 	github.com/go-logr/logr v1.4.4 // indirect
 	github.com/go-logr/stdr v1.2.2 // indirect
@@ -97,3 +100,7 @@ replace github.com/copnet/copnet/services/feedback => ../services/feedback
 replace github.com/copnet/copnet/services/federation => ../services/federation
 
 replace github.com/copnet/copnet/cmd => ../cmd
+
+replace github.com/copnet/copnet/services/membership => ../services/membership
+
+replace github.com/copnet/copnet/services/scheduling => ../services/scheduling

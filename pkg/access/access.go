@@ -30,6 +30,12 @@ const TokenTTL = 15 * time.Minute
 // Issuer is the token issuer's name in the "iss" claim.
 const Issuer = "copnet"
 
+// Token times carry milliseconds (RFC 7519 NumericDate may be fractional): a revocation
+// refuses every token of a person issued up to its moment, and a token issued a moment
+// after it (a refresh right after a grant was withdrawn) must not be refused with them, as it
+// would be at the whole-second precision golang-jwt uses by default.
+func init() { jwt.TimePrecision = time.Millisecond }
+
 // clockSkew tolerates small clock differences between the issuer and a verifier.
 const clockSkew = 30 * time.Second
 

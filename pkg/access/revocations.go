@@ -37,8 +37,8 @@ func (r *Revocations) Refuses(c httpx.Claims) bool {
 		return true
 	}
 	nb, ok := r.notBefore[c.Subject]
-	// A token issued in the same second as the revocation is refused too: iat has second
-	// precision, and a session that was just ended must not survive by a rounding.
+	// A token issued in the same millisecond as the revocation is refused too: a session
+	// that was just ended must not survive by a rounding.
 	return ok && !c.IssuedAt.After(nb)
 }
 
@@ -49,7 +49,7 @@ func (r *Revocations) add(ev events.AccessRevoked) {
 		r.tokens[ev.TokenID] = true
 	}
 	if !ev.NotBefore.IsZero() && ev.NotBefore.After(r.notBefore[ev.PersonID]) {
-		r.notBefore[ev.PersonID] = ev.NotBefore.Truncate(time.Second)
+		r.notBefore[ev.PersonID] = ev.NotBefore.Truncate(time.Millisecond)
 	}
 }
 

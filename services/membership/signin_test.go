@@ -227,6 +227,17 @@ func TestSignInByEmailLink(t *testing.T) {
 		t.Errorf("refresh after signing out everywhere: %d → %q", r.StatusCode, r.Header.Get("Location"))
 	}
 
+	// Erasure takes the mail to the person and their links with it.
+	e.must(http.StatusNoContent, nil, e.national(), "DELETE", "/v1/people/"+me.Person.ID, "")
+	var left int
+	if err := pool.QueryRow(t.Context(), `SELECT (SELECT count(*) FROM mail_outbox WHERE to_addr ILIKE $1) +
+		(SELECT count(*) FROM signin_links WHERE email ILIKE $1)`, known).Scan(&left); err != nil {
+		t.Fatal(err)
+	}
+	if left != 0 {
+		t.Errorf("%d mails or links to %s outlived the person's erasure", left, known)
+	}
+
 	// Nothing secret reached the logs.
 	all := logs.String()
 	for what, s := range map[string]string{"link secret": secret, "access token": accessCk.Value, "session": session.Value} {

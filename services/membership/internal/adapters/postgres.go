@@ -14,6 +14,7 @@ import (
 	"github.com/copnet/copnet/pkg/apperr"
 	"github.com/copnet/copnet/pkg/bus"
 	"github.com/copnet/copnet/pkg/events"
+	"github.com/copnet/copnet/pkg/mail"
 	"github.com/copnet/copnet/pkg/postgres"
 	"github.com/copnet/copnet/services/membership/domain"
 	"github.com/copnet/copnet/services/membership/internal/app"
@@ -93,6 +94,20 @@ func (t *Tx) PersonIDByEmail(ctx context.Context, email string) (string, error) 
 // person's record and the free-text reasons written about them or by them, which may
 // name them.
 func (t *Tx) ErasePerson(ctx context.Context, id string, now time.Time) error {
+	// Mail still waiting to go to the person (a sign-in link, an invitation) is personal
+	// data too: it goes with them.
+	var email *string
+	if err := t.tx.QueryRow(ctx, `SELECT email FROM people WHERE id = $1`, id).Scan(&email); err != nil {
+		return err
+	}
+	if email != nil {
+		if _, err := mail.Erase(ctx, t.tx, *email); err != nil {
+			return err
+		}
+		if _, err := t.tx.Exec(ctx, `DELETE FROM signin_links WHERE lower(email) = lower($1)`, *email); err != nil {
+			return err
+		}
+	}
 	stmts := []string{
 		"UPDATE people SET name = NULL, email = NULL, organisation = NULL, erased_at = $2 WHERE id = $1",
 		"UPDATE removals SET reason = '[erased]' WHERE person_id = $1 OR proposed_by = $1",
