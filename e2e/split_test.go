@@ -93,18 +93,27 @@ func TestSplitDeployment(t *testing.T) {
 	dbURL := testkit.PostgresURL(t)
 	d := &deployment{natsURL: natsURL, services: map[string]*process{}, js: js,
 		signer: mustSigner(splitSecret)}
+	ports := map[string]int{}
 	for _, name := range splitServices(t) {
-		port := testkit.FreePort(t)
-		d.services[name] = startProcess(t, name, filepath.Join(bin, name), nil, []string{
+		ports[name] = testkit.FreePort(t)
+	}
+	for _, name := range splitServices(t) {
+		env := []string{
 			"COPNET_NODE_ID=" + splitNode,
 			"COPNET_NODE_TIER=national",
-			fmt.Sprintf("COPNET_HTTP_ADDR=127.0.0.1:%d", port),
+			fmt.Sprintf("COPNET_HTTP_ADDR=127.0.0.1:%d", ports[name]),
 			"DATABASE_URL=" + dbURL,
 			"COPNET_NATS_URL=" + natsURL,
 			"COPNET_AUTH_SECRET=" + splitSecret,
 			"COPNET_LOG_LEVEL=warn",
-		})
-		d.services[name].url = fmt.Sprintf("http://127.0.0.1:%d", port)
+		}
+		// Membership issues the tokens; every other service verifies them against the key set
+		// it publishes, fetched over HTTP as a split deployment does.
+		if issuer, ok := ports["membership"]; ok && name != "membership" {
+			env = append(env, fmt.Sprintf("COPNET_ISSUER_URL=http://127.0.0.1:%d", issuer))
+		}
+		d.services[name] = startProcess(t, name, filepath.Join(bin, name), nil, env)
+		d.services[name].url = fmt.Sprintf("http://127.0.0.1:%d", ports[name])
 	}
 	for name, p := range d.services {
 		waitReady(t, p, p.url+"/readyz")
