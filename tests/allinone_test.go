@@ -73,13 +73,13 @@ func allInOneEnv(dir string) []string {
 	return env
 }
 
-// startAllInOne runs copnet with no settings on dir and waits until it is ready.
-func startAllInOne(t *testing.T, dir string) *copnetRun {
+// startAllInOne runs copnet with no settings (but extra) on dir and waits until it is ready.
+func startAllInOne(t *testing.T, dir string, extra ...string) *copnetRun {
 	t.Helper()
 	addr := fmt.Sprintf("127.0.0.1:%d", testkit.FreePort(t))
 	r := &copnetRun{cmd: exec.Command(copnetBin), out: &lockedBuffer{}, base: "http://" + addr}
 	r.cmd.Dir = dir
-	r.cmd.Env = append(allInOneEnv(dir), "COPNET_HTTP_ADDR="+addr)
+	r.cmd.Env = append(append(allInOneEnv(dir), "COPNET_HTTP_ADDR="+addr), extra...)
 	r.cmd.Stdout, r.cmd.Stderr = r.out, r.out
 	if err := r.cmd.Start(); err != nil {
 		t.Fatal(err)
