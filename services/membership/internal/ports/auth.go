@@ -112,14 +112,21 @@ func (a *Auth) failed(rw http.ResponseWriter, r *http.Request, what string, err 
 
 // signIn sets the cookies of a new session and sends the browser on.
 func (a *Auth) signIn(rw http.ResponseWriter, r *http.Request, s *app.Session, next string) {
+	if a.setSessionCookies(rw, r, s) {
+		http.Redirect(rw, r, app.SafeNext(next), http.StatusSeeOther)
+	}
+}
+
+// setSessionCookies sets the cookies of a new session; false when it answered an error.
+func (a *Auth) setSessionCookies(rw http.ResponseWriter, r *http.Request, s *app.Session) bool {
 	tok, err := a.id.AccessToken(r.Context(), s.PersonID)
 	if err != nil {
 		a.failed(rw, r, "access token", err)
-		return
+		return false
 	}
 	httpx.SetCookie(rw, r, httpx.SessionCookie, string(s.Secret), s.Expires)
 	httpx.SetCookie(rw, r, httpx.AccessCookie, tok, time.Now().Add(access.TokenTTL))
-	http.Redirect(rw, r, app.SafeNext(next), http.StatusSeeOther)
+	return true
 }
 
 // link opens an e-mailed sign-in link: it signs the person in and sends them on (303).

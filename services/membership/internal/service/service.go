@@ -39,6 +39,10 @@ type Settings struct {
 	// SessionIdle ends a browser session unused this long; SessionMax ends any session.
 	SessionIdle time.Duration `envconfig:"COPNET_MEMBERSHIP_SESSION_IDLE" default:"168h"`
 	SessionMax  time.Duration `envconfig:"COPNET_MEMBERSHIP_SESSION_MAX" default:"720h"`
+	// PasskeyLoginEvery and PasskeyLoginBurst limit passkey sign-in ceremonies begun per
+	// client address (each one is a row kept for five minutes).
+	PasskeyLoginEvery time.Duration `envconfig:"COPNET_MEMBERSHIP_PASSKEY_LOGIN_EVERY" default:"2s"`
+	PasskeyLoginBurst int           `envconfig:"COPNET_MEMBERSHIP_PASSKEY_LOGIN_BURST" default:"10"`
 	// How sign-in links and invitations are sent (COPNET_SMTP_URL, COPNET_MAIL_FROM).
 	mail.Settings
 	// The organisation's OpenID provider, if any (COPNET_OIDC_*).
@@ -53,6 +57,7 @@ type Service struct {
 	app    *app.Application
 	http   *ports.HTTP
 	auth   *ports.Auth
+	pk     *ports.Passkeys
 	router *bus.Router
 	d      node.Deps
 	sweep  time.Duration
@@ -91,6 +96,11 @@ func New(ctx context.Context, d node.Deps) (node.Service, error) {
 	signins := httpx.NewLimiter(s.SelfRegistrationEvery, s.SelfRegistrationBurst)
 	svc := &Service{app: a, http: ports.NewHTTP(a, limiter), auth: ports.NewAuth(id, d.Verifier, signins, d.Logger),
 		router: r, d: d, sweep: s.SweepInterval, mail: mailer}
+	pk, off := id.EnablePasskeys()
+	if off != nil {
+		d.Logger.Info("passkeys are off", "reason", off.Error())
+	}
+	svc.pk = ports.NewPasskeys(svc.auth, pk, off, httpx.NewLimiter(s.PasskeyLoginEvery, s.PasskeyLoginBurst))
 	if s.Settings.SMTPURL == "" {
 		svc.mailPage = mail.LoopbackPage(mail.Dir{Path: mail.MailDir(d.DataDir)})
 	}
@@ -104,6 +114,7 @@ const MailPagePath = "/dev/mail"
 func (s *Service) Register(mux *http.ServeMux) {
 	s.http.Register(mux)
 	s.auth.Register(mux)
+	s.pk.Register(mux)
 	mux.Handle("GET "+access.JWKSPath, access.JWKSHandler(s.d.Signer.Public()))
 	if s.mailPage != nil {
 		mux.Handle("GET "+MailPagePath, s.mailPage)
