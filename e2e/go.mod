@@ -11,7 +11,18 @@ require (
 	go.yaml.in/yaml/v3 v3.0.5
 )
 
-require github.com/teambition/rrule-go v1.8.2 // indirect
+require (
+	github.com/fxamacker/cbor/v2 v2.9.4 // indirect
+	github.com/getkin/kin-openapi v0.153.0 // indirect
+	github.com/go-openapi/jsonpointer v1.0.0 // indirect
+	github.com/go-webauthn/webauthn v0.18.2 // indirect
+	github.com/go-webauthn/x v0.3.1 // indirect
+	github.com/gorilla/mux v1.8.0 // indirect
+	github.com/philhofer/fwd v1.2.0 // indirect
+	github.com/teambition/rrule-go v1.8.2 // indirect
+	github.com/tinylib/msgp v1.6.4 // indirect
+	github.com/x448/float16 v0.8.4 // indirect
+)
 
 require (
 	github.com/ThreeDotsLabs/watermill v1.5.1 // indirect
@@ -24,7 +35,7 @@ require (
 	github.com/copnet/copnet/cmd v0.0.0
 	github.com/copnet/copnet/schemas v0.0.0 // indirect
 	github.com/copnet/copnet/services/console v0.0.0
-	github.com/copnet/copnet/services/federation v0.0.0
+	github.com/copnet/copnet/services/federation v0.0.0 // indirect
 	github.com/copnet/copnet/services/feedback v0.0.0
 	github.com/copnet/copnet/services/knowledge v0.0.0
 	github.com/copnet/copnet/services/membership v0.0.0
@@ -79,7 +90,7 @@ require (
 	go.opentelemetry.io/otel/sdk/metric v1.47.0 // indirect
 	go.opentelemetry.io/otel/trace v1.47.0 // indirect
 	go.opentelemetry.io/proto/otlp v1.11.0 // indirect
-	go.yaml.in/yaml/v4 v4.0.0-rc.4 // indirect
+	go.yaml.in/yaml/v4 v4.0.0 // indirect
 	golang.org/x/crypto v0.58.0 // indirect
 	golang.org/x/net v0.60.0 // indirect
 	golang.org/x/sync v0.24.0 // indirect

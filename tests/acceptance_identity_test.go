@@ -94,7 +94,9 @@ func TestNewNodeFirstAdministratorInvitesAHubOfficer(t *testing.T) {
 	if !ok {
 		t.Fatal("the setup link did not sign the administrator in")
 	}
-	adminTok := accessToken(t, admin, run.base)
+	// The node is reached at localhost (its public URL): the links point there.
+	site := strings.Replace(run.base, "127.0.0.1", "localhost", 1)
+	adminTok := accessToken(t, admin, site)
 	var secrets []string
 
 	for _, r := range [][2]string{{"vic", "Victoria"}, {"wa", "Western Australia"}} {
@@ -120,7 +122,7 @@ func TestNewNodeFirstAdministratorInvitesAHubOfficer(t *testing.T) {
 		}
 	}
 	vic := acceptInvitation(t, mp, "officer@vic.example", &secrets)
-	vicTok := accessToken(t, vic, run.base)
+	vicTok := accessToken(t, vic, site)
 	st, me := call(t, "GET", run.base+"/v1/me", vicTok, nil)
 	if st != http.StatusOK || !holds(me, map[string]any{"role": "hub", "region": "vic"}) {
 		t.Fatalf("the vic officer's /v1/me: %d %v", st, me)
@@ -129,7 +131,7 @@ func TestNewNodeFirstAdministratorInvitesAHubOfficer(t *testing.T) {
 		t.Fatalf("the vic officer approving a vic CoP: %d %v", st, body)
 	}
 	wa := acceptInvitation(t, mp, "officer@wa.example", &secrets)
-	waTok := accessToken(t, wa, run.base)
+	waTok := accessToken(t, wa, site)
 	if st, body := call(t, "POST", run.base+"/v1/cops/"+elders+"/decision", waTok, map[string]string{"decision": "approve"}); st != http.StatusForbidden {
 		t.Fatalf("the wa officer approving a vic CoP: %d %v, want 403", st, body)
 	}
@@ -138,7 +140,7 @@ func TestNewNodeFirstAdministratorInvitesAHubOfficer(t *testing.T) {
 	// secret the node keeps in its data dir: none of it in the output of the whole run.
 	run.stop(t, dir)
 	out := run.out.String()
-	u, _ := url.Parse(run.base)
+	u, _ := url.Parse(site)
 	for _, b := range []*http.Client{admin, vic, wa} {
 		for _, c := range b.Jar.Cookies(u) {
 			if c.Name == httpx.SessionCookie || c.Name == httpx.AccessCookie {

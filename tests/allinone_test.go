@@ -234,7 +234,7 @@ func TestAllInOneStartsWithNoSettings(t *testing.T) {
 		t.Fatalf("the first start should print its URL and one setup: line:\n%s", out)
 	}
 	link := strings.Fields(strings.TrimPrefix(setup[0], "setup: "))[0]
-	if !strings.HasPrefix(link, first.base+"/setup?t=") {
+	if !strings.HasPrefix(link, strings.Replace(first.base, "127.0.0.1", "localhost", 1)+"/setup?t=") {
 		t.Fatalf("setup link %q is not a setup link to %s", link, first.base)
 	}
 	if _, ok := useSetupLink(t, link, "sam@secretariat.example"); !ok {

@@ -72,8 +72,9 @@ func baseURL(addr string) string {
 	if err != nil {
 		return "http://" + addr
 	}
-	if ip := net.ParseIP(host); host == "" || (ip != nil && ip.IsUnspecified()) {
-		host = "127.0.0.1"
+	// localhost, not 127.0.0.1: browsers accept it as a passkey's relying party.
+	if ip := net.ParseIP(host); host == "" || (ip != nil && (ip.IsUnspecified() || ip.IsLoopback())) {
+		host = "localhost"
 	}
 	return "http://" + net.JoinHostPort(host, port)
 }

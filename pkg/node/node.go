@@ -238,7 +238,9 @@ func publicURL(cfg Config) string {
 	if err != nil {
 		return "http://" + cfg.HTTP.Addr
 	}
-	if ip := net.ParseIP(host); host == "" || ip != nil && ip.IsUnspecified() {
+	// A loopback or wildcard address is reached as localhost: the name browsers treat as a
+	// secure context and accept as a passkey's relying party (an IP address is neither).
+	if ip := net.ParseIP(host); host == "" || ip != nil && (ip.IsUnspecified() || ip.IsLoopback()) {
 		host = "localhost"
 	}
 	return "http://" + net.JoinHostPort(host, port)

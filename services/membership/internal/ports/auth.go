@@ -38,7 +38,9 @@ func NewAuth(id *app.Identity, v httpx.Verifier, limiter *httpx.Limiter, log int
 
 // DocumentedFlows are the routes outside the JSON route table that membership.yaml documents
 // (the others answer browsers with redirects to console pages).
-var DocumentedFlows = []string{"POST /auth/email", "GET /.well-known/jwks.json"}
+var DocumentedFlows = []string{"POST /auth/email", "GET /.well-known/jwks.json",
+	"POST /auth/passkey/register/begin", "POST /auth/passkey/register/finish",
+	"POST /auth/passkey/login/begin", "POST /auth/passkey/login/finish"}
 
 // Register mounts the flows on mux.
 func (a *Auth) Register(mux *http.ServeMux) {
