@@ -24,6 +24,7 @@ import (
 	"github.com/copnet/copnet/pkg/events"
 	"github.com/copnet/copnet/pkg/httpx"
 	"github.com/copnet/copnet/pkg/testkit"
+	chromium "github.com/copnet/copnet/pkg/testkit/browser"
 	"github.com/copnet/copnet/services/console/internal/projection"
 	"github.com/copnet/copnet/services/membership"
 	"github.com/copnet/copnet/services/registry"
@@ -51,27 +52,6 @@ func ensureChromium(t *testing.T) {
 			t.Fatalf("apt-get %s: %v\n%s", strings.Join(args, " "), err, out)
 		}
 	}
-}
-
-// axeSource returns axe-core's script, installing it from npm (the version pinned in
-// internal/a11y/package.json) when it is missing.
-func axeSource(t *testing.T) string {
-	t.Helper()
-	dir := filepath.Join("internal", "a11y")
-	file := filepath.Join(dir, "node_modules", "axe-core", "axe.min.js")
-	if _, err := os.Stat(file); err != nil {
-		if _, err := exec.LookPath("npm"); err != nil {
-			t.Fatalf("axe-core is not installed and npm is missing: install Node.js and npm, or run npm install --prefix %s", dir)
-		}
-		if out, err := exec.Command("npm", "install", "--prefix", dir, "--no-audit", "--no-fund").CombinedOutput(); err != nil {
-			t.Fatalf("npm install axe-core: %v\n%s", err, out)
-		}
-	}
-	raw, err := os.ReadFile(file)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return string(raw)
 }
 
 // chrome starts a fresh headless browser (its own profile, so its own cookies) for one
@@ -139,44 +119,6 @@ func screenshot(t *testing.T, ctx context.Context, name string) {
 	t.Logf("screenshot: %s", path)
 }
 
-// axeViolation is one failed axe rule.
-type axeViolation struct {
-	ID     string   `json:"id"`
-	Impact string   `json:"impact"`
-	Help   string   `json:"help"`
-	Nodes  []string `json:"nodes"`
-}
-
-// checkAccessibility runs axe-core in the current page and fails on serious or critical
-// violations.
-func checkAccessibility(t *testing.T, ctx context.Context, axe, what string) {
-	t.Helper()
-	if err := chromedp.Do(ctx, chromedp.Evaluate[chromedp.Void](axe)); err != nil {
-		t.Fatalf("load axe-core into %s: %v", what, err)
-	}
-	type report struct {
-		Passes     int            `json:"passes"`
-		Violations []axeViolation `json:"violations"`
-	}
-	res, err := chromedp.Run(ctx, chromedp.Evaluate[report](`axe.run(document).then(r => ({passes: r.passes.length,
-			violations: r.violations.map(v => ({id: v.id, impact: v.impact, help: v.help, nodes: v.nodes.map(n => n.target.join(" "))}))}))`,
-		chromedp.EvalAwaitPromise))
-	if err != nil {
-		t.Fatalf("axe on %s: %v", what, err)
-	}
-	if res.Passes == 0 {
-		t.Fatalf("axe checked nothing on %s", what)
-	}
-	t.Logf("axe on %s: %d rules passed, %d violations of any impact", what, res.Passes, len(res.Violations))
-	for _, v := range res.Violations {
-		if v.Impact != "serious" && v.Impact != "critical" {
-			t.Logf("axe, %s: %s (%s): %s at %v", what, v.ID, v.Impact, v.Help, v.Nodes)
-			continue
-		}
-		t.Errorf("accessibility, %s: %s (%s): %s at %v", what, v.ID, v.Impact, v.Help, v.Nodes)
-	}
-}
-
 // TestBrowser: the national page shows the summary's figures; a hub signs in by pasting
 // its token, approves a proposal from its region page, and sees the CoP approved once the
 // registry's event comes back; a hub of another region gets 403. Every page passes axe.
@@ -185,7 +127,7 @@ func TestBrowser(t *testing.T) {
 		t.Skip("slow: drives Chromium through the pages")
 	}
 	ensureChromium(t)
-	axe := axeSource(t)
+	axe := chromium.AxeSource(t)
 	n := startConsole(t, registry.Factory, membership.Factory)
 	nat := national(t, n)
 
@@ -275,7 +217,7 @@ func TestBrowser(t *testing.T) {
 		if st := visit(t, ctx, link); st != http.StatusOK {
 			t.Fatalf("setup link: %d", st)
 		}
-		checkAccessibility(t, ctx, axe, "setup page")
+		chromium.CheckAccessibility(t, ctx, axe, "setup page")
 		screenshot(t, ctx, "setup")
 		if err := chromedp.Do(ctx, chromedp.SetValue(`#name`, "Sam Secretariat"), chromedp.SetValue(`#email`, "sam@secretariat.example"),
 			chromedp.Click(`#setup-submit`), chromedp.WaitVisible(`#totals`)); err != nil {
@@ -327,10 +269,10 @@ func TestBrowser(t *testing.T) {
 			}
 		}
 		screenshot(t, ctx, "national")
-		checkAccessibility(t, ctx, axe, "national page")
+		chromium.CheckAccessibility(t, ctx, axe, "national page")
 		visit(t, ctx, n.URL+"/cops/"+nurses)
 		screenshot(t, ctx, "cop")
-		checkAccessibility(t, ctx, axe, "CoP page")
+		chromium.CheckAccessibility(t, ctx, axe, "CoP page")
 	})
 
 	// Every page at a phone's width and two desktop widths: a screenshot to look at, no
@@ -382,7 +324,7 @@ func TestBrowser(t *testing.T) {
 					t.Errorf("%s: %s", what, problem)
 				}
 				if width == 390 {
-					checkAccessibility(t, p.ctx, axe, what)
+					chromium.CheckAccessibility(t, p.ctx, axe, what)
 				}
 			}
 		}
@@ -398,7 +340,7 @@ func TestBrowser(t *testing.T) {
 			t.Errorf("a hub lands on %q, want its region page", where)
 		}
 		screenshot(t, ctx, "region-before")
-		checkAccessibility(t, ctx, axe, "region page")
+		chromium.CheckAccessibility(t, ctx, axe, "region page")
 
 		if err := chromedp.Do(ctx,
 			chromedp.Click(`tr[data-cop="`+kai+`"] button.approve`),
@@ -425,7 +367,7 @@ func TestBrowser(t *testing.T) {
 			return nil
 		})
 		screenshot(t, ctx, "region-after")
-		checkAccessibility(t, ctx, axe, "region page after the approval")
+		chromium.CheckAccessibility(t, ctx, axe, "region page after the approval")
 		var s projection.Network
 		n.JSON(t, "GET", "/v1/network/summary", nat, nil, &s)
 		if s.Regions[0].Onboarding != (projection.Onboarding{Approved: 2}) {
@@ -442,7 +384,7 @@ func TestBrowser(t *testing.T) {
 			t.Errorf("the 403 page says %q", heading)
 		}
 		screenshot(t, ctx, "forbidden")
-		checkAccessibility(t, ctx, axe, "403 page")
+		chromium.CheckAccessibility(t, ctx, axe, "403 page")
 	})
 }
 

@@ -22,7 +22,6 @@ import (
 	"net/http/httputil"
 	"net/url"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -71,64 +70,6 @@ func startLocalhostNode(t *testing.T) (*testkit.Node, string) {
 	go srv.Serve(ln) //nolint:errcheck // ends when the test closes it
 	t.Cleanup(func() { srv.Close() })
 	return n, base
-}
-
-// passkeyAxe returns axe-core's script, installing it from npm (the version pinned in
-// testdata/a11y/package.json, the console's) when it is missing.
-func passkeyAxe(t *testing.T) string {
-	t.Helper()
-	dir := filepath.Join("testdata", "a11y")
-	file := filepath.Join(dir, "node_modules", "axe-core", "axe.min.js")
-	if _, err := os.Stat(file); err != nil {
-		if _, err := exec.LookPath("npm"); err != nil {
-			t.Fatalf("axe-core is not installed and npm is missing: install Node.js and npm, or run npm install --prefix %s", dir)
-		}
-		if out, err := exec.Command("npm", "ci", "--prefix", dir, "--no-audit", "--no-fund").CombinedOutput(); err != nil {
-			t.Fatalf("npm ci axe-core: %v\n%s", err, out)
-		}
-	}
-	raw, err := os.ReadFile(file)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return string(raw)
-}
-
-// axeViolation is one failed axe rule.
-type axeViolation struct {
-	ID     string   `json:"id"`
-	Impact string   `json:"impact"`
-	Help   string   `json:"help"`
-	Nodes  []string `json:"nodes"`
-}
-
-// checkAxe runs axe-core in the current page and fails on serious or critical violations.
-func checkAxe(t *testing.T, ctx context.Context, axe, what string) {
-	t.Helper()
-	if err := chromedp.Do(ctx, chromedp.Evaluate[chromedp.Void](axe)); err != nil {
-		t.Fatalf("load axe-core into %s: %v", what, err)
-	}
-	type report struct {
-		Passes     int            `json:"passes"`
-		Violations []axeViolation `json:"violations"`
-	}
-	res, err := chromedp.Run(ctx, chromedp.Evaluate[report](`axe.run(document).then(r => ({passes: r.passes.length,
-			violations: r.violations.map(v => ({id: v.id, impact: v.impact, help: v.help, nodes: v.nodes.map(n => n.target.join(" "))}))}))`,
-		chromedp.EvalAwaitPromise))
-	if err != nil {
-		t.Fatalf("axe on %s: %v", what, err)
-	}
-	if res.Passes == 0 {
-		t.Fatalf("axe checked nothing on %s", what)
-	}
-	t.Logf("axe on %s: %d rules passed, %d violations of any impact", what, res.Passes, len(res.Violations))
-	for _, v := range res.Violations {
-		if v.Impact != "serious" && v.Impact != "critical" {
-			t.Logf("axe, %s: %s (%s): %s at %v", what, v.ID, v.Impact, v.Help, v.Nodes)
-			continue
-		}
-		t.Errorf("accessibility, %s: %s (%s): %s at %v", what, v.ID, v.Impact, v.Help, v.Nodes)
-	}
 }
 
 func shoot(t *testing.T, ctx context.Context, name string) {
@@ -251,7 +192,7 @@ func TestPasskeyJourney(t *testing.T) {
 	if testing.Short() {
 		t.Skip("slow: drives Chromium through the pages")
 	}
-	axe := passkeyAxe(t)
+	axe := browser.AxeSource(t)
 	// Both widths sign in from 127.0.0.1 several times; the limit has its own test.
 	t.Setenv("COPNET_MEMBERSHIP_PASSKEY_LOGIN_BURST", "50")
 	n, base := startLocalhostNode(t)
@@ -283,11 +224,11 @@ func TestPasskeyJourney(t *testing.T) {
 
 			// The account page adds a passkey for this device.
 			open(t, ctx, base+"/account")
-			checkAxe(t, ctx, axe, "account page")
+			browser.CheckAccessibility(t, ctx, axe, "account page")
 			if msg := outcome(t, ctx, `#passkey-register`, `#passkey-added`); msg != "" {
 				t.Fatalf("adding a passkey failed: %s", msg)
 			}
-			checkAxe(t, ctx, axe, "account page with the passkey added")
+			browser.CheckAccessibility(t, ctx, axe, "account page with the passkey added")
 			shoot(t, ctx, fmt.Sprintf("passkey-added-%d", width))
 			creds, err := browser.Credentials(ctx, auth)
 			if err != nil {
@@ -313,7 +254,7 @@ func TestPasskeyJourney(t *testing.T) {
 			// Cookies gone, the passkey alone signs the person in.
 			signOut(t, ctx)
 			open(t, ctx, base+"/signin")
-			checkAxe(t, ctx, axe, "sign-in page")
+			browser.CheckAccessibility(t, ctx, axe, "sign-in page")
 			shoot(t, ctx, fmt.Sprintf("passkey-signin-%d", width))
 			if msg := outcome(t, ctx, `#passkey-signin`, `li.who`); msg != "" {
 				t.Fatalf("signing in with the passkey failed: %s", msg)
@@ -330,7 +271,7 @@ func TestPasskeyJourney(t *testing.T) {
 			if err != nil || !strings.Contains(shown, "national") {
 				t.Fatalf("the account page lists %q (%v), want the national grant", shown, err)
 			}
-			checkAxe(t, ctx, axe, "account page after the passkey sign-in")
+			browser.CheckAccessibility(t, ctx, axe, "account page after the passkey sign-in")
 			shoot(t, ctx, fmt.Sprintf("passkey-signed-in-%d", width))
 			var sessions int
 			var signCount float64
