@@ -3,11 +3,22 @@ module github.com/copnet/copnet/services/membership
 go 1.26.0
 
 require (
+	github.com/chromedp/cdproto v0.159.0
+	github.com/chromedp/chromedp v0.23.0
 	github.com/copnet/copnet/pkg v0.0.0
+	github.com/copnet/copnet/services/console v0.0.0
 	github.com/copnet/copnet/services/registry v0.0.0
 	github.com/jackc/pgx/v5 v5.12.0
 	go.opentelemetry.io/otel v1.47.0
 	go.opentelemetry.io/otel/trace v1.47.0
+)
+
+require (
+	github.com/getkin/kin-openapi v0.153.0 // indirect
+	github.com/go-json-experiment/json v0.0.0-20260213210345-44df1a37e875 // indirect
+	github.com/go-openapi/jsonpointer v1.0.0 // indirect
+	github.com/gorilla/mux v1.8.0 // indirect
+	go.yaml.in/yaml/v4 v4.0.0 // indirect
 )
 
 require (
@@ -57,7 +68,7 @@ require (
 	go.opentelemetry.io/otel/exporters/prometheus v0.69.0 // indirect
 	go.opentelemetry.io/otel/log v1.47.0 // indirect
 	go.opentelemetry.io/otel/metric v1.47.0 // indirect
-	go.opentelemetry.io/otel/sdk v1.47.0 // indirect
+	go.opentelemetry.io/otel/sdk v1.47.0
 	go.opentelemetry.io/otel/sdk/metric v1.47.0 // indirect
 	go.opentelemetry.io/proto/otlp v1.11.0 // indirect
 	golang.org/x/crypto v0.58.0 // indirect
@@ -76,5 +87,7 @@ require (
 replace (
 	github.com/copnet/copnet/pkg => ../../pkg
 	github.com/copnet/copnet/schemas => ../../schemas
+	github.com/copnet/copnet/services/console => ../console
 	github.com/copnet/copnet/services/registry => ../registry
+	github.com/copnet/copnet/services/scheduling => ../scheduling
 )

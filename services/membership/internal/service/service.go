@@ -53,6 +53,7 @@ type Service struct {
 	app    *app.Application
 	http   *ports.HTTP
 	auth   *ports.Auth
+	invite *ports.InvitationFlows
 	router *bus.Router
 	d      node.Deps
 	sweep  time.Duration
@@ -89,7 +90,8 @@ func New(ctx context.Context, d node.Deps) (node.Service, error) {
 	bus.On(r, "on_cop_retired", a.OnCoPRetired)
 	limiter := httpx.NewLimiter(s.SelfRegistrationEvery, s.SelfRegistrationBurst)
 	signins := httpx.NewLimiter(s.SelfRegistrationEvery, s.SelfRegistrationBurst)
-	svc := &Service{app: a, http: ports.NewHTTP(a, limiter), auth: ports.NewAuth(id, d.Verifier, signins, d.Logger),
+	auth := ports.NewAuth(id, d.Verifier, signins, d.Logger)
+	svc := &Service{app: a, http: ports.NewHTTP(a, limiter), auth: auth, invite: ports.NewInvitationFlows(auth, a),
 		router: r, d: d, sweep: s.SweepInterval, mail: mailer}
 	if s.Settings.SMTPURL == "" {
 		svc.mailPage = mail.LoopbackPage(mail.Dir{Path: mail.MailDir(d.DataDir)})
@@ -104,6 +106,7 @@ const MailPagePath = "/dev/mail"
 func (s *Service) Register(mux *http.ServeMux) {
 	s.http.Register(mux)
 	s.auth.Register(mux)
+	s.invite.Register(mux)
 	mux.Handle("GET "+access.JWKSPath, access.JWKSHandler(s.d.Signer.Public()))
 	if s.mailPage != nil {
 		mux.Handle("GET "+MailPagePath, s.mailPage)
