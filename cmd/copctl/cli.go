@@ -62,14 +62,27 @@ type helpRequest struct{ usage, help string }
 
 func (h helpRequest) Error() string { return "help requested" }
 
-const globalUsage = "copctl [--url URL] [--token TOKEN] [--nats URL]"
+const globalUsage = "copctl [--url URL] [--nats URL]"
+
+// tokenHelp says where copctl's token comes from. The environment is the documented way: a
+// token on the command line is visible to other users of the machine (ps) and stays in the
+// shell's history.
+const tokenHelp = `environment:
+  COPNET_TOKEN  the bearer token copctl sends. Create a personal API token for yourself, carrying
+                the grants the commands need (POST /v1/tokens, shown once), and export it:
+                  export COPNET_TOKEN=<the token>
+                Operators with the node's data dir can use copnet token --role ... instead.
+                (--token TOKEN overrides it, but shows in ps and the shell's history.)
+  COPNET_URL    the node's base URL (--url)`
 
 // run executes copctl with args (without the program name) and returns the exit code.
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	global := flag.NewFlagSet("copctl", flag.ContinueOnError)
 	global.SetOutput(io.Discard)
 	url := global.String("url", envOr("COPNET_URL", "http://127.0.0.1:8080"), "the copnet node's base URL ($COPNET_URL)")
-	token := global.String("token", os.Getenv("COPNET_TOKEN"), "bearer token ($COPNET_TOKEN; copnet token --role ... prints one)")
+	// The token's default is read after parsing, not given to the flag: flag's help prints
+	// defaults, and would print the token.
+	token := global.String("token", "", "bearer token; prefer $COPNET_TOKEN, see environment below")
 	natsURL := global.String("nats", os.Getenv("COPNET_NATS_URL"), "the node's NATS server, for stream and consumer lag in status ($COPNET_NATS_URL)")
 	if err := global.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -79,6 +92,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "copctl:", err)
 		printUsage(stderr, global)
 		return exitUsage
+	}
+	if *token == "" {
+		*token = os.Getenv("COPNET_TOKEN")
 	}
 	rest := global.Args()
 	if len(rest) == 0 || rest[0] == "help" {
@@ -132,6 +148,13 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return exitUsage
 	}
 	printError(stderr, err)
+	if StatusOf(err) == 401 {
+		if *token == "" {
+			fmt.Fprintln(stderr, "copctl: no token: set COPNET_TOKEN to a personal API token (POST /v1/tokens)")
+		} else {
+			fmt.Fprintln(stderr, "copctl: the node refused the token in COPNET_TOKEN (expired or revoked?): create a new one")
+		}
+	}
 	return exitFail
 }
 
@@ -170,6 +193,7 @@ func printUsage(w io.Writer, global *flag.FlagSet) {
 	global.SetOutput(w)
 	global.PrintDefaults()
 	global.SetOutput(io.Discard)
+	fmt.Fprintln(w, "\n"+tokenHelp)
 	fmt.Fprintln(w, "\n"+exitCodesHelp)
 }
 

@@ -17,7 +17,9 @@ import (
 const importHelp = `kinds and their CSV columns (lists inside a cell are separated by ';'):
   members   name,email[,organisation] into the CoP given by --cop (header line optional).
             The node checks every row and imports all or nothing; people are matched by
-            e-mail and existing members are left alone.
+            e-mail and existing members are left alone. Nobody is joined without consent:
+            everyone else is mailed an invitation and joins on accepting it and the CoP's
+            Code of Practice.
   people    name,email[,organisation] (header line optional): registers each person; an
             e-mail already registered counts as unchanged.
   cops      header line required, columns in any order:
@@ -45,12 +47,13 @@ flags:
 
 var importKinds = []string{"cops", "people", "members", "projects"}
 
-// ImportResult is what the membership import route answers (app.ImportResult).
+// ImportResult is what the membership import route answers (app.ImportResult): nobody is
+// joined by an import; people who are not members yet are invited.
 type ImportResult struct {
-	Rows             int `json:"rows"`
-	PeopleRegistered int `json:"people_registered"`
-	MembersJoined    int `json:"members_joined"`
-	Unchanged        int `json:"unchanged"`
+	Rows           int `json:"rows"`
+	Invited        int `json:"invited"`
+	AlreadyInvited int `json:"already_invited"`
+	AlreadyMembers int `json:"already_members"`
 }
 
 // RosterRejected is a roster the node refused because of bad rows: nothing was imported.
@@ -131,8 +134,8 @@ func cmdImport(ctx context.Context, c *Client, args []string, out io.Writer) err
 }
 
 // importMembers sends a CSV roster to POST /v1/cops/{id}/members:import. The node checks
-// every row before importing any, matches people by e-mail, and leaves members alone, so
-// running the same file again changes nothing.
+// every row before importing any, matches people by e-mail, leaves members alone and invites
+// the others (each joins on accepting), so running the same file again invites nobody twice.
 func importMembers(ctx context.Context, c *Client, cop, file string, out io.Writer) error {
 	f, err := os.Open(file)
 	if err != nil {
@@ -144,10 +147,10 @@ func importMembers(ctx context.Context, c *Client, cop, file string, out io.Writ
 	if err != nil {
 		return rosterError(file, err)
 	}
-	fmt.Fprintf(out, "%s → CoP %s: %d row(s): %d person(s) registered, %d member(s) joined, %d unchanged\n",
-		file, cop, res.Rows, res.PeopleRegistered, res.MembersJoined, res.Unchanged)
-	if res.PeopleRegistered == 0 && res.MembersJoined == 0 {
-		fmt.Fprintln(out, "nothing changed: every row was already a member")
+	fmt.Fprintf(out, "%s → CoP %s: %d row(s): %d person(s) invited, %d invited already, %d already member(s)\n",
+		file, cop, res.Rows, res.Invited, res.AlreadyInvited, res.AlreadyMembers)
+	if res.Invited == 0 {
+		fmt.Fprintln(out, "nobody new was invited: every row is a member or has an open invitation")
 	}
 	return nil
 }

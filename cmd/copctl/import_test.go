@@ -83,22 +83,23 @@ func TestImportReportsExactlyTheBadRowsThenImportsTheFixedFileOnce(t *testing.T)
 	if err != nil {
 		t.Fatalf("import fixed file: %v", err)
 	}
-	if !strings.Contains(out, "7 row(s): 7 person(s) registered, 7 member(s) joined, 0 unchanged") {
+	if !strings.Contains(out, "7 row(s): 7 person(s) invited, 0 invited already, 0 already member(s)") {
 		t.Errorf("first import said %q", out)
 	}
-	if n := e.memberCount(cop); n != 7 {
-		t.Errorf("%d members after importing 7 rows", n)
+	// Nobody is joined without consent: the seven are invited, and join when they accept.
+	if n := e.memberCount(cop); n != 0 {
+		t.Errorf("%d members after importing 7 rows, want 0 until they accept", n)
 	}
 
 	code, stdout, stderr = e.cli(e.national(), "import", "members", "--cop", cop, fixed)
 	if code != exitOK || stderr != "" {
 		t.Fatalf("second import: exit %d, stderr %q", code, stderr)
 	}
-	if !strings.Contains(stdout, "0 person(s) registered, 0 member(s) joined, 7 unchanged") || !strings.Contains(stdout, "nothing changed") {
+	if !strings.Contains(stdout, "0 person(s) invited, 7 invited already, 0 already member(s)") || !strings.Contains(stdout, "nobody new was invited") {
 		t.Errorf("second import said %q", stdout)
 	}
-	if n := e.memberCount(cop); n != 7 {
-		t.Errorf("%d members after importing the same file again, want 7", n)
+	if n := e.memberCount(cop); n != 0 {
+		t.Errorf("%d members after importing the same file again, want 0", n)
 	}
 }
 

@@ -1,9 +1,7 @@
 package main
 
 import (
-	"bytes"
 	"context"
-	"encoding/csv"
 	"errors"
 	"fmt"
 	"io"
@@ -180,33 +178,70 @@ func (s *seeder) cop(ctx context.Context, d demoCoP) (CoP, error) {
 	return cop, nil
 }
 
-// roster imports the CoP's people: the import route registers whoever is new (matched by
-// e-mail) and joins them under the current Code of Practice; a second run changes nothing.
+// rosterMember is a member as the roster lists them.
+type rosterMember struct {
+	PersonID string   `json:"person_id"`
+	Name     string   `json:"name"`
+	Roles    []string `json:"roles"`
+}
+
+// roster puts the CoP's people on its roster. Imports invite people rather than join them
+// (nobody is joined without consent), so the seed registers each demo person and, with the
+// node's secret, has them join the CoP themselves, accepting its Code of Practice; without
+// it, national adds the demo's fictional people, as the API lets national do. People found
+// on the roster by name are left alone, so a second run changes nothing.
 func (s *seeder) roster(ctx context.Context, cop CoP, d demoCoP) error {
-	var buf bytes.Buffer
-	w := csv.NewWriter(&buf)
-	_ = w.Write([]string{"name", "email", "organisation"})
-	for _, p := range d.Roster {
-		_ = w.Write([]string{p.Name, p.Email, p.Organisation})
+	var ms struct {
+		Members []rosterMember `json:"members"`
 	}
-	w.Flush()
-	var res ImportResult
+	// Approval and the charter reach membership as events.
 	err := s.eventually(ctx, notYetKnown, func() error {
-		return s.c.Do(ctx, "POST", "/v1/cops/"+cop.ID+"/members:import", "text/csv", bytes.NewReader(buf.Bytes()), &res)
+		return s.c.JSON(ctx, "GET", "/v1/cops/"+cop.ID+"/members", nil, &ms)
 	})
 	if err != nil {
 		return err
 	}
-	s.say("CoP %q: %d people registered, %d joined, %d already members", d.Name, res.PeopleRegistered, res.MembersJoined, res.Unchanged)
+	joined, existing := 0, 0
+	for _, p := range d.Roster {
+		if slices.ContainsFunc(ms.Members, func(m rosterMember) bool { return m.Name == p.Name }) {
+			existing++
+			continue
+		}
+		var person struct {
+			ID string `json:"id"`
+		}
+		err := s.c.JSON(ctx, "POST", "/v1/people", map[string]string{"name": p.Name, "email": p.Email, "organisation": p.Organisation}, &person)
+		if StatusOf(err) == 409 {
+			return fmt.Errorf("%s is registered but not a member: invite them (copctl import members) or have them join", p.Email)
+		}
+		if err != nil {
+			return err
+		}
+		joiner := s.c
+		if s.sign != nil {
+			tok, err := s.sign(person.ID)
+			if err != nil {
+				return err
+			}
+			joiner = NewClient(s.c.BaseURL, tok)
+			joiner.HTTP = s.c.HTTP
+		}
+		err = s.eventually(ctx, notYetKnown, func() error {
+			return joiner.JSON(ctx, "POST", "/v1/cops/"+cop.ID+"/members",
+				map[string]any{"person_id": person.ID, "code_of_practice_version": cop.CharterVersion}, nil)
+		})
+		if err != nil {
+			return fmt.Errorf("%s joining: %w", p.Name, err)
+		}
+		joined++
+	}
+	if joined == 0 {
+		s.say("CoP %q: roster exists (%d members)", d.Name, existing)
+	} else {
+		s.say("CoP %q: %d people registered and joined, accepting the Code of Practice; %d already members", d.Name, joined, existing)
+	}
 	if len(d.WorkingGroup) == 0 {
 		return nil
-	}
-	var ms struct {
-		Members []struct {
-			PersonID string   `json:"person_id"`
-			Name     string   `json:"name"`
-			Roles    []string `json:"roles"`
-		} `json:"members"`
 	}
 	if err := s.c.JSON(ctx, "GET", "/v1/cops/"+cop.ID+"/members", nil, &ms); err != nil {
 		return err
@@ -355,9 +390,10 @@ with confidence in wa), evaluations answered and closed, a learning-priorities r
 and a vic expert who can fill the gap it opens. Every step finds what already exists by its
 natural key, so running it again changes nothing.
 
-Answering evaluations and declaring expertise are things only members do: the seed signs
-short-lived member tokens for the demo's people with the node's secret (as copnet token
-does); without it those steps are skipped and said so.
+Joining a CoP, answering evaluations and declaring expertise are things members do
+themselves: the seed signs short-lived member tokens for the demo's people with the node's
+secret (as copnet token does); without it national adds the demo people to their CoPs, and
+the member-only steps are skipped and said so.
 
 flags:
   --wait 60s                how long to wait for an approval to reach the other services

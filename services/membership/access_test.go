@@ -24,13 +24,14 @@ var callers = []testkit.Caller{testkit.Anonymous, testkit.National, testkit.HubO
 // fixture is a fresh CoP in vic with people in known places: P is in the working group,
 // S is a member, M is a plain member, O is registered but no member. A is an open
 // coordinator appointment of S and R an open removal of S proposed by W (working group).
+// I is national's open invitation of O to become a member, T a personal API token of P.
 type fixture struct {
-	cop, p, s, m, o, w, a, r string
+	cop, p, s, m, o, w, a, r, i, t string
 }
 
 // accessReq is one request; self and other name the fixture people (p, s, m, o) the
 // "self" and "another person" tokens belong to. Paths and bodies use {cop} {p} {s} {m}
-// {o} {a} {r} and {n} (a number unique to the case).
+// {o} {a} {r} {i} {t} and {n} (a number unique to the case).
 type accessReq struct {
 	path, body, csv string
 	self, other     string
@@ -71,6 +72,29 @@ var accessTable = []testkit.AccessCase[accessReq]{
 		Want: testkit.Allowed(http.StatusOK, testkit.National, testkit.HubOwn, testkit.CoordOwn, self)},
 	{Route: "POST /v1/removals/{id}/votes", Name: "an elector votes for themselves", Req: accessReq{path: "/v1/removals/{r}/votes", body: `{"voter_id":"{p}","support":false}`, self: "p", other: "m"},
 		Want: testkit.Allowed(http.StatusOK, self)},
+	{Route: "POST /v1/invitations", Name: "national, the hub and the coordinator invite members", Req: accessReq{path: "/v1/invitations", body: `{"email":"inv{n}@example.org","grant":{"role":"member","cop":"{cop}"}}`, self: "p", other: "m"},
+		Want: testkit.Allowed(http.StatusCreated, testkit.National, testkit.HubOwn, testkit.CoordOwn)},
+	{Route: "POST /v1/invitations", Name: "national and the hub invite coordinators", Req: accessReq{path: "/v1/invitations", body: `{"email":"coord{n}@example.org","grant":{"role":"coordinator","cop":"{cop}"}}`, self: "p", other: "m"},
+		Want: testkit.Allowed(http.StatusCreated, testkit.National, testkit.HubOwn)},
+	{Route: "POST /v1/invitations", Name: "national invites hub officers", Req: accessReq{path: "/v1/invitations", body: `{"email":"hub{n}@example.org","grant":{"role":"hub","region":"vic"}}`, self: "p", other: "m"},
+		Want: testkit.Allowed(http.StatusCreated, testkit.National)},
+	{Route: "GET /v1/invitations", Name: "anyone signed in lists what they sent and what waits for them", Req: accessReq{path: "/v1/invitations", self: "o", other: "m"},
+		Want: testkit.Everyone(http.StatusOK).With(testkit.Anonymous, http.StatusUnauthorized)},
+	{Route: "GET /v1/invitations/{id}", Name: "the inviter (national here) and the invitee see an invitation", Req: accessReq{path: "/v1/invitations/{i}", self: "o", other: "m"},
+		Want: testkit.Allowed(http.StatusOK, testkit.National, self)},
+	{Route: "POST /v1/invitations/{id}/accept", Name: "only the invitee accepts", Req: accessReq{path: "/v1/invitations/{i}/accept", body: `{"code_of_practice_version":1}`, self: "o", other: "m"},
+		Want: testkit.Allowed(http.StatusOK, self)},
+	{Route: "POST /v1/invitations/{id}/decline", Name: "only the invitee declines", Req: accessReq{path: "/v1/invitations/{i}/decline", self: "o", other: "m"},
+		Want: testkit.Allowed(http.StatusOK, self)},
+	{Route: "POST /v1/tokens", Name: "a registered person makes a token for themselves", Req: accessReq{path: "/v1/tokens", body: `{"name":"script {n}","grants":[],"expires_in_days":30}`, self: "p", other: "m"},
+		// Operators' tokens name nobody registered: they may not.
+		Want: testkit.Allowed(http.StatusCreated, self, another)},
+	{Route: "POST /v1/tokens", Name: "a token carries only grants its person holds", Req: accessReq{path: "/v1/tokens", body: `{"name":"script {n}","grants":[{"role":"member","cop":"{cop}"}],"expires_in_days":30}`, self: "m", other: "o"},
+		Want: testkit.Allowed(http.StatusCreated, self)},
+	{Route: "GET /v1/tokens", Name: "anyone signed in lists their tokens", Req: accessReq{path: "/v1/tokens", self: "p", other: "m"},
+		Want: testkit.Everyone(http.StatusOK).With(testkit.Anonymous, http.StatusUnauthorized)},
+	{Route: "DELETE /v1/tokens/{id}", Name: "only its person revokes a token", Req: accessReq{path: "/v1/tokens/{t}", self: "p", other: "m"},
+		Want: testkit.Allowed(http.StatusNoContent, self)},
 }
 
 // TestEveryRouteChecksRoleAndScope walks every route membership serves × every kind of
@@ -98,7 +122,7 @@ func TestEveryRouteChecksRoleAndScope(t *testing.T) {
 			tok := e.n.CallerToken(t, caller, testkit.Scope{Region: "vic", OtherRegion: "wa", CoP: cop, OtherCoP: "cop-other",
 				People: map[testkit.Caller]string{self: people[c.Req.self], another: people[c.Req.other]}})
 			fill := strings.NewReplacer("{cop}", f.cop, "{p}", f.p, "{s}", f.s, "{m}", f.m, "{o}", f.o,
-				"{a}", f.a, "{r}", f.r, "{n}", fmt.Sprint(n))
+				"{a}", f.a, "{r}", f.r, "{i}", f.i, "{t}", f.t, "{n}", fmt.Sprint(n))
 			method, _, _ := strings.Cut(c.Route, " ")
 			var r *response
 			if c.Req.csv != "" {
@@ -126,6 +150,10 @@ func (e *env) fixture(cop string, n int, withAppointment bool) fixture {
 		e.must(http.StatusCreated, &ap, e.national(), "POST", "/v1/cops/"+cop+"/coordinator-appointments", fmt.Sprintf(`{"person_id":%q}`, f.s))
 	}
 	e.must(http.StatusCreated, &rm, e.person(f.w), "POST", "/v1/cops/"+cop+"/removals", fmt.Sprintf(`{"person_id":%q,"reason":"x"}`, f.s))
-	f.a, f.r = ap.ID, rm.ID
+	var inv, tok struct{ ID string }
+	e.must(http.StatusCreated, &inv, e.national(), "POST", "/v1/invitations",
+		fmt.Sprintf(`{"email":"o-%d@example.org","grant":{"role":"member","cop":%q}}`, n, cop))
+	e.must(http.StatusCreated, &tok, e.person(f.p), "POST", "/v1/tokens", `{"name":"fixture","grants":[],"expires_in_days":1}`)
+	f.a, f.r, f.i, f.t = ap.ID, rm.ID, inv.ID, tok.ID
 	return f
 }

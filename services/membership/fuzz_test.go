@@ -32,12 +32,21 @@ var fuzzRoutes = []fuzzRoute{
 		[]string{`{"person_id":"{m}","reason":"harassment"}`, `{"person_id":"{p}","reason":""}`}},
 	{"POST", "/v1/removals/{r}/votes", "application/json", func(e *env, f fixture) string { return e.person(f.p) },
 		[]string{`{"voter_id":"{p}","support":true}`, `{"voter_id":"{p}","support":"yes"}`}},
+	{"POST", "/v1/invitations", "application/json", func(e *env, _ fixture) string { return e.hub("vic") },
+		[]string{`{"email":"x@example.org","grant":{"role":"member","cop":"{cop}"},"name":"Xi"}`, `{"email":"a@b","grant":{"role":"hub"}}`,
+			`{"email":"y@example.org","grant":{"role":"owner","cop":"{cop}"}}`, `{"grant":null}`}},
+	{"POST", "/v1/invitations/{i}/accept", "application/json", func(e *env, f fixture) string { return e.person(f.o) },
+		[]string{`{"code_of_practice_version":1}`, `{"code_of_practice_version":"1"}`, `{}`}},
+	{"POST", "/v1/tokens", "application/json", func(e *env, f fixture) string { return e.person(f.m) },
+		[]string{`{"name":"ci","grants":[{"role":"member","cop":"{cop}"}],"expires_in_days":30}`, `{"name":"","grants":null,"expires_in_days":0}`,
+			`{"name":"x","grants":[{"role":"national"}],"expires_in_days":366}`}},
 	{"POST", "/v1/cops/{cop}/members:import", "text/csv", func(e *env, _ fixture) string { return e.hub("vic") },
 		[]string{"name,email\nNew Person,new@example.org\n", "Ana,a@b\n\"broken,x@example.org\n", "a,b,c,d\n"}},
 }
 
 func (f fixture) fill(s string) string {
-	return strings.NewReplacer("{cop}", f.cop, "{p}", f.p, "{s}", f.s, "{m}", f.m, "{o}", f.o, "{a}", f.a, "{r}", f.r).Replace(s)
+	return strings.NewReplacer("{cop}", f.cop, "{p}", f.p, "{s}", f.s, "{m}", f.m, "{o}", f.o, "{a}", f.a, "{r}", f.r,
+		"{i}", f.i, "{t}", f.t).Replace(s)
 }
 
 // FuzzRouteBodies sends whatever a client might to every route with a body: the answer is

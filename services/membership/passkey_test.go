@@ -22,7 +22,6 @@ import (
 	"net/http/httputil"
 	"net/url"
 	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -42,8 +41,7 @@ import (
 	"github.com/copnet/copnet/services/registry"
 )
 
-// passkeyArtifacts keeps the screenshots for people to look at; git ignores it.
-var passkeyArtifacts = filepath.Join("testdata", "artifacts")
+// artifactsDir keeps the screenshots for people to look at; git ignores it.
 
 // startLocalhostNode runs registry, membership and the console on a node whose public URL
 // is http://localhost:PORT. The node listens on 127.0.0.1 at a port of testkit's choosing,
@@ -70,15 +68,6 @@ func startLocalhostNode(t *testing.T) (*testkit.Node, string) {
 	go srv.Serve(ln) //nolint:errcheck // ends when the test closes it
 	t.Cleanup(func() { srv.Close() })
 	return n, base
-}
-
-func shoot(t *testing.T, ctx context.Context, name string) {
-	t.Helper()
-	path := filepath.Join(passkeyArtifacts, name+".png")
-	if err := browser.Screenshot(ctx, path); err != nil {
-		t.Fatal(err)
-	}
-	t.Logf("screenshot: %s", path)
 }
 
 func open(t *testing.T, ctx context.Context, u string) {

@@ -67,8 +67,9 @@ func TestRegistrationRules(t *testing.T) {
 	}
 }
 
-// TestImportRoster: every bad row is reported by line and nothing is imported; a good
-// file imports once and a second time changes nothing.
+// TestImportRoster: every bad row is reported by line and nothing is imported; a good file
+// invites everyone who is not a member (nobody is joined by it), a second import invites
+// nobody twice, and people join by accepting.
 func TestImportRoster(t *testing.T) {
 	e := start(t)
 	e.approve("vic", "cop-a")
@@ -81,14 +82,20 @@ func TestImportRoster(t *testing.T) {
 	if !slices.Equal(p.fields(), []string{"line 3: name", "line 4: email"}) {
 		t.Errorf("fields %v, want every bad row by line", p.fields())
 	}
-	// Nothing half-written: no person, and nothing in the outbox beyond the one registration.
-	var people, outbox int
-	if err := e.n.Pool("membership").QueryRow(context.Background(), `SELECT (SELECT count(*) FROM people),
-		(SELECT count(*) FROM watermill_outbox WHERE payload->'metadata'->>'ce-type' = 'membership.person_registered.v1')`).Scan(&people, &outbox); err != nil {
-		t.Fatal(err)
+	// Nothing half-written: no person, no invitation, no mail, and nothing in the outbox
+	// beyond the one registration.
+	counts := func() (people, invitations, mails, outbox int) {
+		t.Helper()
+		if err := e.n.Pool("membership").QueryRow(context.Background(), `SELECT (SELECT count(*) FROM people),
+			(SELECT count(*) FROM invitations), (SELECT count(*) FROM mail_outbox),
+			(SELECT count(*) FROM watermill_outbox WHERE payload->'metadata'->>'ce-type' = 'membership.person_registered.v1')`).Scan(&people, &invitations, &mails, &outbox); err != nil {
+			t.Fatal(err)
+		}
+		return
 	}
-	if people != 1 || outbox != 1 {
-		t.Errorf("after a refused import: %d people, %d person_registered in the outbox; want 1 and 1", people, outbox)
+	if people, invitations, mails, outbox := counts(); people != 1 || invitations != 0 || mails != 0 || outbox != 1 {
+		t.Errorf("after a refused import: %d people, %d invitations, %d mails, %d person_registered in the outbox; want 1, 0, 0, 1",
+			people, invitations, mails, outbox)
 	}
 	if m := e.members("cop-a"); len(m) != 0 {
 		t.Errorf("a refused import left members %v", m)
@@ -97,35 +104,48 @@ func TestImportRoster(t *testing.T) {
 	csv(e.hub("vic"), `{"json":true}`).problem(t, http.StatusUnprocessableEntity)
 	e.send(e.hub("vic"), "POST", "/v1/cops/cop-a/members:import", "application/json", "name,email\n").problem(t, http.StatusBadRequest)
 
-	good := "name,email,organisation\nAna,ana@example.org,Health\nKnown Person,KNOWN@example.org,\nBen,ben@example.org\n"
-	// A person registered before is never joined by someone else's upload: they join
-	// themselves (TestImportNeverJoinsSomeoneWithoutConsent), then the file matches them.
-	if p := csv(e.hub("vic"), good).problem(t, http.StatusUnprocessableEntity); !slices.Equal(p.fields(), []string{"line 3: email"}) {
-		t.Errorf("fields %v, want the known person's row", p.fields())
-	}
-	e.must(http.StatusCreated, nil, e.person(known), "POST", "/v1/cops/cop-a/members", fmt.Sprintf(`{"person_id":%q,"code_of_practice_version":1}`, known))
 	type result struct {
-		Rows             int `json:"rows"`
-		PeopleRegistered int `json:"people_registered"`
-		MembersJoined    int `json:"members_joined"`
-		Unchanged        int `json:"unchanged"`
+		Rows           int `json:"rows"`
+		Invited        int `json:"invited"`
+		AlreadyInvited int `json:"already_invited"`
+		AlreadyMembers int `json:"already_members"`
 	}
-	var first, again result
+	good := "name,email,organisation\nAna,ana@example.org,Health\nKnown Person,KNOWN@example.org,\nBen,ben@example.org\n"
+	var first, again, third result
 	r := csv(e.hub("vic"), good)
 	decode(t, r, &first)
-	if r.status != http.StatusOK || first != (result{Rows: 3, PeopleRegistered: 2, MembersJoined: 2, Unchanged: 1}) {
-		t.Fatalf("%s: want 3 rows, 2 new people joined, the known member unchanged", r)
+	if r.status != http.StatusOK || first != (result{Rows: 3, Invited: 3}) {
+		t.Fatalf("%s: want 3 rows, 3 invited (the person registered before too: nobody is joined without consent)", r)
 	}
-	if _, ok := e.members("cop-a")[known]; !ok {
-		t.Error("the known person was not matched by e-mail")
+	if m := e.members("cop-a"); len(m) != 0 {
+		t.Errorf("an import joined %v without their consent", m)
+	}
+	// Invited, mailed, and registered only when they arrive: nobody new is registered yet.
+	if people, invitations, mails, _ := counts(); people != 1 || invitations != 3 || mails != 3 {
+		t.Errorf("after the import: %d people, %d invitations, %d mails; want 1, 3, 3", people, invitations, mails)
 	}
 	r = csv(e.national(), good)
 	decode(t, r, &again)
-	if again != (result{Rows: 3, Unchanged: 3}) {
-		t.Errorf("%s: a re-import changed something", r)
+	if again != (result{Rows: 3, AlreadyInvited: 3}) {
+		t.Errorf("%s: a re-import invited someone twice", r)
 	}
-	if m := e.members("cop-a"); len(m) != 3 {
-		t.Errorf("%d members, want 3", len(m))
+	// The known person accepts (any member may also join themselves): then the file
+	// matches them as a member.
+	var inv struct {
+		Received []struct{ ID string } `json:"received"`
+	}
+	e.must(http.StatusOK, &inv, e.person(known), "GET", "/v1/invitations", "")
+	if len(inv.Received) != 1 {
+		t.Fatalf("the known person sees %d invitations, want 1", len(inv.Received))
+	}
+	e.must(http.StatusOK, nil, e.person(known), "POST", "/v1/invitations/"+inv.Received[0].ID+"/accept", `{"code_of_practice_version":1}`)
+	if _, ok := e.members("cop-a")[known]; !ok {
+		t.Error("accepting did not make the known person a member")
+	}
+	r = csv(e.hub("vic"), good)
+	decode(t, r, &third)
+	if third != (result{Rows: 3, AlreadyInvited: 2, AlreadyMembers: 1}) {
+		t.Errorf("%s: want the member matched by e-mail and the other two still invited", r)
 	}
 }
 

@@ -39,7 +39,7 @@ func (l *logBuffer) String() string {
 
 // startWithMail boots membership on a node whose mail goes to a real Mailpit, logging at
 // debug level into logs.
-func startWithMail(t *testing.T, settings map[string]string) (*env, *testkit.MailpitServer, *logBuffer) {
+func startMailNode(t *testing.T, settings map[string]string) (*env, *testkit.MailpitServer, *logBuffer) {
 	t.Helper()
 	mp := testkit.Mailpit(t)
 	t.Setenv("COPNET_SMTP_URL", mp.SMTPURL())
@@ -107,7 +107,7 @@ func getNoFollow(t *testing.T, u string, cookies ...*http.Cookie) *http.Response
 // would: learn who has an account, reuse or outlive a link, read it from the database or
 // the logs, keep using a session after signing out everywhere.
 func TestSignInByEmailLink(t *testing.T) {
-	e, mp, logs := startWithMail(t, nil)
+	e, mp, logs := startMailNode(t, nil)
 	const known = "aroha@health.example"
 	e.must(http.StatusCreated, nil, e.national(), "POST", "/v1/people", js(map[string]string{"name": "Aroha Smith", "email": known}))
 
@@ -253,7 +253,7 @@ func TestSignInByEmailLink(t *testing.T) {
 // TestInvitationOnlyNodeRegistersNobodyBySignIn: with self-registration closed, an unknown
 // address gets no mail and no account, while the answer stays the same.
 func TestInvitationOnlyNodeRegistersNobodyBySignIn(t *testing.T) {
-	e, mp, _ := startWithMail(t, map[string]string{"COPNET_MEMBERSHIP_SELF_REGISTRATION": "false"})
+	e, mp, _ := startMailNode(t, map[string]string{"COPNET_MEMBERSHIP_SELF_REGISTRATION": "false"})
 	const known = "kept@health.example"
 	e.must(http.StatusCreated, nil, e.national(), "POST", "/v1/people", js(map[string]string{"name": "Kept", "email": known}))
 	for _, addr := range []string{"stranger@elsewhere.example", known} {

@@ -2,45 +2,77 @@ package browser
 
 import (
 	"context"
+	"encoding/json"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"runtime"
-	"sync"
+	"syscall"
 	"testing"
 
 	"github.com/chromedp/chromedp"
 )
 
-// axeDir holds the pinned axe-core (a11y/package.json and its lock); node_modules is
-// installed there on first use and ignored by git.
+// axeDir holds the pinned axe-core (a11y/package.json and its lock file).
 func axeDir() string {
 	_, file, _, _ := runtime.Caller(0)
 	return filepath.Join(filepath.Dir(file), "a11y")
 }
 
-var axeOnce sync.Mutex
-
-// AxeSource returns axe-core's script, installing the pinned version with npm on first use.
+// AxeSource returns axe-core's script at the pinned version, installed with npm ci from the
+// lock file into a cache directory outside the repository, once per machine whichever test
+// process gets there first (a file lock keeps two from installing into it at once).
 func AxeSource(t testing.TB) string {
 	t.Helper()
-	axeOnce.Lock()
-	defer axeOnce.Unlock()
-	dir := axeDir()
-	file := filepath.Join(dir, "node_modules", "axe-core", "axe.min.js")
-	if _, err := os.Stat(file); err != nil {
-		if _, err := exec.LookPath("npm"); err != nil {
-			t.Fatalf("axe-core is not installed and npm is missing: install Node.js and npm, or run npm ci --prefix %s", dir)
-		}
-		if out, err := exec.Command("npm", "ci", "--prefix", dir, "--no-audit", "--no-fund").CombinedOutput(); err != nil {
-			t.Fatalf("npm ci axe-core: %v\n%s", err, out)
-		}
+	pin := axeDir()
+	var pkg struct {
+		Dependencies map[string]string `json:"dependencies"`
 	}
-	raw, err := os.ReadFile(file)
+	raw, err := os.ReadFile(filepath.Join(pin, "package.json"))
+	if err != nil || json.Unmarshal(raw, &pkg) != nil || pkg.Dependencies["axe-core"] == "" {
+		t.Fatalf("read the axe-core pin in %s (%v)", pin, err)
+	}
+	base, err := os.UserCacheDir()
+	if err != nil {
+		base = os.TempDir()
+	}
+	dir := filepath.Join(base, "copnet", "axe-core-"+pkg.Dependencies["axe-core"])
+	file := filepath.Join(dir, "node_modules", "axe-core", "axe.min.js")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	lock, err := os.OpenFile(filepath.Join(dir, ".lock"), os.O_CREATE|os.O_RDWR, 0o644)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return string(raw)
+	defer lock.Close()
+	if err := syscall.Flock(int(lock.Fd()), syscall.LOCK_EX); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(file); err != nil {
+		for _, name := range []string{"package.json", "package-lock.json"} {
+			b, err := os.ReadFile(filepath.Join(pin, name))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(filepath.Join(dir, name), b, 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if _, err := exec.LookPath("npm"); err != nil {
+			t.Fatal("axe-core is not installed and npm is missing: install Node.js and npm")
+		}
+		cmd := exec.Command("npm", "ci", "--no-audit", "--no-fund")
+		cmd.Dir = dir
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("npm ci axe-core: %v\n%s", err, out)
+		}
+	}
+	js, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(js)
 }
 
 // axeViolation is one failed axe rule.

@@ -70,6 +70,7 @@ func (w *Web) PageRoutes() []Route {
 		{"GET", "/signin", w.signinPage},
 		{"GET", "/setup", w.setupPage},
 		{"GET", "/account", w.accountPage},
+		{"GET", "/invitations/{id}", w.invitationPage},
 		{"GET", "/static/{file}", w.static},
 	}
 }

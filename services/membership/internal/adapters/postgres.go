@@ -108,6 +108,17 @@ func (t *Tx) ErasePerson(ctx context.Context, id string, now time.Time) error {
 			return err
 		}
 	}
+	// Invitations to the person's address hold it (and the name an inviter gave): they go
+	// before the address does. Those the person sent and nobody answered lapse, so no grant
+	// comes from someone who is gone.
+	if _, err := t.tx.Exec(ctx, `DELETE FROM invitations WHERE accepted_by = $1
+		OR lower(email) = (SELECT lower(email) FROM people WHERE id = $1)`, id); err != nil {
+		return err
+	}
+	if _, err := t.tx.Exec(ctx, `UPDATE invitations SET lapsed_at = $2 WHERE invited_by = $1
+		AND accepted_at IS NULL AND declined_at IS NULL AND lapsed_at IS NULL`, id, now); err != nil {
+		return err
+	}
 	stmts := []string{
 		"UPDATE people SET name = NULL, email = NULL, organisation = NULL, erased_at = $2 WHERE id = $1",
 		"UPDATE removals SET reason = '[erased]' WHERE person_id = $1 OR proposed_by = $1",

@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"slices"
@@ -229,23 +230,20 @@ func (a *Application) SetRoles(ctx context.Context, c httpx.Claims, copID, perso
 	})
 }
 
-// ImportResult says what a bulk import changed.
+// ImportResult says what a bulk import did. Nobody is joined by it: each row is a person
+// already a member, or one invited to become one (or who was already invited).
 type ImportResult struct {
-	Rows             int `json:"rows"`
-	PeopleRegistered int `json:"people_registered"`
-	MembersJoined    int `json:"members_joined"`
-	Unchanged        int `json:"unchanged"`
+	Rows           int `json:"rows"`
+	Invited        int `json:"invited"`
+	AlreadyInvited int `json:"already_invited"`
+	AlreadyMembers int `json:"already_members"`
 }
 
 // Import onboards a roster (its hub, national): every row is checked first and any bad row
-// imports nothing. People are matched by e-mail, ignoring case, so importing the same file
-// again changes nothing. Members join under the CoP's current Code of Practice, which the
-// hub vouches they accepted.
-//
-// Nobody is joined without their consent: a row naming a person already registered who is
-// not a member of this CoP is refused (they must join themselves, or be invited once
-// invitations exist), and so, like any bad row, it imports nothing. Rows that register a
-// new person stay allowed: the hub vouches for them as for their acceptance.
+// imports nothing. Nobody is joined without their consent: each person who is not already
+// a member (matched by e-mail, ignoring case) is invited to become one, and joins when they
+// accept the invitation and the CoP's Code of Practice. Importing the same file again
+// invites nobody twice while the invitations are open.
 //
 // The whole body is read and checked before any transaction: the CoP's row lock is held
 // only while the rows are written, so a slow upload cannot block joins to the CoP or any
@@ -269,61 +267,42 @@ func (a *Application) Import(ctx context.Context, c httpx.Claims, copID string, 
 		return nil, err
 	}
 	res := &ImportResult{}
-	return res, a.inTx(ctx, func(tx Tx) ([]events.Event, error) {
-		cop, err := importableCoP(ctx, tx, c, copID, true)
-		if err != nil {
+	return res, a.withMail(ctx, func(tx Tx) ([]events.Event, error) {
+		res.Rows = len(rows)
+		if _, err := importableCoP(ctx, tx, c, copID, true); err != nil {
 			return nil, err
 		}
-		// First pass: who each row is, refusing rows that would join someone without
-		// their consent. Nothing is written until every row passed.
-		ids := make([]string, len(rows))
-		var refused []apperr.FieldError
-		for i, row := range rows {
+		for _, row := range rows {
 			id, err := tx.PersonIDByEmail(ctx, row.Email)
 			if err != nil {
 				return nil, err
 			}
-			if id == "" {
-				continue // a new person: registered below
+			if id != "" {
+				m, err := tx.Membership(ctx, copID, id, false)
+				if err != nil {
+					return nil, err
+				}
+				if m != nil && m.Active {
+					res.AlreadyMembers++
+					continue
+				}
 			}
-			m, err := tx.Membership(ctx, copID, id, false)
+			in, err := checkNewInvitation(NewInvitation{Email: row.Email, Name: row.Name,
+				Grant: httpx.Grant{Role: httpx.RoleMember, CoP: copID}})
 			if err != nil {
 				return nil, err
 			}
-			if m == nil || !m.Active {
-				refused = append(refused, apperr.FieldError{Field: fmt.Sprintf("line %d: email", row.Line),
-					Message: "belongs to a person already registered who is not a member of this CoP: they must join themselves or be invited"})
-				continue
-			}
-			ids[i] = id
-		}
-		if len(refused) > 0 {
-			e := apperr.InvalidFields(refused...)
-			e.Kind = apperr.KindUnprocessable
-			e.Detail = fmt.Sprintf("%d problem(s) in the roster; nothing was imported: %s", len(refused), e.Detail)
-			return nil, e
-		}
-		res.Rows = len(rows)
-		var evs []events.Event
-		for i, row := range rows {
-			if ids[i] != "" {
-				res.Unchanged++ // already a member: matched by e-mail, nothing to change
-				continue
-			}
-			id := newID()
-			if err := tx.AddPerson(ctx, id, row.Person, a.now()); err != nil {
+			_, err = a.invite(ctx, tx, c, in, row.Organisation)
+			switch {
+			case errors.Is(err, errAlreadyOpen):
+				res.AlreadyInvited++
+			case err != nil:
 				return nil, err
+			default:
+				res.Invited++
 			}
-			evs = append(evs, events.PersonRegistered{PersonID: id})
-			res.PeopleRegistered++
-			joined, err := a.join(ctx, tx, cop, id)
-			if err != nil {
-				return nil, err
-			}
-			evs = append(evs, joined)
-			res.MembersJoined++
 		}
-		return evs, nil
+		return nil, nil
 	})
 }
 

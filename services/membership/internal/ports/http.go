@@ -45,6 +45,14 @@ func (h *HTTP) Routes() []Route {
 		{Method: "POST", Path: "/v1/cops/{id}/removals", Handle: h.proposeRemoval},
 		{Method: "GET", Path: "/v1/removals/{id}", Handle: h.removal},
 		{Method: "POST", Path: "/v1/removals/{id}/votes", Handle: h.vote},
+		{Method: "POST", Path: "/v1/invitations", Handle: h.invite},
+		{Method: "GET", Path: "/v1/invitations", Handle: h.invitations},
+		{Method: "GET", Path: "/v1/invitations/{id}", Handle: h.invitation},
+		{Method: "POST", Path: "/v1/invitations/{id}/accept", Handle: h.acceptInvitation},
+		{Method: "POST", Path: "/v1/invitations/{id}/decline", Handle: h.declineInvitation},
+		{Method: "POST", Path: "/v1/tokens", Handle: h.createToken},
+		{Method: "GET", Path: "/v1/tokens", Handle: h.tokens},
+		{Method: "DELETE", Path: "/v1/tokens/{id}", Handle: h.revokeToken},
 	}
 }
 

@@ -58,6 +58,7 @@ type Service struct {
 	http   *ports.HTTP
 	auth   *ports.Auth
 	pk     *ports.Passkeys
+	invite *ports.InvitationFlows
 	router *bus.Router
 	d      node.Deps
 	sweep  time.Duration
@@ -94,7 +95,8 @@ func New(ctx context.Context, d node.Deps) (node.Service, error) {
 	bus.On(r, "on_cop_retired", a.OnCoPRetired)
 	limiter := httpx.NewLimiter(s.SelfRegistrationEvery, s.SelfRegistrationBurst)
 	signins := httpx.NewLimiter(s.SelfRegistrationEvery, s.SelfRegistrationBurst)
-	svc := &Service{app: a, http: ports.NewHTTP(a, limiter), auth: ports.NewAuth(id, d.Verifier, signins, d.Logger),
+	auth := ports.NewAuth(id, d.Verifier, signins, d.Logger)
+	svc := &Service{app: a, http: ports.NewHTTP(a, limiter), auth: auth, invite: ports.NewInvitationFlows(auth, a),
 		router: r, d: d, sweep: s.SweepInterval, mail: mailer}
 	pk, off := id.EnablePasskeys()
 	if off != nil {
@@ -115,6 +117,7 @@ func (s *Service) Register(mux *http.ServeMux) {
 	s.http.Register(mux)
 	s.auth.Register(mux)
 	s.pk.Register(mux)
+	s.invite.Register(mux)
 	mux.Handle("GET "+access.JWKSPath, access.JWKSHandler(s.d.Signer.Public()))
 	if s.mailPage != nil {
 		mux.Handle("GET "+MailPagePath, s.mailPage)
