@@ -279,7 +279,8 @@ func TestAllInOneStartsWithNoSettings(t *testing.T) {
 		t.Errorf("auth-secret after the start: %v, %v; want mode 0600", fi, err)
 	}
 	// Single use holds across restarts (the link's own address has the first run's port).
-	used := strings.Replace(link, first.base, second.base, 1)
+	local := func(base string) string { return strings.Replace(base, "127.0.0.1", "localhost", 1) }
+	used := strings.Replace(link, local(first.base), local(second.base), 1)
 	if _, ok := useSetupLink(t, used, "eve@example.org"); ok {
 		t.Error("the setup link worked again after a restart")
 	}
