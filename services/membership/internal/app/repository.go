@@ -19,6 +19,7 @@ type Repository interface {
 // Tx is one unit of work: the reads and writes of one use case.
 type Tx interface {
 	IdentityTx
+	OIDCTx
 	// AddPerson stores a new person; an e-mail already used, in any case, is a 409.
 	AddPerson(ctx context.Context, id string, p domain.Person, now time.Time) error
 	// Person loads one person, erased or not; nil when the id is unknown.

@@ -53,6 +53,7 @@ type Service struct {
 	app    *app.Application
 	http   *ports.HTTP
 	auth   *ports.Auth
+	oidc   *ports.OIDC
 	router *bus.Router
 	d      node.Deps
 	sweep  time.Duration
@@ -91,6 +92,15 @@ func New(ctx context.Context, d node.Deps) (node.Service, error) {
 	signins := httpx.NewLimiter(s.SelfRegistrationEvery, s.SelfRegistrationBurst)
 	svc := &Service{app: a, http: ports.NewHTTP(a, limiter), auth: ports.NewAuth(id, d.Verifier, signins, d.Logger),
 		router: r, d: d, sweep: s.SweepInterval, mail: mailer}
+	// Sign-in with the organisation's OpenID provider; the provider is discovered at the
+	// first sign-in, so it may start after copnet.
+	var provider app.OIDCProvider
+	if s.OIDC.Enabled() {
+		provider = adapters.NewOIDC(adapters.OIDCSettings{Issuer: s.OIDCIssuer, ClientID: s.OIDCClientID,
+			ClientSecret: s.OIDCClientSecret, RedirectURL: strings.TrimRight(d.PublicURL, "/") + ports.OIDCCallbackPath})
+		d.Logger.Info("sign-in with an OpenID provider is offered", "issuer", s.OIDCIssuer)
+	}
+	svc.oidc = ports.NewOIDC(svc.auth, id.OIDC(provider), d.Logger)
 	if s.Settings.SMTPURL == "" {
 		svc.mailPage = mail.LoopbackPage(mail.Dir{Path: mail.MailDir(d.DataDir)})
 	}
@@ -104,6 +114,7 @@ const MailPagePath = "/dev/mail"
 func (s *Service) Register(mux *http.ServeMux) {
 	s.http.Register(mux)
 	s.auth.Register(mux)
+	s.oidc.Register(mux)
 	mux.Handle("GET "+access.JWKSPath, access.JWKSHandler(s.d.Signer.Public()))
 	if s.mailPage != nil {
 		mux.Handle("GET "+MailPagePath, s.mailPage)
