@@ -22,6 +22,7 @@ type Tx interface {
 	PasskeyTx
 	InvitationsTx
 	TokensTx
+	OIDCTx
 	// AddPerson stores a new person; an e-mail already used, in any case, is a 409.
 	AddPerson(ctx context.Context, id string, p domain.Person, now time.Time) error
 	// Person loads one person, erased or not; nil when the id is unknown.

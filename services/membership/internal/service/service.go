@@ -59,6 +59,7 @@ type Service struct {
 	auth   *ports.Auth
 	pk     *ports.Passkeys
 	invite *ports.InvitationFlows
+	oidc   *ports.OIDC
 	router *bus.Router
 	d      node.Deps
 	sweep  time.Duration
@@ -103,6 +104,15 @@ func New(ctx context.Context, d node.Deps) (node.Service, error) {
 		d.Logger.Info("passkeys are off", "reason", off.Error())
 	}
 	svc.pk = ports.NewPasskeys(svc.auth, pk, off, httpx.NewLimiter(s.PasskeyLoginEvery, s.PasskeyLoginBurst))
+	// Sign-in with the organisation's OpenID provider; the provider is discovered at the
+	// first sign-in, so it may start after copnet.
+	var provider app.OIDCProvider
+	if s.OIDC.Enabled() {
+		provider = adapters.NewOIDC(adapters.OIDCSettings{Issuer: s.OIDCIssuer, ClientID: s.OIDCClientID,
+			ClientSecret: s.OIDCClientSecret, RedirectURL: strings.TrimRight(d.PublicURL, "/") + ports.OIDCCallbackPath})
+		d.Logger.Info("sign-in with an OpenID provider is offered", "issuer", s.OIDCIssuer)
+	}
+	svc.oidc = ports.NewOIDC(svc.auth, id.OIDC(provider), d.Logger)
 	if s.Settings.SMTPURL == "" {
 		svc.mailPage = mail.LoopbackPage(mail.Dir{Path: mail.MailDir(d.DataDir)})
 	}
@@ -118,6 +128,7 @@ func (s *Service) Register(mux *http.ServeMux) {
 	s.auth.Register(mux)
 	s.pk.Register(mux)
 	s.invite.Register(mux)
+	s.oidc.Register(mux)
 	mux.Handle("GET "+access.JWKSPath, access.JWKSHandler(s.d.Signer.Public()))
 	if s.mailPage != nil {
 		mux.Handle("GET "+MailPagePath, s.mailPage)
