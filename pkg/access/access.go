@@ -99,16 +99,23 @@ func NewTokenID() string {
 
 // Sign issues a token for c that expires after ttl. A token id is made when c has none.
 func (s *Signer) Sign(c httpx.Claims, ttl time.Duration) (string, error) {
+	tok, _, err := s.SignUntil(c, ttl)
+	return tok, err
+}
+
+// SignUntil is Sign, also answering the token's expiry as the token states it.
+func (s *Signer) SignUntil(c httpx.Claims, ttl time.Duration) (string, time.Time, error) {
 	if ttl <= 0 {
-		return "", fmt.Errorf("sign token: ttl %v is not positive", ttl)
+		return "", time.Time{}, fmt.Errorf("sign token: ttl %v is not positive", ttl)
 	}
 	if err := c.Validate(); err != nil {
-		return "", fmt.Errorf("sign token: %w", err)
+		return "", time.Time{}, fmt.Errorf("sign token: %w", err)
 	}
 	if c.TokenID == "" {
 		c.TokenID = NewTokenID()
 	}
 	now := s.now()
+	exp := now.Add(ttl).Truncate(jwt.TimePrecision)
 	grants := c.Grants
 	if grants == nil {
 		grants = []httpx.Grant{}
@@ -120,15 +127,15 @@ func (s *Signer) Sign(c httpx.Claims, ttl time.Duration) (string, error) {
 			Subject:   c.Subject,
 			ID:        c.TokenID,
 			IssuedAt:  jwt.NewNumericDate(now),
-			ExpiresAt: jwt.NewNumericDate(now.Add(ttl)),
+			ExpiresAt: jwt.NewNumericDate(exp),
 		},
 	})
 	tok.Header["kid"] = s.kid
 	out, err := tok.SignedString(s.key)
 	if err != nil {
-		return "", fmt.Errorf("sign token: %w", err)
+		return "", time.Time{}, fmt.Errorf("sign token: %w", err)
 	}
-	return out, nil
+	return out, exp, nil
 }
 
 // Verifier checks tokens against the issuer's public keys and the revocations this process
