@@ -23,11 +23,14 @@ const (
 	Anonymous Caller = "anonymous"
 	// National administers the whole network.
 	National Caller = "national"
-	// HubOwn is the hub of the region of the CoP the request is about.
+	// HubOwn is the hub of the region of the CoP the request is about. Its token also holds
+	// a member grant of a CoP in another region: people hold several grants (a hub officer
+	// of vic who is a member of a wa CoP), and one grant must never lend its scope to another.
 	HubOwn Caller = "hub of the CoP's region"
 	// HubOther is the hub of another region.
 	HubOther Caller = "hub of another region"
-	// CoordOwn is the coordinator of the CoP the request is about.
+	// CoordOwn is the coordinator of the CoP the request is about. Its token also holds a
+	// member grant of a CoP elsewhere (see HubOwn).
 	CoordOwn Caller = "coordinator of the CoP"
 	// CoordOther coordinates another CoP in the same region, so that a rule that looked at
 	// the region instead of the CoP would let it through.
@@ -92,11 +95,13 @@ func (n *Node) CallerToken(t testing.TB, c Caller, s Scope) string {
 	case National:
 		return n.National(t)
 	case HubOwn:
-		return n.Hub(t, need(s.Region))
+		return n.Token(t, httpx.Claims{Subject: "hub-" + need(s.Region), Grants: []httpx.Grant{
+			{Role: httpx.RoleHub, Region: s.Region}, {Role: httpx.RoleMember, CoP: "cop-elsewhere"}}})
 	case HubOther:
 		return n.Hub(t, need(s.OtherRegion))
 	case CoordOwn:
-		return n.Coordinator(t, need(s.CoP))
+		return n.Token(t, httpx.Claims{Subject: "coord-" + need(s.CoP), Grants: []httpx.Grant{
+			{Role: httpx.RoleCoordinator, CoP: s.CoP}, {Role: httpx.RoleMember, CoP: "cop-elsewhere"}}})
 	case CoordOther:
 		return n.Coordinator(t, need(s.OtherCoP))
 	case MemberOwn:

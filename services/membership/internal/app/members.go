@@ -84,7 +84,9 @@ func (a *Application) Join(ctx context.Context, c httpx.Claims, copID string, in
 		if err != nil {
 			return nil, err
 		}
-		if cop != nil && c.Holds(httpx.RoleHub) {
+		// The hub grant is checked against the CoP's region now it is known; another grant the
+		// caller holds (national, this CoP's coordinator, the person themselves) still counts.
+		if cop != nil && c.Holds(httpx.RoleHub) && !c.IsNational() && !c.IsCoordinatorOf(copID) && !c.IsPerson(in.PersonID) {
 			if err := httpx.Authorize(c, c.IsHubOf(cop.Region), what); err != nil {
 				return nil, err
 			}

@@ -282,7 +282,9 @@ func (a *Application) ListCoPs(ctx context.Context, c httpx.Claims, q ListQuery)
 	}
 	switch {
 	case c.IsNational():
-	case c.Holds(httpx.RoleHub):
+	// A hub officer lists their own region in any status; one who also takes part in CoPs
+	// (coordinator, member) and asks for another region gets its directory like anyone.
+	case c.Holds(httpx.RoleHub) && (q.Region == "" || c.IsHubOf(q.Region) || len(c.Grants) == len(c.Scopes(httpx.RoleHub))):
 		region, err := c.Narrow(httpx.RoleHub, "region", q.Region, "list CoPs")
 		if err != nil {
 			return nil, "", err
