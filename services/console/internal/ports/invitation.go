@@ -8,12 +8,7 @@ package ports
 // console decides nothing.
 
 import (
-	"context"
-	"encoding/json"
-	"errors"
 	"fmt"
-	"io"
-	"net"
 	"net/http"
 	"net/url"
 	"strings"
@@ -82,7 +77,7 @@ func (w *Web) invitationPage(rw http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var inv memberInvitation
-	status, detail, err := w.getJSON(r, c.token, "/v1/invitations/"+url.PathEscape(id), &inv)
+	status, detail, err := w.callAPI(r, c.token, http.MethodGet, "/v1/invitations/"+url.PathEscape(id), nil, &inv)
 	switch {
 	case err != nil:
 		w.log.ErrorContext(r.Context(), "read an invitation from membership", "error", err)
@@ -147,7 +142,7 @@ func (w *Web) describeInvitation(r *http.Request, c caller, inv *memberInvitatio
 			CodeOfPractice string `json:"code_of_practice"`
 		}
 		path := fmt.Sprintf("/v1/cops/%s/charter?version=%d", url.PathEscape(inv.Grant.CoP), v.CodeVersion)
-		if status, _, err := w.getJSON(r, c.token, path, &ch); err == nil && status == http.StatusOK {
+		if status, _, err := w.callAPI(r, c.token, http.MethodGet, path, nil, &ch); err == nil && status == http.StatusOK {
 			v.Code = paragraphs(ch.CodeOfPractice)
 		}
 	}
@@ -163,49 +158,4 @@ func paragraphs(text string) []string {
 		}
 	}
 	return out
-}
-
-// maxAnswer bounds what the console reads of another service's answer.
-const maxAnswer = 1 << 20
-
-// getJSON reads path from the services' API (COPNET_CONSOLE_API_URL, else the server this
-// request came in on, as forward does) with the person's own token. A 2xx answer is decoded
-// into dst; otherwise the status and the problem's detail are returned.
-func (w *Web) getJSON(r *http.Request, token, path string, dst any) (int, string, error) {
-	base := w.apiURL
-	if base == "" {
-		addr, ok := r.Context().Value(http.LocalAddrContextKey).(net.Addr)
-		if !ok {
-			return 0, "", errors.New("no local address to reach the services; set COPNET_CONSOLE_API_URL")
-		}
-		base = "http://" + addr.String()
-	}
-	ctx, cancel := context.WithTimeout(r.Context(), 15*time.Second)
-	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, base+path, nil)
-	if err != nil {
-		return 0, "", err
-	}
-	req.Header.Set("Authorization", "Bearer "+token)
-	if id := httpx.CorrelationID(r.Context()); id != "" {
-		req.Header.Set(httpx.CorrelationHeader, id)
-	}
-	res, err := w.client.Do(req)
-	if err != nil {
-		return 0, "", err
-	}
-	defer res.Body.Close()
-	raw, err := io.ReadAll(io.LimitReader(res.Body, maxAnswer))
-	if err != nil {
-		return 0, "", err
-	}
-	if res.StatusCode >= 300 {
-		var p httpx.Problem
-		_ = json.Unmarshal(raw, &p)
-		return res.StatusCode, p.Detail, nil
-	}
-	if err := json.Unmarshal(raw, dst); err != nil {
-		return 0, "", fmt.Errorf("decode %s: %w", path, err)
-	}
-	return res.StatusCode, "", nil
 }

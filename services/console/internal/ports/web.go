@@ -263,7 +263,7 @@ func (w *Web) decide(rw http.ResponseWriter, r *http.Request) {
 	}
 	decision := form.Decision
 	body, _ := json.Marshal(map[string]string{"decision": decision, "reason": form.Reason})
-	status, detail, err := w.forward(r, c.token, "/v1/cops/"+url.PathEscape(id)+"/decision", body)
+	status, detail, err := w.callAPI(r, c.token, http.MethodPost, "/v1/cops/"+url.PathEscape(id)+"/decision", body, nil)
 	if err != nil {
 		w.log.ErrorContext(r.Context(), "forward decision to the registry", "cop", id, "error", err)
 		w.renderRegion(rw, r, c, region, http.StatusBadGateway, "", "The registry could not be reached; nothing was decided. Try again in a moment.")
@@ -277,25 +277,34 @@ func (w *Web) decide(rw http.ResponseWriter, r *http.Request) {
 	http.Redirect(rw, r, "/regions/"+url.PathEscape(region)+"?sent="+url.QueryEscape(verb)+"&cop="+url.QueryEscape(id), http.StatusSeeOther)
 }
 
-// forward POSTs body to the registry and returns its status and problem detail.
-func (w *Web) forward(r *http.Request, token, path string, body []byte) (int, string, error) {
+// callAPI sends a request to the services' API (COPNET_CONSOLE_API_URL, else the server
+// this request came in on) with the person's own token: body, when given, as JSON; a 2xx
+// answer is decoded into dst when given; otherwise the status and the problem's detail (with
+// its field errors) are returned.
+func (w *Web) callAPI(r *http.Request, token, method, path string, body []byte, dst any) (int, string, error) {
 	base := w.apiURL
 	if base == "" {
-		// The all-in-one serves the registry on this same server: call the address this
+		// The all-in-one serves every service on this same server: call the address this
 		// request came in on, never one taken from the Host header.
 		addr, ok := r.Context().Value(http.LocalAddrContextKey).(net.Addr)
 		if !ok {
-			return 0, "", errors.New("no local address to reach the registry; set COPNET_CONSOLE_API_URL")
+			return 0, "", errors.New("no local address to reach the services; set COPNET_CONSOLE_API_URL")
 		}
 		base = "http://" + addr.String()
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), 15*time.Second)
 	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, base+path, bytes.NewReader(body))
+	var rd io.Reader
+	if body != nil {
+		rd = bytes.NewReader(body)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, base+path, rd)
 	if err != nil {
 		return 0, "", err
 	}
-	req.Header.Set("Content-Type", "application/json")
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
 	req.Header.Set("Authorization", "Bearer "+token)
 	if id := httpx.CorrelationID(r.Context()); id != "" {
 		req.Header.Set(httpx.CorrelationHeader, id)
@@ -305,8 +314,16 @@ func (w *Web) forward(r *http.Request, token, path string, body []byte) (int, st
 		return 0, "", err
 	}
 	defer res.Body.Close()
-	raw, _ := io.ReadAll(io.LimitReader(res.Body, 64<<10))
+	raw, err := io.ReadAll(io.LimitReader(res.Body, maxAnswer))
+	if err != nil {
+		return 0, "", err
+	}
 	if res.StatusCode < 300 {
+		if dst != nil {
+			if err := json.Unmarshal(raw, dst); err != nil {
+				return 0, "", fmt.Errorf("decode %s: %w", path, err)
+			}
+		}
 		return res.StatusCode, "", nil
 	}
 	var p httpx.Problem
@@ -320,6 +337,9 @@ func (w *Web) forward(r *http.Request, token, path string, body []byte) (int, st
 	}
 	return res.StatusCode, detail, nil
 }
+
+// maxAnswer bounds what the console reads of another service's answer.
+const maxAnswer = 1 << 20
 
 // pageError shows an error as a page, with the status the API would give.
 func (w *Web) pageError(rw http.ResponseWriter, r *http.Request, c caller, err error) {
