@@ -85,6 +85,15 @@ func TestScope(t *testing.T) {
 				t.Errorf("hub south GET %s: %d, want 403", path, p.status)
 			}
 		}
+		// A hub officer of a region nothing has happened in yet gets their page, empty.
+		fresh := newBrowser(t, n.URL)
+		fresh.signIn(hub(t, n, "east"))
+		if p := fresh.get("/regions/east"); p.status != http.StatusOK || !strings.Contains(p.body, "Nothing has happened in region east yet") {
+			t.Errorf("hub of a region with no events: %d", p.status)
+		}
+		if p := south.get("/regions/east"); p.status != http.StatusForbidden {
+			t.Errorf("hub south GET a region with no events: %d, want 403", p.status)
+		}
 		if p := south.get("/"); p.status != http.StatusSeeOther || p.header.Get("Location") != "/regions/south" {
 			t.Errorf("hub GET /: %d %s, want its region", p.status, p.header.Get("Location"))
 		}

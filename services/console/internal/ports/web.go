@@ -186,6 +186,13 @@ func (w *Web) renderRegion(rw http.ResponseWriter, r *http.Request, c caller, id
 		return
 	}
 	d, err := w.store.Region(r.Context(), id)
+	if errors.Is(err, projection.ErrNotFound) && c.claims.IsHubOf(id) && notice == "" && problem == "" {
+		// A newly appointed hub officer's region may have no events yet: their page, empty,
+		// says so instead of a 404 that reads as if something were broken.
+		d, err = &projection.RegionDetail{RegionFigures: projection.RegionFigures{ID: id, Name: id,
+			CoPsByStatus: map[string]int{}, CoPsByStage: map[string]int{}}}, nil
+		notice = "Nothing has happened in region " + id + " yet: CoPs proposed here will wait for your decision on this page."
+	}
 	if errors.Is(err, projection.ErrNotFound) {
 		err = apperr.NotFound("the console has no events about region %q yet", id)
 	}
