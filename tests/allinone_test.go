@@ -13,7 +13,6 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -21,28 +20,10 @@ import (
 	"github.com/copnet/copnet/pkg/testkit"
 )
 
-// lockedBuffer is copnet's stdout and stderr together, read while copnet writes.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 // copnetRun is one run of the all-in-one binary.
 type copnetRun struct {
 	cmd     *exec.Cmd
-	out     *lockedBuffer // stdout and stderr, in the order written
+	out     *testkit.LogBuffer // stdout and stderr, in the order written
 	base    string
 	stopped bool
 }
@@ -77,7 +58,7 @@ func allInOneEnv(dir string) []string {
 func startAllInOne(t *testing.T, dir string, extra ...string) *copnetRun {
 	t.Helper()
 	addr := fmt.Sprintf("127.0.0.1:%d", testkit.FreePort(t))
-	r := &copnetRun{cmd: exec.Command(copnetBin), out: &lockedBuffer{}, base: "http://" + addr}
+	r := &copnetRun{cmd: exec.Command(copnetBin), out: &testkit.LogBuffer{}, base: "http://" + addr}
 	r.cmd.Dir = dir
 	r.cmd.Env = append(append(allInOneEnv(dir), "COPNET_HTTP_ADDR="+addr), extra...)
 	r.cmd.Stdout, r.cmd.Stderr = r.out, r.out

@@ -1,7 +1,6 @@
 package feedback_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/base64"
 	"encoding/hex"
@@ -9,7 +8,6 @@ import (
 	"log/slog"
 	"net/http"
 	"slices"
-	"sync"
 	"testing"
 
 	"github.com/jackc/pgx/v5"
@@ -18,30 +16,12 @@ import (
 	"github.com/copnet/copnet/pkg/testkit"
 )
 
-// syncBuffer is a log sink the node's goroutines can share.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // TestResponsesCannotBeTracedToMembers is the anonymity acceptance test: several members
 // take ballots and answer; then every table of the service, every event it published and
 // every log line (at debug level) is searched, and no person id is found next to a
 // response, a ballot or an answer. Not parallel: it replaces the default logger.
 func TestResponsesCannotBeTracedToMembers(t *testing.T) {
-	logs := &syncBuffer{}
+	logs := &testkit.LogBuffer{}
 	logger := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	old := slog.Default()
 	slog.SetDefault(logger)

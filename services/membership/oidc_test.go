@@ -8,7 +8,6 @@ package membership_test
 // and a desktop's width; screenshots go to testdata/artifacts for people to look at.
 
 import (
-	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -44,27 +43,9 @@ const (
 type oidcNode struct {
 	*env
 	p   *oidcprovider.Provider
-	log *syncBuffer
+	log *testkit.LogBuffer
 	// secrets collects what must never be logged: codes, states, cookies, passwords.
 	secrets []string
-}
-
-// syncBuffer is a log destination the node writes to from many goroutines.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 // startOIDC starts a provider, then a node configured for it (registry, membership and
@@ -80,7 +61,7 @@ func startOIDC(t *testing.T, extra map[string]string) *oidcNode {
 	for k, v := range extra {
 		t.Setenv(k, v)
 	}
-	logs := &syncBuffer{}
+	logs := &testkit.LogBuffer{}
 	logger := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	n := testkit.StartNode(t, testkit.NodeOptions{Logger: logger}, registry.Factory, membership.Factory, console.Factory)
 	p.AddClient(oidcprovider.Client{ID: oidcClientID, Secret: oidcClientSecret, RedirectURIs: []string{n.URL + "/auth/oidc/callback"}})

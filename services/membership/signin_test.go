@@ -1,7 +1,6 @@
 package membership_test
 
 import (
-	"bytes"
 	"crypto/sha256"
 	"encoding/json"
 	"io"
@@ -10,7 +9,6 @@ import (
 	"net/url"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -19,27 +17,9 @@ import (
 	"github.com/copnet/copnet/services/membership"
 )
 
-// logBuffer keeps every log line of a node, for tests that prove what is never logged.
-type logBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (l *logBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.Write(p)
-}
-
-func (l *logBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.String()
-}
-
-// startWithMail boots membership on a node whose mail goes to a real Mailpit, logging at
+// startMailNode boots membership on a node whose mail goes to a real Mailpit, logging at
 // debug level into logs.
-func startMailNode(t *testing.T, settings map[string]string) (*env, *testkit.MailpitServer, *logBuffer) {
+func startMailNode(t *testing.T, settings map[string]string) (*env, *testkit.MailpitServer, *testkit.LogBuffer) {
 	t.Helper()
 	mp := testkit.Mailpit(t)
 	t.Setenv("COPNET_SMTP_URL", mp.SMTPURL())
@@ -47,7 +27,7 @@ func startMailNode(t *testing.T, settings map[string]string) (*env, *testkit.Mai
 	for k, v := range settings {
 		t.Setenv(k, v)
 	}
-	logs := &logBuffer{}
+	logs := &testkit.LogBuffer{}
 	logger := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	c := testkit.NewClock(time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC))
 	n := testkit.StartNode(t, testkit.NodeOptions{Now: c.Now, Logger: logger}, membership.Factory)
