@@ -17,7 +17,8 @@ type Route = httpx.Route
 
 // HTTP serves the feedback service's routes.
 type HTTP struct {
-	app *app.Application
+	app   *app.Application
+	decks *app.Decks
 	// room limits the routes anyone may call without a token (open polls by code), per
 	// client address. A room often shares one address, so the burst is a room's worth.
 	room *httpx.Limiter
@@ -36,7 +37,7 @@ func NewHTTP(a *app.Application) *HTTP {
 
 // Routes lists every route the feedback service serves.
 func (h *HTTP) Routes() []Route {
-	return []Route{
+	return append([]Route{
 		{Method: "POST", Path: "/v1/polls", Handle: h.createPoll},
 		{Method: "GET", Path: "/v1/polls/{id}", Handle: h.getPoll},
 		{Method: "POST", Path: "/v1/polls/{id}/ballots", Handle: h.issueBallot},
@@ -50,7 +51,7 @@ func (h *HTTP) Routes() []Route {
 		{Method: "GET", Path: "/v1/cops/{id}/confidence", Handle: h.confidence},
 		{Method: "GET", Path: "/v1/stage-quiz", Handle: h.stageQuiz},
 		{Method: "POST", Path: "/v1/cops/{id}/stage-assessments", Handle: h.assessStage},
-	}
+	}, h.deckRoutes()...)
 }
 
 // Register mounts the routes on mux.

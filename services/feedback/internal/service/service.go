@@ -42,6 +42,8 @@ type Service struct {
 	router     *bus.Router
 	logger     *slog.Logger
 	closeEvery time.Duration
+	repo       *adapters.Repository
+	live       *app.Live
 }
 
 // New wires the feedback service from its dependencies.
@@ -70,7 +72,10 @@ func New(ctx context.Context, d node.Deps) (node.Service, error) {
 	bus.On(r, "on_person_erased", a.OnPersonErased)
 	bus.On(r, "on_session_held", a.OnSessionHeld)
 	bus.On(r, "on_checkin_due", a.OnCheckinDue)
-	return &Service{app: a, http: ports.NewHTTP(a), router: r, logger: d.Logger, closeEvery: s.CloseInterval}, nil
+	live := app.NewLive()
+	decks := app.NewDecks(a, repo, live)
+	return &Service{app: a, http: ports.NewHTTP(a).WithDecks(decks), router: r, logger: d.Logger, closeEvery: s.CloseInterval,
+		repo: repo, live: live}, nil
 }
 
 // Register implements node.Service.
@@ -79,7 +84,21 @@ func (s *Service) Register(mux *http.ServeMux) { s.http.Register(mux) }
 // Run implements node.Service: it consumes events and closes polls when their time comes.
 func (s *Service) Run(ctx context.Context) error {
 	go s.closeDue(ctx)
+	go s.listen(ctx)
 	return s.router.Run(ctx)
+}
+
+// listen wakes the live feeds whenever PostgreSQL says a presentation may have changed,
+// listening again after a lost connection. Without it the feeds still answer, LiveWait
+// late.
+func (s *Service) listen(ctx context.Context) {
+	node.Every(ctx, time.Second, s.logger, "listen for live changes", func(ctx context.Context) error {
+		err := s.repo.Listen(ctx, s.live.Wake)
+		if ctx.Err() != nil {
+			return nil
+		}
+		return err
+	})
 }
 
 // closeDue closes polls whose time is up. Only counts and errors are logged: a poll id next
