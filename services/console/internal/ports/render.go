@@ -43,7 +43,8 @@ type pages struct {
 	byName map[string]*template.Template
 }
 
-var pageNames = []string{"national", "region", "cop", "signin", "setup", "account", "invitation", "error"}
+var pageNames = []string{"national", "region", "cop", "signin", "setup", "account", "invitation", "error",
+	"join", "room", "deck", "present"}
 
 func mustParsePages() *pages {
 	p := &pages{byName: map[string]*template.Template{}}
@@ -124,6 +125,7 @@ var funcs = template.FuncMap{
 		return strconv.Itoa(*p)
 	},
 	"checkin": checkinText,
+	"inc":     func(i int) int { return i + 1 },
 }
 
 func pct(f float64) string { return strconv.Itoa(int(math.Round(f*100))) + "%" }

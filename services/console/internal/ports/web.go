@@ -31,6 +31,8 @@ type Web struct {
 	pages    *pages
 	// signIn is what the sign-in page offers.
 	signIn SignIn
+	// publicURL is the node's base URL, for the join link and QR code a presenter shows.
+	publicURL string
 }
 
 // NewWeb returns the console's HTTP port. apiURL is the registry's base URL; empty means
@@ -62,7 +64,7 @@ func (w *Web) APIRoutes() []Route {
 
 // PageRoutes are the routes people's browsers use.
 func (w *Web) PageRoutes() []Route {
-	return []Route{
+	return append([]Route{
 		{"GET", "/{$}", w.nationalPage},
 		{"GET", "/regions/{id}", w.regionPage},
 		{"GET", "/cops/{id}", w.copPage},
@@ -72,7 +74,7 @@ func (w *Web) PageRoutes() []Route {
 		{"GET", "/account", w.accountPage},
 		{"GET", "/invitations/{id}", w.invitationPage},
 		{"GET", "/static/{file}", w.static},
-	}
+	}, w.liveRoutes()...)
 }
 
 // Register mounts every route.
@@ -289,18 +291,33 @@ func (w *Web) decide(rw http.ResponseWriter, r *http.Request) {
 // answer is decoded into dst when given; otherwise the status and the problem's detail (with
 // its field errors) are returned.
 func (w *Web) callAPI(r *http.Request, token, method, path string, body []byte, dst any) (int, string, error) {
-	base := w.apiURL
-	if base == "" {
-		// The all-in-one serves every service on this same server: call the address this
-		// request came in on, never one taken from the Host header.
-		addr, ok := r.Context().Value(http.LocalAddrContextKey).(net.Addr)
-		if !ok {
-			return 0, "", errors.New("no local address to reach the services; set COPNET_CONSOLE_API_URL")
-		}
-		base = "http://" + addr.String()
-	}
 	ctx, cancel := context.WithTimeout(r.Context(), 15*time.Second)
 	defer cancel()
+	return w.callAPIWith(ctx, w.client, r, token, method, path, body, dst)
+}
+
+// apiBase is where the services' API is: COPNET_CONSOLE_API_URL, else the server this
+// request came in on.
+func (w *Web) apiBase(r *http.Request) (string, error) {
+	if w.apiURL != "" {
+		return w.apiURL, nil
+	}
+	// The all-in-one serves every service on this same server: call the address this
+	// request came in on, never one taken from the Host header.
+	addr, ok := r.Context().Value(http.LocalAddrContextKey).(net.Addr)
+	if !ok {
+		return "", errors.New("no local address to reach the services; set COPNET_CONSOLE_API_URL")
+	}
+	return "http://" + addr.String(), nil
+}
+
+// callAPIWith is callAPI within ctx and with client, for calls that wait longer (the live
+// feeds' long polls). An empty token calls as nobody (the room's public routes).
+func (w *Web) callAPIWith(ctx context.Context, client *http.Client, r *http.Request, token, method, path string, body []byte, dst any) (int, string, error) {
+	base, err := w.apiBase(r)
+	if err != nil {
+		return 0, "", err
+	}
 	var rd io.Reader
 	if body != nil {
 		rd = bytes.NewReader(body)
@@ -312,11 +329,13 @@ func (w *Web) callAPI(r *http.Request, token, method, path string, body []byte, 
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}
-	req.Header.Set("Authorization", "Bearer "+token)
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
 	if id := httpx.CorrelationID(r.Context()); id != "" {
 		req.Header.Set(httpx.CorrelationHeader, id)
 	}
-	res, err := w.client.Do(req)
+	res, err := client.Do(req)
 	if err != nil {
 		return 0, "", err
 	}

@@ -106,7 +106,7 @@ func NewWith(o Options) func(context.Context, node.Deps) (node.Service, error) {
 		if cfg.Enabled() {
 			signIn.OIDC = cfg.OIDCName
 		}
-		web := ports.NewWeb(store, o.Verifier, o.APIURL, signIn, d.Logger)
+		web := ports.NewWeb(store, o.Verifier, o.APIURL, signIn, d.Logger).WithPublicURL(d.PublicURL)
 		return &Service{web: web, router: r}, nil
 	}
 }
