@@ -24,7 +24,7 @@ var (
 
 // accessReq is one request in one state. state is what the request needs: "poll" (a
 // members' poll of cop-own), "ballot" (that and a ballot of m-own), "open" (an open
-// poll), or "" (the evaluation of sess-own is made once for all).
+// poll), "deck" (a session deck of cop-own), or "" (the evaluation of sess-own is made once for all).
 type accessReq struct{ state, path, body string }
 
 // accessTable is the feedback service's authorisation rules.
@@ -42,6 +42,12 @@ var accessTable = []testkit.AccessCase[accessReq]{
 	{Route: "GET /v1/cops/{id}/confidence", Req: accessReq{"", "/v1/cops/cop-own/confidence", ""}, Want: testkit.Allowed(http.StatusOK, seers...)},
 	{Route: "GET /v1/stage-quiz", Req: accessReq{"", "/v1/stage-quiz", ""}, Want: testkit.Allowed(http.StatusOK, callers[1:]...)},
 	{Route: "POST /v1/cops/{id}/stage-assessments", Req: accessReq{"", "/v1/cops/cop-own/stage-assessments", quizAnswers}, Want: testkit.Allowed(http.StatusCreated, managers...)},
+	{Route: "POST /v1/decks", Req: accessReq{"", "/v1/decks", `{"cop_id":"cop-own","title":"S","questions":[{"kind":"words","question":"One word?"}]}`}, Want: testkit.Allowed(http.StatusCreated, managers...)},
+	{Route: "GET /v1/decks/{id}", Req: accessReq{"deck", "/v1/decks/{id}", ""}, Want: testkit.Allowed(http.StatusOK, managers...)},
+	{Route: "GET /v1/decks/{id}/live", Req: accessReq{"deck", "/v1/decks/{id}/live", ""}, Want: testkit.Allowed(http.StatusOK, managers...)},
+	{Route: "POST /v1/decks/{id}/current", Req: accessReq{"deck", "/v1/decks/{id}/current", `{"position":0}`}, Want: testkit.Allowed(http.StatusOK, managers...)},
+	{Route: "POST /v1/decks/{id}/close", Req: accessReq{"deck", "/v1/decks/{id}/close", ""}, Want: testkit.Allowed(http.StatusOK, managers...)},
+	{Route: "GET /v1/decks/by-code/{code}/current", Req: accessReq{"deck", "/v1/decks/by-code/{code}/current", ""}, Want: testkit.Everyone(http.StatusOK)},
 }
 
 var quizAnswers = `{"answers":{"q1":"a","q2":"b","q3":"c","q4":"c","q5":"c","q6":"c","q7":"c","q8":"c","q9":"c","q10":"c"}}`
@@ -102,6 +108,10 @@ func (e *env) state(state string) map[string]string {
 	case "open":
 		p := e.createPoll(choicePoll("cop-own", "audience", "open"))
 		vars["{id}"], vars["{code}"] = p.ID, p.Code
+	case "deck":
+		var d liveDeck
+		e.must(http.StatusCreated, &d, e.national(), "POST", "/v1/decks", sessionDeck("cop-own"))
+		vars["{id}"], vars["{code}"] = d.ID, d.Code
 	}
 	return vars
 }

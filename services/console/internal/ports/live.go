@@ -137,7 +137,8 @@ type scalePoint struct {
 func newRoomView(d *roomDeck) *roomView {
 	v := &roomView{Code: d.Code, Title: d.Title, Closed: d.Status == "closed", Number: d.Position + 1, Total: d.Total}
 	if !d.single {
-		v.Follow = "/join/" + url.PathEscape(d.Code) + "/events"
+		// The stream starts from the version shown: it speaks only when the room changes.
+		v.Follow = "/join/" + url.PathEscape(d.Code) + "/events?after=" + url.QueryEscape(d.Version)
 	}
 	if q := d.Question; q != nil {
 		v.PollCode, v.Status, v.Question = q.PollCode, q.Status, q.Question

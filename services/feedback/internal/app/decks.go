@@ -221,7 +221,10 @@ func (d *Decks) Close(ctx context.Context, c httpx.Claims, id string) (*LiveStat
 // Live returns the deck's live state as soon as it differs from the version after (at
 // once when it does already), or when LiveWait passed without a change.
 func (d *Decks) Live(ctx context.Context, c httpx.Claims, id, after string) (*LiveState, error) {
-	if _, err := d.load(ctx, c, id, "present this deck"); err != nil {
+	// As for each computation below: a caller who leaves ends the waiting, not a query.
+	lctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), computeFor)
+	defer cancel()
+	if _, err := d.load(lctx, c, id, "present this deck"); err != nil {
 		return nil, err
 	}
 	return waitChange(ctx, d, after, func(ctx context.Context) (*LiveState, string, error) {
@@ -256,13 +259,17 @@ func (d *Decks) Room(ctx context.Context, code, after string) (*RoomState, error
 
 // waitChange computes a state until its version differs from after, waking when Live does
 // and giving up waiting after d.wait. Taking the wake channel before computing means a
-// change committed while computing is never missed.
+// change committed while computing is never missed. A computation runs to its end even
+// when the caller leaves meanwhile (it is a few queries): the caller leaving ends only the
+// waiting, with the state it saw last.
 func waitChange[T any](ctx context.Context, d *Decks, after string, compute func(context.Context) (T, string, error)) (T, error) {
 	timeout := time.NewTimer(d.wait)
 	defer timeout.Stop()
 	for {
 		woken := d.live.changed()
-		st, version, err := compute(ctx)
+		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), computeFor)
+		st, version, err := compute(cctx)
+		cancel()
 		if err != nil || after == "" || version != after {
 			return st, err
 		}
@@ -271,10 +278,13 @@ func waitChange[T any](ctx context.Context, d *Decks, after string, compute func
 		case <-timeout.C:
 			return st, nil
 		case <-ctx.Done():
-			return st, ctx.Err()
+			return st, nil // nobody reads this answer
 		}
 	}
 }
+
+// computeFor bounds one computation of a live state.
+const computeFor = 10 * time.Second
 
 // LiveState is a deck as its presenter sees it: every question with its answer count and
 // its results as anyone allowed may read them now (withheld below the threshold, then in
