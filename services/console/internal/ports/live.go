@@ -205,7 +205,7 @@ func (w *Web) roomPage(rw http.ResponseWriter, r *http.Request) {
 		w.roomError(rw, r, r.PathValue("code"), http.StatusBadRequest, "A room code is the letters and digits shown on the screen.")
 		return
 	}
-	d, status, detail, err := w.fetchRoom(r, code)
+	d, status, detail, err := w.room(r, code)
 	if err != nil {
 		w.pageError(rw, r, w.anonymous(r), err)
 		return
@@ -243,7 +243,7 @@ func (w *Web) answerRoom(rw http.ResponseWriter, r *http.Request) {
 		httpx.WriteProblem(rw, r, err)
 		return
 	}
-	d, status, detail, err := w.fetchRoom(r, code)
+	d, status, detail, err := w.room(r, code)
 	if err != nil {
 		w.pageError(rw, r, w.anonymous(r), err)
 		return
@@ -359,14 +359,28 @@ func (w *Web) roomEvents(rw http.ResponseWriter, r *http.Request) {
 		return
 	}
 	stream(rw, r, func(ctx context.Context, after string) (string, string, string, bool, error) {
-		var d roomDeck
-		status, detail, err := w.callAPIWith(ctx, liveClient, r, "", http.MethodGet,
-			"/v1/decks/by-code/"+url.PathEscape(code)+"/current?after="+url.QueryEscape(after), nil, &d)
-		if err != nil || status != http.StatusOK {
-			if err == nil {
-				err = fmt.Errorf("feedback answered %d: %s", status, detail)
+		w.rooms.mu.Lock()
+		f := w.rooms.feeds[code]
+		w.rooms.mu.Unlock()
+		if f == nil {
+			// No feed (yet, or any more): one read starts it, or says the room is gone.
+			d, status, detail, err := w.room(r, code)
+			if err != nil || status != http.StatusOK || d.single {
+				if err == nil {
+					err = fmt.Errorf("room %s: %d %s", code, status, detail)
+				}
+				return "", "", "", false, err
 			}
-			return "", "", "", false, err
+			w.rooms.mu.Lock()
+			f = w.rooms.feeds[code]
+			w.rooms.mu.Unlock()
+			if f == nil {
+				return "", "", "", false, fmt.Errorf("room %s is not followed", code)
+			}
+		}
+		d, ok := f.next(ctx, after)
+		if !ok {
+			return "", "", "", false, fmt.Errorf("room %s: its feed stopped", code)
 		}
 		if d.Version == after {
 			return "", "", "", false, nil

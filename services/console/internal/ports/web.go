@@ -33,6 +33,8 @@ type Web struct {
 	signIn SignIn
 	// publicURL is the node's base URL, for the join link and QR code a presenter shows.
 	publicURL string
+	// rooms are the live sessions' rooms the console follows.
+	rooms rooms
 }
 
 // NewWeb returns the console's HTTP port. apiURL is the registry's base URL; empty means
@@ -318,6 +320,16 @@ func (w *Web) callAPIWith(ctx context.Context, client *http.Client, r *http.Requ
 	if err != nil {
 		return 0, "", err
 	}
+	return w.send(ctx, client, base, httpx.CorrelationID(r.Context()), token, method, path, body, dst)
+}
+
+// callBase reads path from the services' API at base as nobody, outside any request (the
+// rooms' feeds).
+func (w *Web) callBase(ctx context.Context, base, path string, dst any) (int, string, error) {
+	return w.send(ctx, liveClient, base, "", "", http.MethodGet, path, nil, dst)
+}
+
+func (w *Web) send(ctx context.Context, client *http.Client, base, correlation, token, method, path string, body []byte, dst any) (int, string, error) {
 	var rd io.Reader
 	if body != nil {
 		rd = bytes.NewReader(body)
@@ -332,8 +344,8 @@ func (w *Web) callAPIWith(ctx context.Context, client *http.Client, r *http.Requ
 	if token != "" {
 		req.Header.Set("Authorization", "Bearer "+token)
 	}
-	if id := httpx.CorrelationID(r.Context()); id != "" {
-		req.Header.Set(httpx.CorrelationHeader, id)
+	if correlation != "" {
+		req.Header.Set(httpx.CorrelationHeader, correlation)
 	}
 	res, err := client.Do(req)
 	if err != nil {
