@@ -309,7 +309,7 @@ const (
 // stream runs an event stream: next is called with the last version sent (the browser's
 // Last-Event-ID after a reconnect, else ?after=) and returns the next event, or ok false
 // when nothing changed; a non-nil error ends the stream.
-func stream(rw http.ResponseWriter, r *http.Request, next func(ctx context.Context, after string) (version, event, data string, ok bool, err error)) {
+func stream(rw http.ResponseWriter, r *http.Request, stop <-chan struct{}, next func(ctx context.Context, after string) (version, event, data string, ok bool, err error)) {
 	after := r.Header.Get("Last-Event-ID")
 	if after == "" {
 		after = r.URL.Query().Get("after")
@@ -327,6 +327,8 @@ func stream(rw http.ResponseWriter, r *http.Request, next func(ctx context.Conte
 	rw.WriteHeader(http.StatusOK)
 	ctx, cancel := context.WithTimeout(r.Context(), streamFor)
 	defer cancel()
+	ctx, end := withStop(ctx, stop)
+	defer end()
 	// The browser waits this long before reconnecting after the stream ends.
 	_, _ = fmt.Fprint(rw, "retry: 2000\n\n")
 	_ = rc.Flush()
@@ -358,7 +360,7 @@ func (w *Web) roomEvents(rw http.ResponseWriter, r *http.Request) {
 		httpx.WriteProblem(rw, r, err)
 		return
 	}
-	stream(rw, r, func(ctx context.Context, after string) (string, string, string, bool, error) {
+	stream(rw, r, w.rooms.stopped(), func(ctx context.Context, after string) (string, string, string, bool, error) {
 		w.rooms.mu.Lock()
 		f := w.rooms.feeds[code]
 		w.rooms.mu.Unlock()

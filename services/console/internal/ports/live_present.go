@@ -292,7 +292,7 @@ func (w *Web) presentEvents(rw http.ResponseWriter, r *http.Request) {
 		httpx.WriteProblem(rw, r, err)
 		return
 	}
-	stream(rw, r, func(ctx context.Context, after string) (string, string, string, bool, error) {
+	stream(rw, r, w.rooms.stopped(), func(ctx context.Context, after string) (string, string, string, bool, error) {
 		if after == "" {
 			after = "none" // no version is "none": the first call answers at once
 		}

@@ -21,6 +21,30 @@ const roomIdle = 2 * time.Minute
 type rooms struct {
 	mu    sync.Mutex
 	feeds map[string]*roomFeed
+	stop  chan struct{} // closed when the console stops: streams and feeds end
+}
+
+// stopped is closed once the console stops.
+func (rs *rooms) stopped() chan struct{} {
+	rs.mu.Lock()
+	defer rs.mu.Unlock()
+	if rs.stop == nil {
+		rs.stop = make(chan struct{})
+	}
+	return rs.stop
+}
+
+// Stop ends the live sessions' event streams and room feeds: the console is shutting
+// down, and they must not hold the HTTP server's graceful shutdown.
+func (w *Web) Stop() {
+	ch := w.rooms.stopped()
+	w.rooms.mu.Lock()
+	defer w.rooms.mu.Unlock()
+	select {
+	case <-ch:
+	default:
+		close(ch)
+	}
 }
 
 type roomFeed struct {
@@ -110,14 +134,16 @@ func (w *Web) follow(base, code string, f *roomFeed) {
 		w.rooms.mu.Unlock()
 	}()
 	failures := 0
-	for {
+	life, end := untilClosed(w.rooms.stopped())
+	defer end()
+	for life.Err() == nil {
 		f.mu.Lock()
 		idle, version := time.Since(f.seen) > roomIdle, f.latest.Version
 		f.mu.Unlock()
 		if idle || failures >= 3 {
 			return
 		}
-		ctx, cancel := context.WithTimeout(context.Background(), pollFor)
+		ctx, cancel := context.WithTimeout(life, pollFor)
 		var d roomDeck
 		status, _, err := w.callBase(ctx, base, "/v1/decks/by-code/"+url.PathEscape(code)+"/current?after="+url.QueryEscape(version), &d)
 		cancel()
@@ -127,7 +153,10 @@ func (w *Web) follow(base, code string, f *roomFeed) {
 			if status == http.StatusNotFound {
 				return
 			}
-			time.Sleep(time.Second) // a failing service is not asked in a tight loop
+			select { // a failing service is not asked in a tight loop
+			case <-time.After(time.Second):
+			case <-life.Done():
+			}
 			continue
 		}
 		failures = 0
@@ -139,4 +168,22 @@ func (w *Web) follow(base, code string, f *roomFeed) {
 			f.mu.Unlock()
 		}
 	}
+}
+
+// untilClosed returns a context that ends when stop is closed or end is called.
+func untilClosed(stop <-chan struct{}) (context.Context, context.CancelFunc) {
+	return withStop(context.Background(), stop)
+}
+
+// withStop returns ctx that also ends when stop is closed.
+func withStop(parent context.Context, stop <-chan struct{}) (context.Context, context.CancelFunc) {
+	ctx, cancel := context.WithCancel(parent)
+	go func() {
+		select {
+		case <-stop:
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
+	return ctx, cancel
 }

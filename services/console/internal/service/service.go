@@ -115,4 +115,8 @@ func NewWith(o Options) func(context.Context, node.Deps) (node.Service, error) {
 func (s *Service) Register(mux *http.ServeMux) { s.web.Register(mux) }
 
 // Run implements node.Service: it keeps the projections up to date.
-func (s *Service) Run(ctx context.Context) error { return s.router.Run(ctx) }
+func (s *Service) Run(ctx context.Context) error {
+	// Live sessions' streams end first: they would hold the HTTP server's graceful shutdown.
+	context.AfterFunc(ctx, s.web.Stop)
+	return s.router.Run(ctx)
+}

@@ -40,12 +40,18 @@ const LiveWait = 20 * time.Second
 // called for every committed answer, close or move (PostgreSQL's notices, from every
 // replica); each waiter recomputes what it shows and answers only if that changed.
 type Live struct {
-	mu sync.Mutex
-	ch chan struct{}
+	mu   sync.Mutex
+	ch   chan struct{}
+	stop chan struct{}
+	once sync.Once
 }
 
 // NewLive returns a Live with no waiters.
-func NewLive() *Live { return &Live{ch: make(chan struct{})} }
+func NewLive() *Live { return &Live{ch: make(chan struct{}), stop: make(chan struct{})} }
+
+// Stop ends every wait, now and later: the service is shutting down, and a long poll
+// must not hold the HTTP server's graceful shutdown.
+func (l *Live) Stop() { l.once.Do(func() { close(l.stop) }) }
 
 // Wake wakes every current waiter.
 func (l *Live) Wake() {
@@ -276,6 +282,8 @@ func waitChange[T any](ctx context.Context, d *Decks, after string, compute func
 		select {
 		case <-woken:
 		case <-timeout.C:
+			return st, nil
+		case <-d.live.stop:
 			return st, nil
 		case <-ctx.Done():
 			return st, nil // nobody reads this answer

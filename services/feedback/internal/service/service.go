@@ -85,6 +85,7 @@ func (s *Service) Register(mux *http.ServeMux) { s.http.Register(mux) }
 func (s *Service) Run(ctx context.Context) error {
 	go s.closeDue(ctx)
 	go s.listen(ctx)
+	context.AfterFunc(ctx, s.live.Stop)
 	return s.router.Run(ctx)
 }
 
