@@ -237,3 +237,37 @@ func TestDeckLiveFollowsTheRoom(t *testing.T) {
 	}
 	e.awaitEvent("results_published", closed.Questions[0].PollID)
 }
+
+// TestPollLiveShowsAnOpenPollAlone: an open poll shown alone has the presenter's feed too
+// (withheld below its threshold, then in steps); a members' poll has none.
+func TestPollLiveShowsAnOpenPollAlone(t *testing.T) {
+	e := start(t, nil)
+	e.approve("cop-a", "vic")
+	coord := e.coordinator("cop-a")
+	p := e.createPoll(choicePoll("cop-a", "audience", "open"))
+	live := func() liveDeck {
+		t.Helper()
+		var l liveDeck
+		e.must(http.StatusOK, &l, coord, "GET", "/v1/polls/"+p.ID+"/live", nil)
+		return l
+	}
+	var at []json.RawMessage
+	for i := 1; i <= 6; i++ {
+		e.must(http.StatusCreated, nil, "", "POST", "/v1/polls/by-code/"+p.Code+"/responses",
+			map[string]any{"device_token": fmt.Sprintf("device-token-of-phone-%02d", i), "answer": []string{"data", "funding"}[i%2]})
+		l := live()
+		if l.Code != p.Code || len(l.Questions) != 1 || l.Questions[0].Answers != i {
+			t.Fatalf("after %d answers: %+v", i, l)
+		}
+		at = append(at, l.Questions[0].Results)
+	}
+	if !bytes.Contains(at[3], []byte(`"withheld":true`)) || bytes.Contains(at[4], []byte(`"withheld":true`)) || !bytes.Equal(at[4], at[5]) {
+		t.Errorf("live results at 4, 5, 6 answers: %s, %s, %s", at[3], at[4], at[5])
+	}
+	members := e.createPoll(choicePoll("cop-a"))
+	e.problem(http.StatusConflict, coord, "GET", "/v1/polls/"+members.ID+"/live", nil)
+	e.must(http.StatusOK, nil, coord, "POST", "/v1/polls/"+p.ID+"/close", nil)
+	if l := live(); l.Status != "closed" || l.Questions[0].Status != "closed" {
+		t.Errorf("after the close: %+v", l)
+	}
+}

@@ -246,6 +246,37 @@ func (d *Decks) Live(ctx context.Context, c httpx.Claims, id, after string) (*Li
 	})
 }
 
+// PollLive is Live for an open poll shown alone: the poll as a deck of one question, its
+// own code the room's. Members' polls have no live view: their results wait for the close,
+// and so does how many answered.
+func (d *Decks) PollLive(ctx context.Context, c httpx.Claims, id, after string) (*LiveState, error) {
+	lctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), computeFor)
+	defer cancel()
+	p, err := d.app.loadPoll(lctx, c, id, true, "present this poll")
+	if err != nil {
+		return nil, err
+	}
+	if p.Audience != domain.AudienceOpen {
+		return nil, apperr.Conflict("a members' poll has no live results: they are withheld until it closes")
+	}
+	return waitChange(ctx, d, after, func(ctx context.Context) (*LiveState, string, error) {
+		p, err := d.app.repo.Poll(ctx, id)
+		if err != nil {
+			return nil, "", err
+		}
+		deck := &domain.Deck{ID: p.ID, Code: p.Code, CoPID: p.CoPID, Title: p.Questions[0].Prompt, PollIDs: []string{p.ID},
+			CreatedAt: p.OpenedAt, ClosedAt: p.ClosedAt}
+		if p.Closed(d.app.now()) && deck.ClosedAt == nil {
+			deck.ClosedAt = p.ClosesAt
+		}
+		st, err := d.state(ctx, deck)
+		if err != nil {
+			return nil, "", err
+		}
+		return st, st.Version, nil
+	})
+}
+
 // Room returns what a room shows under code (the current question, nothing about the
 // CoP, no results) as soon as it differs from the version after, or after LiveWait.
 func (d *Decks) Room(ctx context.Context, code, after string) (*RoomState, error) {

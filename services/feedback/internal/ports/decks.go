@@ -26,6 +26,7 @@ func (h *HTTP) deckRoutes() []Route {
 		{Method: "POST", Path: "/v1/decks/{id}/current", Handle: h.moveDeck},
 		{Method: "POST", Path: "/v1/decks/{id}/close", Handle: h.closeDeck},
 		{Method: "GET", Path: "/v1/decks/by-code/{code}/current", Handle: h.roomDeck},
+		{Method: "GET", Path: "/v1/polls/{id}/live", Handle: h.livePoll},
 	}
 }
 
@@ -91,5 +92,14 @@ func (h *HTTP) roomDeck(ctx context.Context, _ httpx.Claims, r *http.Request) (i
 		return 0, nil, err
 	}
 	st, err := h.decks.Room(ctx, r.PathValue("code"), v)
+	return http.StatusOK, st, err
+}
+
+func (h *HTTP) livePoll(ctx context.Context, c httpx.Claims, r *http.Request) (int, any, error) {
+	v, err := after(r)
+	if err != nil {
+		return 0, nil, err
+	}
+	st, err := h.decks.PollLive(ctx, c, r.PathValue("id"), v)
 	return http.StatusOK, st, err
 }
