@@ -162,6 +162,29 @@ func TestPresenterPages(t *testing.T) {
 		}
 	}
 
+	// An open poll shown alone is presented too, and closed from there.
+	var poll struct {
+		ID   string `json:"id"`
+		Code string `json:"code"`
+	}
+	n.JSON(t, "POST", "/v1/polls", n.Coordinator(t, "cop-show"), map[string]any{"cop_id": "cop-show", "kind": "words",
+		"question": "One word for today?", "audience": "open"}, &poll)
+	solo := newBrowser(t, n.URL)
+	solo.signIn(n.Coordinator(t, "cop-show"))
+	if r := solo.get("/present/" + poll.ID); r.status != http.StatusOK || !strings.Contains(r.body, poll.Code) || !strings.Contains(r.body, "One word for today?") ||
+		strings.Contains(r.body, `id="next"`) {
+		t.Errorf("presenting a poll alone: %d\n%s", r.status, r.body)
+	}
+	if r := solo.post("/present/"+poll.ID+"/close", url.Values{"csrf": {solo.cookie(httpx.CSRFCookie)}}, nil); r.status != http.StatusSeeOther {
+		t.Errorf("closing a poll alone: %d", r.status)
+	}
+	if r := solo.get("/present/" + poll.ID); !strings.Contains(r.body, `id="final"`) {
+		t.Errorf("a closed poll alone shows no final tally:\n%s", r.body)
+	}
+	if r := solo.get("/present/no-such-thing"); r.status != http.StatusNotFound {
+		t.Errorf("presenting nothing: %d", r.status)
+	}
+
 	// The stream, read as the browser would until its first event.
 	coord := newBrowser(t, n.URL)
 	coord.signIn(n.Coordinator(t, "cop-show"))

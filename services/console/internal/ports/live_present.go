@@ -186,6 +186,9 @@ func (w *Web) newPresentView(r *http.Request, d *liveDeck) *presentView {
 
 // fetchDeck reads a deck with the presenter's own token; the feedback service decides
 // whether they may present it.
+//
+// The id may also be an open poll's: the feedback service shows it as a deck of one
+// question (GET /v1/polls/{id}/live).
 func (w *Web) fetchDeck(ctx context.Context, r *http.Request, c caller, id, after string) (*liveDeck, error) {
 	path := "/v1/decks/" + url.PathEscape(id)
 	client := w.client
@@ -195,6 +198,14 @@ func (w *Web) fetchDeck(ctx context.Context, r *http.Request, c caller, id, afte
 	}
 	var d liveDeck
 	status, detail, err := w.callAPIWith(ctx, client, r, c.token, http.MethodGet, path, nil, &d)
+	if err == nil && status == http.StatusNotFound {
+		d = liveDeck{}
+		status, detail, err = w.callAPIWith(ctx, liveClient, r, c.token, http.MethodGet,
+			"/v1/polls/"+url.PathEscape(id)+"/live?after="+url.QueryEscape(after), nil, &d)
+		if status == http.StatusNotFound {
+			detail = "there is no deck or poll " + id
+		}
+	}
 	return &d, apiError(status, detail, err)
 }
 
@@ -256,7 +267,14 @@ func (w *Web) presentAction(rw http.ResponseWriter, r *http.Request, path string
 		httpx.WriteProblem(rw, r, err)
 		return
 	}
-	status, detail, err := w.callAPI(r, c.token, http.MethodPost, "/v1/decks/"+url.PathEscape(id)+path, body, nil)
+	var status int
+	var detail string
+	var err error
+	if path == "/close" {
+		status, detail, err = w.closeAPI(r, c.token, id, body)
+	} else {
+		status, detail, err = w.callAPI(r, c.token, http.MethodPost, "/v1/decks/"+url.PathEscape(id)+path, body, nil)
+	}
 	if err := apiError(status, detail, err); err != nil {
 		w.pageError(rw, r, c, err)
 		return
@@ -277,6 +295,15 @@ func (w *Web) movePresentation(rw http.ResponseWriter, r *http.Request) {
 
 func (w *Web) closePresentation(rw http.ResponseWriter, r *http.Request) {
 	w.presentAction(rw, r, "/close", nil)
+}
+
+// closeAPI closes a deck, or the open poll shown alone under this id.
+func (w *Web) closeAPI(r *http.Request, token, id string, body []byte) (int, string, error) {
+	status, detail, err := w.callAPI(r, token, http.MethodPost, "/v1/decks/"+url.PathEscape(id)+"/close", body, nil)
+	if err == nil && status == http.StatusNotFound {
+		return w.callAPI(r, token, http.MethodPost, "/v1/polls/"+url.PathEscape(id)+"/close", nil, nil)
+	}
+	return status, detail, err
 }
 
 // presentEvents streams the presenter's live results: each event is the results part of
