@@ -15,27 +15,46 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/network"
+	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 
 	"github.com/copnet/copnet/pkg/events"
+	"github.com/copnet/copnet/pkg/httpx"
 	"github.com/copnet/copnet/pkg/testkit"
 	chromium "github.com/copnet/copnet/pkg/testkit/browser"
 	"github.com/copnet/copnet/services/feedback"
 )
 
-// phones opens n phones at 390 px: one Chromium, each phone its own browser context (its
-// own cookies, so its own device token).
+// journeyBudget bounds each person's browser in the journey, which outlasts the budget
+// chromium.New gives one browser (a room of six answering three questions).
+const journeyBudget = 8 * time.Minute
+
+// tab opens a fresh browser context (its own cookies, so its own device token) in browser
+// at width, with its own budget.
+func tab(t *testing.T, browser context.Context, width int64) context.Context {
+	t.Helper()
+	ctx, cancel := chromedp.NewContext(context.WithoutCancel(browser), chromedp.WithNewBrowserContext())
+	t.Cleanup(cancel)
+	ctx, cancelBudget := context.WithTimeout(ctx, journeyBudget)
+	t.Cleanup(cancelBudget)
+	// As chromium.New does for its first tab: axe-core is injected through DevTools.
+	if _, err := chromedp.Call(ctx, page.SetBypassCSP, page.SetBypassCSPParams{Enabled: true}); err != nil {
+		t.Fatalf("open a tab: %v", err)
+	}
+	if err := chromedp.Do(ctx, chromedp.EmulateViewport(width, 844)); err != nil {
+		t.Fatalf("open a tab at %d px: %v", width, err)
+	}
+	return ctx
+}
+
+// phones opens n phones at 390 px in one Chromium, each its own browser context.
 func phones(t *testing.T, n int) []context.Context {
 	t.Helper()
 	browser := chromium.New(t, chromium.PhoneWidth)
 	out := make([]context.Context, n)
 	for i := range out {
-		ctx, cancel := chromedp.NewContext(browser, chromedp.WithNewBrowserContext())
-		t.Cleanup(cancel)
-		if err := chromedp.Do(ctx, chromedp.EmulateViewport(chromium.PhoneWidth, 844)); err != nil {
-			t.Fatalf("phone %d: %v", i+1, err)
-		}
-		out[i] = ctx
+		out[i] = tab(t, browser, chromium.PhoneWidth)
 	}
 	return out
 }
@@ -112,7 +131,10 @@ func TestLiveSessionInTheRoom(t *testing.T) {
 
 	// The coordinator builds the deck: the builder offers four questions; the fourth is
 	// left out.
-	presenter := signedIn(t, n, n.Coordinator(t, cop))
+	presenter := tab(t, chrome(t), chromium.DesktopWidth)
+	if _, err := chromedp.Call(presenter, network.SetCookie, network.SetCookieParams{Name: httpx.AccessCookie, Value: n.Coordinator(t, cop), URL: n.URL}); err != nil {
+		t.Fatalf("sign the coordinator in: %v", err)
+	}
 	if st := visit(t, presenter, n.URL+"/cops/"+cop+"/decks/new"); st != http.StatusOK {
 		t.Fatalf("deck builder: %d", st)
 	}

@@ -343,7 +343,10 @@ func stream(rw http.ResponseWriter, r *http.Request, stop <-chan struct{}, next 
 		}
 		if ok {
 			after = version
-			_, err = fmt.Fprintf(rw, "id: %s\nevent: %s\ndata: %s\n\n", version, event, strings.ReplaceAll(data, "\n", "\ndata: "))
+			// Every line break (\r too, which SSE also reads as one) starts another data
+			// line, so text from the questions can never start a field of its own.
+			lines := strings.NewReplacer("\r\n", "\ndata: ", "\r", "\ndata: ", "\n", "\ndata: ").Replace(data)
+			_, err = fmt.Fprintf(rw, "id: %s\nevent: %s\ndata: %s\n\n", version, event, lines)
 		} else {
 			_, err = fmt.Fprint(rw, ": waiting\n\n")
 		}

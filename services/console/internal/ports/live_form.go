@@ -119,6 +119,7 @@ type deckSlot struct {
 	Prompt       string
 	Options      string // one per line
 	Min, Max     string
+	Low, High    string // labels of the scale's ends
 	MinResponses string
 	Learning     bool
 }
@@ -133,7 +134,8 @@ type deckForm struct {
 // asks (the seeds' Mentimeter decks).
 func defaultDeck() deckForm {
 	return deckForm{Title: "Co-design session", Slots: []deckSlot{
-		{Index: 0, Kind: "scale", Prompt: "How confident do you feel about this topic?", Min: "1", Max: "5", MinResponses: "5"},
+		{Index: 0, Kind: "scale", Prompt: "How confident do you feel about this topic?", Min: "1", Max: "5",
+			Low: "Not at all", High: "Very confident", MinResponses: "5"},
 		{Index: 1, Kind: "ranking", Prompt: "Rank what you most want to learn next", Options: "Funding applications\nWorking with data\nConsent and privacy",
 			MinResponses: "5", Learning: true},
 		{Index: 2, Kind: "words", Prompt: "One word for how you feel about this topic", MinResponses: "5"},
@@ -166,6 +168,7 @@ func parseDeckForm(r *http.Request, cop string) (deckForm, map[string]any, error
 		name := func(s string) string { return fmt.Sprintf("q%d_%s", i, s) }
 		s := deckSlot{Index: i, Kind: r.PostFormValue(name("kind")), Prompt: text(name("prompt"), strings.TrimSpace(r.PostFormValue(name("prompt")))),
 			Options: text(name("options"), r.PostFormValue(name("options"))), Min: r.PostFormValue(name("min")), Max: r.PostFormValue(name("max")),
+			Low: text(name("low"), strings.TrimSpace(r.PostFormValue(name("low")))), High: text(name("high"), strings.TrimSpace(r.PostFormValue(name("high")))),
 			MinResponses: r.PostFormValue(name("min_responses")), Learning: r.PostFormValue(name("learning")) == "on"}
 		f.Slots = append(f.Slots, s)
 		if s.Kind == "" {
@@ -192,7 +195,14 @@ func parseDeckForm(r *http.Request, cop string) (deckForm, map[string]any, error
 			lo, ok1 := number(name("min"), s.Min)
 			hi, ok2 := number(name("max"), s.Max)
 			if ok1 && ok2 {
-				q["scale"] = map[string]any{"min": lo, "max": hi}
+				labels := map[string]string{}
+				if s.Low != "" {
+					labels[strconv.Itoa(lo)] = s.Low
+				}
+				if s.High != "" {
+					labels[strconv.Itoa(hi)] = s.High
+				}
+				q["scale"] = map[string]any{"min": lo, "max": hi, "labels": labels}
 			}
 		case "choice", "ranking":
 			options := []string{}
