@@ -232,6 +232,9 @@ func TestPresenterPages(t *testing.T) {
 		"q2_prompt": {"A word?"}, "q2_min_responses": {"3"}}, nil); r.status != http.StatusSeeOther || !strings.HasPrefix(r.header.Get("Location"), "/present/") {
 		t.Errorf("a deck of one question: %d %s", r.status, r.header.Get("Location"))
 	}
+	if r := builder.get("/cops/cop-show/decks/new"); !strings.Contains(r.body, `href="/present/`+deckID+`"`) || !strings.Contains(r.body, "room "+code) {
+		t.Errorf("the deck builder does not list the CoP's deck:\n%s", r.body)
+	}
 	member := newBrowser(t, n.URL)
 	member.signIn(n.Member(t, "p-1"))
 	if r := member.get("/cops/cop-show/decks/new"); r.status != http.StatusForbidden {

@@ -47,6 +47,7 @@ var accessTable = []testkit.AccessCase[accessReq]{
 	{Route: "GET /v1/decks/{id}/live", Req: accessReq{"deck", "/v1/decks/{id}/live", ""}, Want: testkit.Allowed(http.StatusOK, managers...)},
 	{Route: "POST /v1/decks/{id}/current", Req: accessReq{"deck", "/v1/decks/{id}/current", `{"position":0}`}, Want: testkit.Allowed(http.StatusOK, managers...)},
 	{Route: "POST /v1/decks/{id}/close", Req: accessReq{"deck", "/v1/decks/{id}/close", ""}, Want: testkit.Allowed(http.StatusOK, managers...)},
+	{Route: "GET /v1/cops/{id}/decks", Req: accessReq{"deck", "/v1/cops/cop-own/decks", ""}, Want: testkit.Allowed(http.StatusOK, managers...)},
 	{Route: "GET /v1/polls/{id}/live", Req: accessReq{"open", "/v1/polls/{id}/live", ""}, Want: testkit.Allowed(http.StatusOK, managers...)},
 	{Route: "GET /v1/decks/by-code/{code}/current", Req: accessReq{"deck", "/v1/decks/by-code/{code}/current", ""}, Want: testkit.Everyone(http.StatusOK)},
 }

@@ -111,6 +111,19 @@ func TestDeckCreateNamesFieldsAndScopes(t *testing.T) {
 		e.problem(http.StatusForbidden, tok, "POST", "/v1/decks/"+d.ID+"/current", map[string]int{"position": 1})
 		e.problem(http.StatusForbidden, tok, "POST", "/v1/decks/"+d.ID+"/close", nil)
 	}
+	var list struct {
+		Decks []struct {
+			ID        string `json:"id"`
+			Code      string `json:"code"`
+			Questions int    `json:"questions"`
+			Status    string `json:"status"`
+		} `json:"decks"`
+	}
+	e.must(http.StatusOK, &list, e.coordinator("cop-a"), "GET", "/v1/cops/cop-a/decks", nil)
+	if len(list.Decks) != 1 || list.Decks[0].ID != d.ID || list.Decks[0].Code != d.Code || list.Decks[0].Questions != 3 || list.Decks[0].Status != "open" {
+		t.Errorf("the CoP's decks: %+v", list.Decks)
+	}
+	e.problem(http.StatusForbidden, e.member("m-1"), "GET", "/v1/cops/cop-a/decks", nil)
 	e.must(http.StatusOK, nil, e.hub("vic"), "GET", "/v1/decks/"+d.ID, nil)
 	e.must(http.StatusOK, nil, e.national(), "GET", "/v1/decks/"+d.ID, nil)
 	if f := e.problem(http.StatusBadRequest, e.coordinator("cop-a"), "POST", "/v1/decks/"+d.ID+"/current", map[string]int{"position": 3}); !slices.Equal(f, []string{"position"}) {

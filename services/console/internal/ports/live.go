@@ -161,6 +161,7 @@ type livePageData struct {
 	Code    string
 	Deck    *deckForm
 	CoPID   string
+	Decks   []deckSummary
 	Present *presentView
 }
 

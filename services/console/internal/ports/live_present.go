@@ -337,6 +337,15 @@ func (w *Web) presentEvents(rw http.ResponseWriter, r *http.Request) {
 
 // The deck builder.
 
+// deckSummary is one deck of GET /v1/cops/{id}/decks.
+type deckSummary struct {
+	ID        string `json:"id"`
+	Code      string `json:"code"`
+	Title     string `json:"title"`
+	Status    string `json:"status"`
+	Questions int    `json:"questions"`
+}
+
 func (w *Web) deckPage(rw http.ResponseWriter, r *http.Request) {
 	c, ok := w.pageCaller(rw, r)
 	if !ok {
@@ -358,8 +367,16 @@ func (w *Web) renderDeck(rw http.ResponseWriter, r *http.Request, c caller, stat
 		w.pageError(rw, r, c, err)
 		return
 	}
+	// The CoP's decks so far, to present one again; without them the page is still the
+	// builder, so a failure to list them only leaves the list out.
+	var list struct {
+		Decks []deckSummary `json:"decks"`
+	}
+	if st, _, err := w.callAPI(r, c.token, http.MethodGet, "/v1/cops/"+url.PathEscape(id)+"/decks", nil, &list); err != nil || st != http.StatusOK {
+		list.Decks = nil
+	}
 	w.pages.render(rw, r, status, "deck", livePageData{pageData: pageData{Title: "New session deck", Caller: c.claims,
-		CSRF: httpx.CSRFToken(rw, r), Error: problem}, Deck: &f, CoPID: id})
+		CSRF: httpx.CSRFToken(rw, r), Error: problem}, Deck: &f, CoPID: id, Decks: list.Decks})
 }
 
 func (w *Web) createDeck(rw http.ResponseWriter, r *http.Request) {

@@ -82,6 +82,24 @@ func (r *Repository) DeckByCode(ctx context.Context, code string) (*domain.Deck,
 	return d, notFound(err, "no deck has code %q", code)
 }
 
+// DecksOf lists a CoP's decks, newest first.
+func (r *Repository) DecksOf(ctx context.Context, cop string) ([]*domain.Deck, error) {
+	rows, err := r.pool.Query(ctx, "SELECT "+deckColumns+" FROM decks WHERE cop_id = $1 ORDER BY created_at DESC, id LIMIT 200", cop)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := []*domain.Deck{}
+	for rows.Next() {
+		d, err := scanDeck(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, d)
+	}
+	return out, rows.Err()
+}
+
 // DeckOfPoll returns the id of the deck a poll belongs to, or "" when it is a poll alone.
 func (r *Repository) DeckOfPoll(ctx context.Context, poll string) (string, error) {
 	var id string

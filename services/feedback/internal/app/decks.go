@@ -26,6 +26,7 @@ type DeckRepository interface {
 	CreateDeck(ctx context.Context, d *domain.Deck, polls []*domain.Poll) error
 	Deck(ctx context.Context, id string) (*domain.Deck, error)
 	DeckByCode(ctx context.Context, code string) (*domain.Deck, error)
+	DecksOf(ctx context.Context, cop string) ([]*domain.Deck, error)
 	MoveDeck(ctx context.Context, id string, position int) error
 	MarkDeckClosed(ctx context.Context, id string, now time.Time) error
 	AnswerCount(ctx context.Context, poll string) (int, error)
@@ -179,6 +180,33 @@ func (d *Decks) load(ctx context.Context, c httpx.Claims, id, what string) (*dom
 		return nil, err
 	}
 	return deck, d.app.authorize(ctx, c, deck.CoPID, true, what)
+}
+
+// DeckSummary is one deck of a CoP's list.
+type DeckSummary struct {
+	ID        string    `json:"id"`
+	Code      string    `json:"code"`
+	Title     string    `json:"title"`
+	Status    string    `json:"status"`
+	Questions int       `json:"questions"`
+	CreatedAt time.Time `json:"created_at"`
+}
+
+// Of lists a CoP's decks, newest first, to those who may present them.
+func (d *Decks) Of(ctx context.Context, c httpx.Claims, cop string) ([]DeckSummary, error) {
+	if err := d.app.authorize(ctx, c, cop, true, "see this CoP's decks"); err != nil {
+		return nil, err
+	}
+	decks, err := d.repo.DecksOf(ctx, cop)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]DeckSummary, len(decks))
+	for i, deck := range decks {
+		out[i] = DeckSummary{ID: deck.ID, Code: deck.Code, Title: deck.Title, Status: status(deck.Closed()),
+			Questions: len(deck.PollIDs), CreatedAt: deck.CreatedAt}
+	}
+	return out, nil
 }
 
 // Get returns a deck and its live results now.

@@ -27,6 +27,7 @@ func (h *HTTP) deckRoutes() []Route {
 		{Method: "POST", Path: "/v1/decks/{id}/close", Handle: h.closeDeck},
 		{Method: "GET", Path: "/v1/decks/by-code/{code}/current", Handle: h.roomDeck},
 		{Method: "GET", Path: "/v1/polls/{id}/live", Handle: h.livePoll},
+		{Method: "GET", Path: "/v1/cops/{id}/decks", Handle: h.copDecks},
 	}
 }
 
@@ -102,4 +103,12 @@ func (h *HTTP) livePoll(ctx context.Context, c httpx.Claims, r *http.Request) (i
 	}
 	st, err := h.decks.PollLive(ctx, c, r.PathValue("id"), v)
 	return http.StatusOK, st, err
+}
+
+func (h *HTTP) copDecks(ctx context.Context, c httpx.Claims, r *http.Request) (int, any, error) {
+	decks, err := h.decks.Of(ctx, c, r.PathValue("id"))
+	if err != nil {
+		return 0, nil, err
+	}
+	return http.StatusOK, map[string]any{"decks": decks}, nil
 }
