@@ -41,6 +41,8 @@ type Settings struct {
 	WebhookRetryBase time.Duration `envconfig:"COPNET_WEBHOOK_RETRY_BASE" default:"30s"`
 	// WebhookMaxFailures failed attempts in a row disable an endpoint and mail its owner.
 	WebhookMaxFailures int `envconfig:"COPNET_WEBHOOK_MAX_FAILURES" default:"5"`
+	// WebhookPoll is how often due retries are looked for (new events wake the worker).
+	WebhookPoll time.Duration `envconfig:"COPNET_WEBHOOK_POLL" default:"5s"`
 }
 
 // Validate implements config.Validator.
@@ -53,6 +55,9 @@ func (s Settings) Validate() error {
 	}
 	if s.WebhookRetryBase <= 0 {
 		return fmt.Errorf("COPNET_WEBHOOK_RETRY_BASE %s must be positive", s.WebhookRetryBase)
+	}
+	if s.WebhookPoll <= 0 {
+		return fmt.Errorf("COPNET_WEBHOOK_POLL %s must be positive", s.WebhookPoll)
 	}
 	if s.WebhookMaxFailures < 1 {
 		return fmt.Errorf("COPNET_WEBHOOK_MAX_FAILURES %d must be at least 1", s.WebhookMaxFailures)
@@ -93,7 +98,7 @@ func New(ctx context.Context, d node.Deps) (node.Service, error) {
 	publicURL := strings.TrimRight(d.PublicURL, "/")
 	hooks := webhooks.New(d.Pool, webhooks.Settings{
 		Policy: webhooks.URLPolicy{AllowLoopback: s.WebhookAllowLoopback || loopbackURL(publicURL)},
-		Now:    d.Now, RetryBase: s.WebhookRetryBase, MaxFailures: s.WebhookMaxFailures,
+		Now:    d.Now, RetryBase: s.WebhookRetryBase, MaxFailures: s.WebhookMaxFailures, Poll: s.WebhookPoll,
 		PublicURL: publicURL, MailQueued: mailer.Wake, Logger: d.Logger})
 	bus.OnAny(r, "webhooks", hooks.OnEvent)
 	return &Service{app: a, http: ports.NewHTTP(a).WithWebhooks(hooks), router: r, mail: mailer, hooks: hooks,

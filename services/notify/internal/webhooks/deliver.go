@@ -160,8 +160,8 @@ func (h *Hooks) mailOwner(ctx context.Context, tx pgx.Tx, e Endpoint, reason str
 	}
 	text := fmt.Sprintf(`Your webhook endpoint %s was disabled: %s.
 
-No events are sent to it until it is enabled again; deliveries that failed wait for it.
-Once the receiver works, enable it (POST %s/v1/webhooks/%s/enable) and what waited is sent.
+Nothing is sent to it until it is enabled again, and events meanwhile are not kept for it.
+Once the receiver works, enable it (POST %s/v1/webhooks/%s/enable): what failed is sent again.
 
 See its deliveries: %s/v1/webhooks/%s/deliveries
 `, e.URL, reason, h.s.PublicURL, e.ID, h.s.PublicURL, e.ID)

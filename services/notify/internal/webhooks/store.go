@@ -126,7 +126,9 @@ func (s *store) addDelivery(ctx context.Context, endpoint string, env events.Env
 
 func (s *store) deliveries(ctx context.Context, endpoint string, limit int) ([]DeliveryView, error) {
 	out := []DeliveryView{}
-	err := s.tx(ctx, func(tx pgx.Tx) error {
+	// One snapshot for both queries: an attempt committed between them would show a
+	// delivery without its outcome.
+	err := pgx.BeginTxFunc(ctx, s.pool, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}, func(tx pgx.Tx) error {
 		rows, err := tx.Query(ctx, `SELECT id, event_id, event_type, created_at, last_status, last_error, delivered_at, next_attempt_at
 			FROM webhook_deliveries WHERE endpoint_id = $1 ORDER BY id DESC LIMIT $2`, endpoint, limit)
 		if err != nil {
