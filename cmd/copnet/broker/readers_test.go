@@ -61,6 +61,13 @@ func TestReaderConsumesAndIsRefusedEverythingElse(t *testing.T) {
 	if _, err := app.AddConsumer("COPNET", &nats.ConsumerConfig{Durable: "membership", AckPolicy: nats.AckExplicitPolicy}); err != nil {
 		t.Fatal(err)
 	}
+	// The node-private stream (people's contact details for notify) is never the reader's.
+	if _, err := app.AddStream(&nats.StreamConfig{Name: "COPNET_PRIVATE", Subjects: []string{"private.nat.>"}, AllowDirect: true}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := app.Publish("private.nat.contact.p1", []byte(`{"address":"p1@example.org"}`)); err != nil {
+		t.Fatal(err)
+	}
 
 	crm := broker.Reader{Name: "crm", Password: "reader-secret-crm"}
 	if err := e.SetReaders([]broker.Reader{crm}); err != nil {
@@ -131,6 +138,18 @@ func TestReaderConsumesAndIsRefusedEverythingElse(t *testing.T) {
 		"$JS.API.STREAM.DELETE.COPNET":              func(c context.Context) error { return rjs.DeleteStream(c, "COPNET") },
 		"$JS.API.STREAM.PURGE.COPNET":               func(c context.Context) error { s, _ := rjs.Stream(c, "COPNET"); return s.Purge(c) },
 		"$JS.API.CONSUMER.DELETE.COPNET.membership": func(c context.Context) error { return rjs.DeleteConsumer(c, "COPNET", "membership") },
+		"$JS.API.CONSUMER.CREATE.COPNET_PRIVATE.reader-crm": func(c context.Context) error {
+			_, err := rjs.CreateOrUpdateConsumer(c, "COPNET_PRIVATE", jetstream.ConsumerConfig{Durable: crm.User()})
+			return err
+		},
+		"$JS.API.STREAM.INFO.COPNET_PRIVATE": func(c context.Context) error {
+			_, err := rjs.Stream(c, "COPNET_PRIVATE")
+			return err
+		},
+		"$JS.API.DIRECT.GET.COPNET_PRIVATE": func(c context.Context) error {
+			_, err := nc.RequestWithContext(c, "$JS.API.DIRECT.GET.COPNET_PRIVATE", []byte(`{"last_by_subj":"private.nat.contact.p1"}`))
+			return err
+		},
 	} {
 		short, cancelShort := context.WithTimeout(ctx, 2*time.Second)
 		if err := try(short); err == nil {
