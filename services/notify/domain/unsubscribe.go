@@ -44,10 +44,16 @@ var ErrBadToken = errors.New("is not a valid unsubscribe link")
 // Check returns the person and kind a token names.
 func (u *Unsubscriber) Check(token string) (person string, kind Kind, err error) {
 	parts := strings.Split(token, ".")
-	if len(token) > 512 || len(parts) != 3 {
+	if len(token) > 1024 || len(parts) != 3 {
 		return "", "", ErrBadToken
 	}
-	enc := base64.RawURLEncoding
+	// Base64 decoders skip line breaks; a token is only ever the characters Token writes.
+	for _, c := range token {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_' || c == '.') {
+			return "", "", ErrBadToken
+		}
+	}
+	enc := base64.RawURLEncoding.Strict()
 	p, err1 := enc.DecodeString(parts[0])
 	k, err2 := enc.DecodeString(parts[1])
 	mac, err3 := enc.DecodeString(parts[2])

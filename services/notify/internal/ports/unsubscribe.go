@@ -54,3 +54,6 @@ func (h *HTTP) render(w http.ResponseWriter, v unsubscribeView) {
 	w.Header().Set("Referrer-Policy", "no-referrer")
 	_ = pages.ExecuteTemplate(w, "unsubscribe.html", v)
 }
+
+// DocumentedPages are the routes outside the JSON route table that notify.yaml documents.
+var DocumentedPages = []string{"GET " + app.UnsubscribePath, "POST " + app.UnsubscribePath}
