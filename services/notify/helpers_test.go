@@ -16,6 +16,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgxpool"
+
 	"github.com/copnet/copnet/pkg/events"
 	"github.com/copnet/copnet/pkg/testkit"
 	"github.com/copnet/copnet/services/notify"
@@ -39,6 +41,8 @@ type env struct {
 	n     *testkit.Node
 	mp    *testkit.MailpitServer
 	clock *clock
+	// db is notify's schema, as its own process sees it.
+	db *pgxpool.Pool
 }
 
 // start runs notify on a node whose clock starts at now, sending through Mailpit.
@@ -51,7 +55,7 @@ func start(t *testing.T, now time.Time) *env {
 	t.Setenv("COPNET_NOTIFY_MAIL_POLL", "100ms")
 	c := &clock{t: now}
 	n := testkit.StartNode(t, testkit.NodeOptions{Now: c.Now}, notify.Factory)
-	return &env{n: n, mp: mp, clock: c}
+	return &env{n: n, mp: mp, clock: c, db: n.Pool("notify")}
 }
 
 // contact shares a person's address with notify as membership does, on the node-private
@@ -61,7 +65,7 @@ func (e *env) contact(t *testing.T, person, name, address string) {
 	e.share(t, map[string]any{"person_id": person, "name": name, "address": address})
 	testkit.Eventually(t, 20*time.Second, func() error {
 		var n int
-		if err := e.n.Pool("notify").QueryRow(context.Background(), `SELECT count(*) FROM contacts WHERE person_id = $1 AND address = $2`, person, address).Scan(&n); err != nil {
+		if err := e.db.QueryRow(context.Background(), `SELECT count(*) FROM contacts WHERE person_id = $1 AND address = $2`, person, address).Scan(&n); err != nil {
 			return err
 		}
 		if n != 1 {
@@ -89,7 +93,7 @@ func (e *env) waitCount(t *testing.T, want int, query string, args ...any) {
 	t.Helper()
 	testkit.Eventually(t, 20*time.Second, func() error {
 		var n int
-		if err := e.n.Pool("notify").QueryRow(context.Background(), query, args...).Scan(&n); err != nil {
+		if err := e.db.QueryRow(context.Background(), query, args...).Scan(&n); err != nil {
 			return err
 		}
 		if n != want {
@@ -168,4 +172,20 @@ func header(t *testing.T, raw []byte, key string) string {
 		t.Fatal(err)
 	}
 	return msg.Header.Get(key)
+}
+
+// schemaPool opens notify's schema in the database at url, for a notify in another process.
+func schemaPool(t *testing.T, url string) *pgxpool.Pool {
+	t.Helper()
+	cfg, err := pgxpool.ParseConfig(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.ConnConfig.RuntimeParams["search_path"] = "notify"
+	pool, err := pgxpool.NewWithConfig(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(pool.Close)
+	return pool
 }

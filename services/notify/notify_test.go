@@ -251,7 +251,7 @@ func TestErasureScrubsTheAddress(t *testing.T) {
 func occurrences(t *testing.T, e *env, s string) int {
 	t.Helper()
 	ctx := context.Background()
-	pool := e.n.Pool("notify")
+	pool := e.db
 	rows, err := pool.Query(ctx, `SELECT quote_ident(table_schema) || '.' || quote_ident(table_name) FROM information_schema.tables
 		WHERE table_schema = current_schema() AND table_type = 'BASE TABLE'`)
 	if err != nil {
