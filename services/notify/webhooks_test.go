@@ -18,7 +18,6 @@ import (
 	"github.com/copnet/copnet/pkg/events"
 	"github.com/copnet/copnet/pkg/httpx"
 	"github.com/copnet/copnet/pkg/testkit"
-	"github.com/copnet/copnet/services/notify"
 )
 
 // received is one POST a receiver got.
@@ -174,11 +173,12 @@ func deliveries(t *testing.T, n *testkit.Node, token, id string) []delivery {
 	return out.Deliveries
 }
 
-func startNotify(t *testing.T, opts testkit.NodeOptions) *testkit.Node {
+// startHooks runs notify (helpers_test.go's start: Mailpit, a clock at now) with a short
+// poll for webhook retries; new events wake the worker anyway.
+func startHooks(t *testing.T, now time.Time) *env {
 	t.Helper()
-	// New events wake the worker; retries are found by this poll.
 	t.Setenv("COPNET_WEBHOOK_POLL", "50ms")
-	return testkit.StartNode(t, opts, notify.Factory)
+	return start(t, now)
 }
 
 func national(t *testing.T, n *testkit.Node, person string) string {
@@ -190,7 +190,7 @@ func national(t *testing.T, n *testkit.Node, person string) string {
 // it was given; events of other types are not sent, and a redelivered event is not sent
 // again. The deliveries route shows each delivered with the receiver's status.
 func TestWebhookGetsEachSubscribedEventOnceSigned(t *testing.T) {
-	n := startNotify(t, testkit.NodeOptions{})
+	n := startHooks(t, time.Now()).n
 	rcv := newReceiver(t)
 	token := national(t, n, "nat-1")
 	w := register(t, n, token, map[string]any{"url": rcv.srv.URL + "/hooks",
@@ -256,7 +256,7 @@ func TestWebhookGetsEachSubscribedEventOnceSigned(t *testing.T) {
 // A hub's endpoint receives only its region's events: those naming the region, and those
 // naming only a CoP of the region; a national endpoint receives every one.
 func TestHubWebhookNeverGetsAnotherRegionsEvent(t *testing.T) {
-	n := startNotify(t, testkit.NodeOptions{})
+	n := startHooks(t, time.Now()).n
 	hubRcv, natRcv := newReceiver(t), newReceiver(t)
 	types := []string{"registry.cop_approved.v1", "feedback.poll_opened.v1"}
 	hub := n.Token(t, httpx.Claims{Subject: "hub-vic", Grants: []httpx.Grant{{Role: httpx.RoleHub, Region: "vic"}}})
@@ -311,39 +311,16 @@ func TestHubWebhookNeverGetsAnotherRegionsEvent(t *testing.T) {
 	}
 }
 
-// clock is the services' clock, moved by the test.
-type clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *clock) set(t time.Time) {
-	c.mu.Lock()
-	c.now = t
-	c.mu.Unlock()
-}
-
 // A receiver that keeps failing is retried with growing delays (the attempts' recorded times
 // grow apart: base, twice, four, eight times), then, at the fifth failure, the endpoint is
 // disabled and its owner mailed. Enabled again, it gets what waited.
 func TestFailingWebhookBacksOffThenIsDisabledAndOwnerMailed(t *testing.T) {
-	mp := testkit.Mailpit(t)
-	t.Setenv("COPNET_SMTP_URL", mp.SMTPURL())
-	t.Setenv("COPNET_MAIL_FROM", "copnet <no-reply@copnet.example>")
 	t.Setenv("COPNET_WEBHOOK_RETRY_BASE", "1m")
 	t.Setenv("COPNET_WEBHOOK_MAX_FAILURES", "5")
-	clk := &clock{now: time.Date(2026, 5, 4, 9, 0, 0, 0, time.UTC)}
-	n := startNotify(t, testkit.NodeOptions{Now: clk.Now})
-	// The owner's address, as membership's contact channel gives notify.
-	if _, err := n.Pool("notify").Exec(t.Context(), `INSERT INTO contacts (person_id, address, name) VALUES ('owner-1', 'owner@example.org', 'Owner')`); err != nil {
-		t.Fatal(err)
-	}
+	e := startHooks(t, time.Date(2026, 5, 4, 9, 0, 0, 0, time.UTC))
+	n, clk, mp := e.n, e.clock, e.mp
+	// The owner's address, shared by membership on the node-private channel.
+	e.contact(t, "owner-1", "Owner", "owner@example.org")
 	rcv := newReceiver(t)
 	rcv.setStatus(http.StatusInternalServerError)
 	token := national(t, n, "owner-1")
@@ -365,7 +342,7 @@ func TestFailingWebhookBacksOffThenIsDisabledAndOwnerMailed(t *testing.T) {
 			t.Fatalf("after attempt %d: %+v", attempt, d)
 		}
 		if attempt < 5 {
-			clk.set(*d.NextAttemptAt) // the next attempt is due: the worker finds it at its poll
+			clk.Set(*d.NextAttemptAt) // the next attempt is due: the worker finds it at its poll
 		}
 	}
 
@@ -396,7 +373,7 @@ func TestFailingWebhookBacksOffThenIsDisabledAndOwnerMailed(t *testing.T) {
 	}
 	// Disabled, it is not tried again however late it gets, and events meanwhile are not
 	// kept for it. A later event it would get, once enabled, proves the worker kept going.
-	clk.set(clk.Now().Add(24 * time.Hour))
+	clk.Set(clk.Now().Add(24 * time.Hour))
 	n.Publish(t, events.CoPApproved{CoPID: "cop-b", Region: "vic"})
 	testkit.Eventually(t, 20*time.Second, func() error {
 		// Consumed: the CoP's region is remembered in the same transaction.
@@ -428,7 +405,7 @@ func TestFailingWebhookBacksOffThenIsDisabledAndOwnerMailed(t *testing.T) {
 
 // Registration refuses what the node must not call or cannot send, naming each problem.
 func TestWebhookRegistrationRefusesBadInput(t *testing.T) {
-	n := startNotify(t, testkit.NodeOptions{})
+	n := startHooks(t, time.Now()).n
 	token := national(t, n, "nat-1")
 	for name, c := range map[string]struct {
 		body  any

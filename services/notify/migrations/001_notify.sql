@@ -88,3 +88,14 @@ CREATE TABLE notices (
 	UNIQUE (key, person_id, kind)
 );
 CREATE INDEX notices_held ON notices (person_id, cadence) WHERE mailed_at IS NULL;
+
+-- news: what happened in a region this week, for the hub and national digests.
+CREATE TABLE news (
+	id bigserial PRIMARY KEY,
+	key text NOT NULL UNIQUE,
+	region text NOT NULL,
+	kind text NOT NULL,
+	text text NOT NULL,
+	at timestamptz NOT NULL
+);
+CREATE INDEX news_at ON news (at);
