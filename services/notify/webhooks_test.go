@@ -309,6 +309,21 @@ func TestHubWebhookNeverGetsAnotherRegionsEvent(t *testing.T) {
 			t.Fatalf("a %s registers a webhook: %d", name, status)
 		}
 	}
+
+	// A hub cannot remove the national endpoint; it removes its own, and then it is gone.
+	if status, _ := n.Do(t, "DELETE", "/v1/webhooks/"+nw.ID, hub, nil); status != http.StatusNotFound {
+		t.Fatalf("a hub removes the national endpoint: %d", status)
+	}
+	if status, _ := n.Do(t, "DELETE", "/v1/webhooks/"+hw.ID, hub, nil); status != http.StatusNoContent {
+		t.Fatalf("the hub removes its endpoint: %d", status)
+	}
+	if status, _ := n.Do(t, "GET", "/v1/webhooks/"+hw.ID+"/deliveries", hub, nil); status != http.StatusNotFound {
+		t.Fatalf("a removed endpoint's deliveries: %d", status)
+	}
+	n.JSON(t, "GET", "/v1/webhooks", national(t, n, "nat-1"), nil, &list)
+	if len(list.Endpoints) != 1 || list.Endpoints[0].ID != nw.ID {
+		t.Fatalf("after removal national lists %+v", list.Endpoints)
+	}
 }
 
 // A receiver that keeps failing is retried with growing delays (the attempts' recorded times

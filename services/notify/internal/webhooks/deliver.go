@@ -49,68 +49,91 @@ func (h *Hooks) DeliverDue(ctx context.Context) (int, error) {
 	return n, ctx.Err()
 }
 
-// attemptOne sends the next due delivery while its row is locked, and records the outcome
-// in the same transaction: a success is never sent again, a failure is retried after a
-// growing back-off, and MaxFailures failures in a row disable the endpoint and mail its
-// owner. A crash between the receiver's answer and the commit sends it once more, with the
-// same webhook-id, which receivers use to drop the repeat (as Standard Webhooks says).
+// lease is how long a claimed delivery is left to its worker: a worker that dies while
+// sending leaves it due again after this.
+const lease = 2 * time.Minute
+
+// attemptOne claims the next due delivery (a short transaction that pushes its due time a
+// lease ahead), sends it with no transaction or connection held, and records the outcome: a
+// success is never sent again, a failure is retried after a growing back-off, and
+// MaxFailures failures in a row disable the endpoint and mail its owner, in the same
+// transaction. A crash between the receiver's answer and the record sends it once more,
+// with the same webhook-id, which receivers use to drop the repeat (as Standard Webhooks
+// says).
 func (h *Hooks) attemptOne(ctx context.Context) (bool, error) {
-	attempted := false
-	mailed := false
+	now := h.s.Now()
+	var d due
+	var found bool
 	err := pgx.BeginFunc(ctx, h.store.pool, func(tx pgx.Tx) error {
-		now := h.s.Now()
-		d, found, err := claimDue(ctx, tx, now)
-		if err != nil || !found {
+		var err error
+		if d, found, err = claimDue(ctx, tx, now); err != nil || !found {
 			return err
 		}
-		attempted = true
-		status, sendErr := h.send(ctx, d, now)
-		attempt := d.Attempts + 1
-		var statusArg *int
-		if status != 0 {
-			statusArg = &status
-		}
-		errText := ""
-		if sendErr != nil {
-			errText = errorText(sendErr)
-		}
-		if _, err := tx.Exec(ctx, `INSERT INTO webhook_attempts (delivery_id, attempt, at, status, error) VALUES ($1, $2, $3, $4, $5)`,
-			d.ID, attempt, now, statusArg, errText); err != nil {
-			return err
-		}
-		if sendErr == nil {
-			if _, err := tx.Exec(ctx, `UPDATE webhook_deliveries SET attempts = $2, last_status = $3, last_error = '', delivered_at = $4,
-				next_attempt_at = NULL WHERE id = $1`, d.ID, attempt, statusArg, now); err != nil {
-				return err
-			}
-			_, err := tx.Exec(ctx, `UPDATE webhook_endpoints SET failures = 0 WHERE id = $1`, d.Endpoint.ID)
-			return err
-		}
-		next := now.Add(Backoff(h.retryBase(), h.retryCeiling(), attempt))
-		if _, err := tx.Exec(ctx, `UPDATE webhook_deliveries SET attempts = $2, last_status = $3, last_error = $4, next_attempt_at = $5
-			WHERE id = $1`, d.ID, attempt, statusArg, errText, next); err != nil {
-			return err
-		}
-		var failures int
-		if err := tx.QueryRow(ctx, `UPDATE webhook_endpoints SET failures = failures + 1 WHERE id = $1 RETURNING failures`,
-			d.Endpoint.ID).Scan(&failures); err != nil {
-			return err
-		}
-		if failures < h.maxFailures() {
-			return nil
-		}
-		reason := fmt.Sprintf("%d failed attempts in a row; the last: %s", failures, errText)
-		if _, err := tx.Exec(ctx, `UPDATE webhook_endpoints SET disabled_at = $2, disabled_reason = $3 WHERE id = $1`,
-			d.Endpoint.ID, now, reason); err != nil {
-			return err
-		}
-		mailed, err = h.mailOwner(ctx, tx, d.Endpoint, reason)
+		_, err = tx.Exec(ctx, `UPDATE webhook_deliveries SET next_attempt_at = $2 WHERE id = $1`, d.ID, now.Add(lease))
+		return err
+	})
+	if err != nil || !found {
+		return false, err
+	}
+	status, sendErr := h.send(ctx, d, now)
+	mailed := false
+	err = pgx.BeginFunc(ctx, h.store.pool, func(tx pgx.Tx) error {
+		var err error
+		mailed, err = h.record(ctx, tx, d, now, status, sendErr)
 		return err
 	})
 	if mailed {
 		h.s.MailQueued()
 	}
-	return attempted, err
+	return true, err
+}
+
+// record writes an attempt's outcome; mailed says the owner's mail was written.
+func (h *Hooks) record(ctx context.Context, tx pgx.Tx, d due, now time.Time, status int, sendErr error) (mailed bool, err error) {
+	attempt := d.Attempts + 1
+	var statusArg *int
+	if status != 0 {
+		statusArg = &status
+	}
+	errText := ""
+	var next *time.Time
+	if sendErr != nil {
+		errText = errorText(sendErr)
+		at := now.Add(Backoff(h.retryBase(), h.retryCeiling(), attempt))
+		next = &at
+	}
+	var delivered *time.Time
+	if sendErr == nil {
+		delivered = &now
+	}
+	tag, err := tx.Exec(ctx, `UPDATE webhook_deliveries SET attempts = $2, last_status = $3, last_error = $4,
+		delivered_at = $5, next_attempt_at = $6 WHERE id = $1`, d.ID, attempt, statusArg, errText, delivered, next)
+	if err != nil || tag.RowsAffected() == 0 {
+		return false, err // the endpoint was removed meanwhile: nothing to record
+	}
+	if _, err := tx.Exec(ctx, `INSERT INTO webhook_attempts (delivery_id, attempt, at, status, error) VALUES ($1, $2, $3, $4, $5)`,
+		d.ID, attempt, now, statusArg, errText); err != nil {
+		return false, err
+	}
+	if sendErr == nil {
+		_, err := tx.Exec(ctx, `UPDATE webhook_endpoints SET failures = 0 WHERE id = $1`, d.Endpoint.ID)
+		return false, err
+	}
+	var failures int
+	var disabled bool
+	if err := tx.QueryRow(ctx, `UPDATE webhook_endpoints SET failures = failures + 1 WHERE id = $1
+		RETURNING failures, disabled_at IS NOT NULL`, d.Endpoint.ID).Scan(&failures, &disabled); err != nil {
+		return false, err
+	}
+	if disabled || failures < h.maxFailures() {
+		return false, nil
+	}
+	reason := fmt.Sprintf("%d failed attempts in a row; the last: %s", failures, errText)
+	if _, err := tx.Exec(ctx, `UPDATE webhook_endpoints SET disabled_at = $2, disabled_reason = $3 WHERE id = $1`,
+		d.Endpoint.ID, now, reason); err != nil {
+		return false, err
+	}
+	return h.mailOwner(ctx, tx, d.Endpoint, reason)
 }
 
 // send POSTs the delivery's CloudEvent, signed; any 2xx is success.
