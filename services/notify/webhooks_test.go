@@ -18,6 +18,7 @@ import (
 	"github.com/copnet/copnet/pkg/events"
 	"github.com/copnet/copnet/pkg/httpx"
 	"github.com/copnet/copnet/pkg/testkit"
+	"github.com/copnet/copnet/services/notify"
 )
 
 // received is one POST a receiver got.
@@ -447,5 +448,22 @@ func TestWebhookRegistrationRefusesBadInput(t *testing.T) {
 	n.JSON(t, "GET", "/v1/webhooks", token, nil, &list)
 	if len(list.Endpoints) != 0 {
 		t.Fatalf("refused registrations left endpoints: %+v", list.Endpoints)
+	}
+}
+
+// A node people reach at a public URL refuses loopback and plain-http endpoints: they are
+// only for tests and nodes that serve this machine alone.
+func TestPublicNodeRefusesLoopbackEndpoints(t *testing.T) {
+	n := testkit.StartNode(t, testkit.NodeOptions{PublicURL: "https://cop.example.org"}, notify.Factory)
+	token := national(t, n, "nat-1")
+	for _, u := range []string{"http://127.0.0.1:9/hook", "https://127.0.0.1:9/hook", "https://localhost/hook"} {
+		status, body := n.Do(t, "POST", "/v1/webhooks", token, map[string]any{"url": u, "event_types": []string{"registry.cop_approved.v1"}})
+		if status != http.StatusBadRequest || !strings.Contains(string(body), "url") {
+			t.Fatalf("%s on a public node: %d %s", u, status, body)
+		}
+	}
+	if status, body := n.Do(t, "POST", "/v1/webhooks", token, map[string]any{"url": "https://hooks.example.org/copnet",
+		"event_types": []string{"registry.cop_approved.v1"}}); status != http.StatusCreated {
+		t.Fatalf("a public https endpoint: %d %s", status, body)
 	}
 }
