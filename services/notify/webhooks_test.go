@@ -417,6 +417,15 @@ func TestFailingWebhookBacksOffThenIsDisabledAndOwnerMailed(t *testing.T) {
 		}
 		return nil
 	})
+
+	// Delivered deliveries are kept for 30 days, then deleted.
+	clk.Set(clk.Now().Add(31 * 24 * time.Hour))
+	testkit.Eventually(t, 20*time.Second, func() error {
+		if ds := deliveries(t, n, token, w.ID); len(ds) != 0 {
+			return fmt.Errorf("%d deliveries still listed a month on", len(ds))
+		}
+		return nil
+	})
 }
 
 // Registration refuses what the node must not call or cannot send, naming each problem.

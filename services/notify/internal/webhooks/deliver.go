@@ -22,9 +22,16 @@ func (h *Hooks) Run(ctx context.Context) error {
 	}
 	t := time.NewTicker(poll)
 	defer t.Stop()
+	var purged time.Time
 	for {
 		if _, err := h.DeliverDue(ctx); err != nil && ctx.Err() == nil {
 			h.s.Logger.Warn("webhook deliveries", "error", err)
+		}
+		if now := h.s.Now(); now.Sub(purged) >= time.Hour {
+			if err := h.Purge(ctx, now); err != nil && ctx.Err() == nil {
+				h.s.Logger.Warn("webhook purge", "error", err)
+			}
+			purged = now
 		}
 		select {
 		case <-ctx.Done():
@@ -33,6 +40,15 @@ func (h *Hooks) Run(ctx context.Context) error {
 		case <-t.C:
 		}
 	}
+}
+
+// Keep is how long a delivered delivery stays listed.
+const Keep = 30 * 24 * time.Hour
+
+// Purge deletes deliveries delivered more than Keep ago, with their attempts.
+func (h *Hooks) Purge(ctx context.Context, now time.Time) error {
+	_, err := h.store.pool.Exec(ctx, `DELETE FROM webhook_deliveries WHERE delivered_at < $1`, now.Add(-Keep))
+	return err
 }
 
 // DeliverDue attempts every delivery due now, one at a time, and returns how many it
