@@ -32,6 +32,7 @@ var readerName = regexp.MustCompile(`^[a-z][a-z0-9-]{0,31}$`)
 type readerOptions struct {
 	name   *string
 	revoke *bool
+	conf   *bool
 }
 
 func readerFlags() (*flag.FlagSet, readerOptions) {
@@ -39,6 +40,7 @@ func readerFlags() (*flag.FlagSet, readerOptions) {
 	return fs, readerOptions{
 		name:   fs.String("name", "", "the integration's name (lower-case letters, digits, '-'); none: list the readers"),
 		revoke: fs.Bool("revoke", false, "revoke the named reader: it is disconnected and its password stops working"),
+		conf:   fs.Bool("conf", false, "print the reader's entry for the users of account COP in a nats-server configuration (split deployments: deploy/nats/single.conf)"),
 	}
 }
 
@@ -47,6 +49,9 @@ func cmdNATSReader(args []string, stdout, stderr io.Writer) int {
 	fs, o := readerFlags()
 	if status, ok := parse("nats-reader", fs, args, stdout, stderr); !ok {
 		return status
+	}
+	if *o.conf && (*o.name == "" || *o.revoke) {
+		return misuse("nats-reader", errors.New("--conf needs --name (and no --revoke)"), stderr)
 	}
 	if *o.name != "" && !readerName.MatchString(*o.name) {
 		return misuse("nats-reader", fmt.Errorf("--name %q: use 1 to 32 lower-case letters, digits and '-', starting with a letter", *o.name), stderr)
@@ -92,6 +97,10 @@ func cmdNATSReader(args []string, stdout, stderr io.Writer) int {
 		i = len(readers) - 1
 	}
 	r := readers[i]
+	if *o.conf {
+		fmt.Fprintln(stdout, r.ConfigEntry())
+		return 0
+	}
 	url := "nats://" + s.NATSListen
 	if s.NATSListen == "" {
 		url = "(none: start the node with COPNET_NATS_LISTEN=host:port to open the client port)"

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
@@ -68,6 +69,13 @@ func TestNATSReaderIssuedWhileTheNodeRuns(t *testing.T) {
 	}
 	if list := runCopnet(t, dir, "nats-reader"); strings.TrimSpace(list.stdout) != "crm" {
 		t.Fatalf("list: %q", list.stdout)
+	}
+	// For a split deployment's nats-server: the same user, ready to paste into its users.
+	conf := runCopnet(t, dir, "nats-reader", "--name", "crm", "--conf")
+	opts := &server.Options{}
+	if err := opts.ProcessConfigString("accounts { COP: { jetstream: enabled, users: [ " + conf.stdout + " ] } }"); err != nil ||
+		len(opts.Users) != 1 || opts.Users[0].Username != user || opts.Users[0].Password != password || opts.Users[0].Permissions == nil {
+		t.Fatalf("--conf printed %q: %v", conf.stdout, err)
 	}
 
 	var nc *nats.Conn

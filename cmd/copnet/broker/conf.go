@@ -48,6 +48,13 @@ func (r Reader) User() string { return "reader-" + r.Name }
 // cannot subscribe to another client's inbox.
 func (r Reader) InboxPrefix() string { return "_INBOX." + r.User() }
 
+// ConfigEntry is the reader's entry in the users of account COP, as nats-server's
+// configuration writes it: the embedded server renders it, and a split deployment's operator
+// pastes it into deploy/nats/single.conf.
+func (r Reader) ConfigEntry() string {
+	return fmt.Sprintf("{ user: %q, password: %q, permissions: %s }", r.User(), r.Password, r.permissions())
+}
+
 // permissions is the reader's NATS authorization. JetStream's API is requests on subjects,
 // so read-only is a list of exactly the API subjects consuming needs: stream info and
 // message reads of COPNET, and its own consumer (created, read, pulled, acknowledged).
@@ -129,7 +136,7 @@ func (t Topology) Render() string {
 	w("    users: [")
 	w("      { user: %q, password: %q }", t.AppUser, t.AppPassword)
 	for _, r := range readers {
-		w("      { user: %q, password: %q, permissions: %s }", r.User(), r.Password, r.permissions())
+		w("      %s", r.ConfigEntry())
 	}
 	w("    ]")
 	if len(children) > 0 {
