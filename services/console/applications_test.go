@@ -32,9 +32,9 @@ func TestApplicationRoundsInAnyOrder(t *testing.T) {
 			Time: base.Add(time.Duration(i) * time.Minute)}}
 	}
 	orders := map[string][]int{
-		"recorded": {0, 1, 2, 3, 4, 5, 6, 7, 8},
-		"reversed": {8, 7, 6, 5, 4, 3, 2, 1, 0},
-		"shuffled": {3, 6, 0, 2, 8, 5, 1, 4, 7},
+		"recorded":                        {0, 1, 2, 3, 4, 5, 6, 7, 8},
+		"reversed":                        {8, 7, 6, 5, 4, 3, 2, 1, 0},
+		"shuffled":                        {3, 6, 0, 2, 8, 5, 1, 4, 7},
 		"approval first, old rounds last": {6, 5, 0, 4, 3, 2, 1, 8, 7},
 	}
 	for name, order := range orders {

@@ -43,9 +43,9 @@ type proposal struct {
 		Email string `json:"email"`
 		Role  string `json:"role"`
 	} `json:"contact"`
-	Status           string `json:"status"`
-	DecisionReason   string `json:"decision_reason"`
-	ChangesRequested string `json:"changes_requested"`
+	Status           string    `json:"status"`
+	DecisionReason   string    `json:"decision_reason"`
+	ChangesRequested string    `json:"changes_requested"`
 	Round            int       `json:"round"`
 	ApplicantID      string    `json:"applicant_id"`
 	CreatedAt        time.Time `json:"created_at"`
