@@ -20,6 +20,7 @@ import (
 
 	"github.com/copnet/copnet/pkg/apperr"
 	"github.com/copnet/copnet/pkg/httpx"
+	"github.com/copnet/copnet/services/console/internal/projection"
 )
 
 // proposal is a CoP as the registry shows it to those who see the whole proposal: its hub,
@@ -50,6 +51,8 @@ type proposal struct {
 	ApplicantID      string    `json:"applicant_id"`
 	CreatedAt        time.Time `json:"created_at"`
 	UpdatedAt        time.Time `json:"updated_at"`
+	// Partial is a proposal known only from its events: name, scope and topics.
+	Partial bool `json:"-"`
 }
 
 // StatusWords says where an application stands, for its applicant.
@@ -357,18 +360,25 @@ func (w *Web) resubmitApplication(rw http.ResponseWriter, r *http.Request) {
 
 // regionQueue reads the region's proposals, whole, from the registry with the caller's
 // token: those awaiting the hub's decision and those waiting for their applicant's changes.
-func (w *Web) regionQueue(r *http.Request, c caller, region string) (waiting, withApplicant []proposal, err error) {
+// Where the registry cannot be asked (it runs elsewhere and no COPNET_CONSOLE_API_URL says
+// where, or it does not answer), the queue is the console's own, names only, and problem
+// says why.
+func (w *Web) regionQueue(r *http.Request, c caller, d *projection.RegionDetail) (waiting, withApplicant []proposal, problem string) {
+	if !w.registryServed() {
+		return partialQueue(d), nil, ""
+	}
 	for _, st := range []string{"proposed", "changes_requested"} {
 		var page struct {
 			CoPs []proposal `json:"cops"`
 		}
-		path := "/v1/cops?" + url.Values{"region": {region}, "status": {st}, "limit": {"500"}}.Encode()
+		path := "/v1/cops?" + url.Values{"region": {d.ID}, "status": {st}, "limit": {"500"}}.Encode()
 		status, detail, err := w.callAPI(r, c.token, http.MethodGet, path, nil, &page)
 		if err == nil && status >= 300 {
 			err = fmt.Errorf("registry answered %d: %s", status, detail)
 		}
 		if err != nil {
-			return nil, nil, err
+			w.log.ErrorContext(r.Context(), "read the region's proposals from the registry", "region", d.ID, "error", err)
+			return partialQueue(d), nil, "The whole proposals could not be read from the registry just now; the queue shows their names only. Reload the page in a moment."
 		}
 		if st == "proposed" {
 			waiting = page.CoPs
@@ -376,5 +386,28 @@ func (w *Web) regionQueue(r *http.Request, c caller, region string) (waiting, wi
 			withApplicant = page.CoPs
 		}
 	}
-	return waiting, withApplicant, nil
+	return waiting, withApplicant, ""
+}
+
+// registryServed reports whether the registry can be asked: a configured API URL, or the
+// registry's routes on this same server (the all-in-one).
+func (w *Web) registryServed() bool {
+	if w.apiURL != "" {
+		return true
+	}
+	if w.mux == nil {
+		return false
+	}
+	_, pattern := w.mux.Handler(&http.Request{Method: http.MethodGet, URL: &url.URL{Path: "/v1/cops"}})
+	return pattern != ""
+}
+
+// partialQueue is the console's own queue: what the events said of each proposal.
+func partialQueue(d *projection.RegionDetail) []proposal {
+	out := make([]proposal, 0, len(d.Queue))
+	for _, q := range d.Queue {
+		out = append(out, proposal{ID: q.ID, Name: q.Name, Scope: q.Scope, Topics: q.Topics, Status: "proposed",
+			Round: 1, CreatedAt: q.ProposedAt, Partial: true})
+	}
+	return out
 }

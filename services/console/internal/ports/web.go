@@ -32,6 +32,8 @@ type Web struct {
 	pages    *pages
 	// signIn is what the sign-in page offers.
 	signIn SignIn
+	// mux is the server's route table, to tell whether the registry runs on this server.
+	mux *http.ServeMux
 }
 
 // NewWeb returns the console's HTTP port. apiURL is the registry's base URL; empty means
@@ -83,6 +85,7 @@ func (w *Web) PageRoutes() []Route {
 
 // Register mounts every route.
 func (w *Web) Register(mux *http.ServeMux) {
+	w.mux = mux
 	for _, rt := range append(w.APIRoutes(), w.PageRoutes()...) {
 		mux.HandleFunc(rt.Method+" "+rt.Path, rt.handler)
 	}
@@ -221,12 +224,7 @@ func (w *Web) renderRegion(rw http.ResponseWriter, r *http.Request, c caller, id
 		return
 	}
 	// The queue shows the whole proposals, contact included, which only the registry holds.
-	waiting, withApplicant, qerr := w.regionQueue(r, c, id)
-	queueError := ""
-	if qerr != nil {
-		w.log.ErrorContext(r.Context(), "read the region's proposals from the registry", "region", id, "error", qerr)
-		queueError = "The proposals could not be read from the registry just now. Reload the page in a moment."
-	}
+	waiting, withApplicant, queueError := w.regionQueue(r, c, d)
 	if notice == "" {
 		notice = decisionNotice(r, d, waiting, withApplicant)
 	}
