@@ -62,7 +62,7 @@ func FuzzDecisionForm(f *testing.F) {
 			return
 		}
 		// Only what the registry can take goes on.
-		if d.Decision != "approve" && d.Decision != "decline" {
+		if d.Decision != "approve" && d.Decision != "decline" && d.Decision != "request_changes" {
 			t.Fatalf("parseDecision(%q) passed decision %q", body, d.Decision)
 		}
 		if !utf8.ValidString(d.Reason) || strings.ContainsRune(d.Reason, 0) || utf8.RuneCountInString(d.Reason) > maxReason {
