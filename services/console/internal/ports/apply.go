@@ -134,7 +134,10 @@ func parseApplication(r *http.Request) (applicationForm, error) {
 			fields = append(fields, apperr.FieldError{Field: k, Message: fmt.Sprintf("is longer than %d characters", formLimits[k])})
 		}
 	}
-	if f.Duration != "" {
+	named := func(field string) bool {
+		return slices.ContainsFunc(fields, func(fe apperr.FieldError) bool { return fe.Field == field })
+	}
+	if f.Duration != "" && !named("meeting_duration") {
 		if n, err := strconv.Atoi(f.Duration); err != nil || n < 1 || n > 1440 {
 			fields = append(fields, apperr.FieldError{Field: "meeting_duration", Message: "must be a number of minutes between 1 and 1440"})
 		}
