@@ -34,6 +34,10 @@ func TestApplicationPagesRefuse(t *testing.T) {
 		t.Fatalf("GET /apply signed in: %d", p.status)
 	}
 	csrf := applicant.cookie(httpx.CSRFCookie)
+	// Someone with no grant, coming back to the console, lands on their applications.
+	if p := applicant.get("/"); p.status != http.StatusSeeOther || p.header.Get("Location") != "/applications" {
+		t.Errorf("GET / by a person without grants: %d to %q, want 303 to /applications", p.status, p.header.Get("Location"))
+	}
 
 	if p := applicant.post("/apply", applicationForm("wrong"), nil); p.status != http.StatusForbidden {
 		t.Errorf("POST /apply with a wrong CSRF token: %d, want 403", p.status)

@@ -143,6 +143,11 @@ func (w *Web) nationalPage(rw http.ResponseWriter, r *http.Request) {
 	case len(coords) > 0:
 		http.Redirect(rw, r, "/cops/"+url.PathEscape(coords[0]), http.StatusSeeOther)
 		return
+	case len(c.claims.Grants) == 0:
+		// Someone with no part in the network yet is usually a group's applicant coming
+		// back: their applications are their page here.
+		http.Redirect(rw, r, "/applications", http.StatusSeeOther)
+		return
 	default:
 		w.pageError(rw, r, c, apperr.Forbidden("members have no console pages; the console is for the secretariat, hubs and coordinators"))
 		return
