@@ -119,6 +119,9 @@ func TestApplicationJourneyInChromium(t *testing.T) {
 			if s := text(t, group, `#application-status`); s != "Waiting for the hub's decision" {
 				t.Errorf("status after applying: %q", s)
 			}
+			if s := text(t, group, `main`); !strings.Contains(s, "Region\nVictoria") && !strings.Contains(s, "Region Victoria") {
+				t.Errorf("the application's page does not name the region Victoria:\n%s", s)
+			}
 			checkPage(t, group, axe, "sent", width)
 
 			// The vic hub sees the whole proposal in its queue and asks for a change.

@@ -53,6 +53,23 @@ type proposal struct {
 	UpdatedAt        time.Time `json:"updated_at"`
 	// Partial is a proposal known only from its events: name, scope and topics.
 	Partial bool `json:"-"`
+	// RegionName is the region's name as the console knows it, for its applicant.
+	RegionName string `json:"-"`
+}
+
+// nameRegions fills in the regions' names the console knows, the id where it knows none.
+func (w *Web) nameRegions(r *http.Request, ps []proposal) {
+	names := map[string]string{}
+	for i := range ps {
+		id := ps[i].Region
+		if _, ok := names[id]; !ok {
+			names[id] = id
+			if d, err := w.store.Region(r.Context(), id); err == nil && d.Name != "" {
+				names[id] = d.Name
+			}
+		}
+		ps[i].RegionName = names[id]
+	}
 }
 
 // StatusWords says where an application stands, for its applicant.
@@ -274,6 +291,7 @@ func (w *Web) applicationsPage(rw http.ResponseWriter, r *http.Request) {
 		return
 	}
 	slices.Reverse(mine.Applications) // newest first
+	w.nameRegions(r, mine.Applications)
 	w.pages.render(rw, r, http.StatusOK, "applications", applyPageData{pageData: pageData{Title: "Your applications",
 		Caller: c.claims, CSRF: httpx.CSRFToken(rw, r)}, Applications: mine.Applications})
 }
@@ -319,6 +337,9 @@ func (w *Web) readApplication(r *http.Request, c caller, id string) (*proposal, 
 }
 
 func (w *Web) renderApplication(rw http.ResponseWriter, r *http.Request, c caller, status int, p *proposal, f applicationForm, notice, problem string) {
+	ps := []proposal{*p}
+	w.nameRegions(r, ps)
+	p.RegionName = ps[0].RegionName
 	w.pages.render(rw, r, status, "application", applyPageData{pageData: pageData{Title: "Application: " + p.Name,
 		Caller: c.claims, CSRF: httpx.CSRFToken(rw, r), Notice: notice, Error: problem}, Application: p, Form: f})
 }
