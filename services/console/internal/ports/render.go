@@ -36,6 +36,10 @@ type pageData struct {
 	SignIn  *signinView
 	// Ticket is a setup link's ticket, carried by the setup form.
 	Ticket string
+	// Proposals await the hub's decision and AwaitingChanges their applicant's edit, whole
+	// as the registry holds them; QueueError says why they could not be read.
+	Proposals, AwaitingChanges []proposal
+	QueueError                 string
 }
 
 // pages holds one parsed template set per page, each with the shared layout.
@@ -44,6 +48,7 @@ type pages struct {
 }
 
 var pageNames = []string{"national", "region", "cop", "signin", "setup", "account", "invitation", "error",
+	"apply", "applications", "application",
 	"join", "room", "deck", "present"}
 
 func mustParsePages() *pages {
@@ -110,6 +115,7 @@ var funcs = template.FuncMap{
 	},
 	"ago":       ago,
 	"join":      strings.Join,
+	"list":      func(s ...string) []string { return s },
 	"title":     title,
 	"statuses":  func() []string { return projection.Statuses },
 	"stages":    func() []string { return projection.Stages },
