@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -207,6 +208,33 @@ func FuzzPaging(f *testing.F) {
 		}
 		if p.Limit < 1 || p.Limit > 500 || len(p.Cursor) > httpx.MaxCursorLength || strings.ContainsAny(p.Cursor, "\x00 \t\n") {
 			t.Fatalf("%q accepted as %+v", raw, p)
+		}
+	})
+}
+
+// FuzzClientKey: whatever a client writes in X-Forwarded-For, the key is the peer's address
+// unless the peer is a trusted proxy, and it is always an address (never header text).
+func FuzzClientKey(f *testing.F) {
+	f.Add("127.0.0.1:80", "198.51.100.9")
+	f.Add("203.0.113.7:1", "10.0.0.1, 127.0.0.1")
+	f.Add("[::1]:9", "2001:db8::1,,x")
+	f.Fuzz(func(t *testing.T, remote, xff string) {
+		r := httptest.NewRequest("GET", "/", nil)
+		r.RemoteAddr = remote
+		r.Header.Set(httpx.ForwardedFor, xff)
+		got := httpx.ClientKey(r)
+		host, _, err := net.SplitHostPort(remote)
+		if err != nil {
+			host = remote
+		}
+		if ip := net.ParseIP(host); ip == nil || !httpx.TrustedProxy(ip) {
+			if got != host {
+				t.Fatalf("untrusted peer %q: key %q, want its own address", remote, got)
+			}
+			return
+		}
+		if net.ParseIP(got) == nil {
+			t.Fatalf("trusted peer %q with %q: key %q is not an address", remote, xff, got)
 		}
 	})
 }

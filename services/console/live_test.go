@@ -241,3 +241,34 @@ func TestPresenterPages(t *testing.T) {
 		t.Errorf("a member opening the deck builder: %d", r.status)
 	}
 }
+
+// TestARoomBehindOneProxyIsManyPhones: seventy phones answer through the console from
+// behind a reverse proxy on this machine (each request carries its phone's address in
+// X-Forwarded-For, as the proxy adds it). The console forwards each phone's address to the
+// feedback service, whose room limit (a burst of 60 per address) then counts phones, not
+// the console: without that, the sixty-first answer of a full room was refused.
+func TestARoomBehindOneProxyIsManyPhones(t *testing.T) {
+	n, deckID, code := liveNode(t, "cop-crowd")
+	const phones = 70
+	for i := range phones {
+		phone := newBrowser(t, n.URL)
+		from := map[string]string{httpx.ForwardedFor: fmt.Sprintf("198.51.100.%d", i+1)}
+		page := phone.send("GET", "/join/"+code, nil, from)
+		if page.status != http.StatusOK {
+			t.Fatalf("phone %d: room page %d", i, page.status)
+		}
+		r := phone.post("/join/"+code, answerForm(t, phone, page.body, "answer", fmt.Sprint(1+i%5)), from)
+		if r.status != http.StatusSeeOther {
+			t.Fatalf("phone %d: answering: %d\n%s", i, r.status, r.body)
+		}
+	}
+	var d struct {
+		Questions []struct {
+			Answers int `json:"answers"`
+		} `json:"questions"`
+	}
+	n.JSON(t, "GET", "/v1/decks/"+deckID, n.Coordinator(t, "cop-crowd"), nil, &d)
+	if d.Questions[0].Answers != phones {
+		t.Errorf("%d answers recorded, want %d", d.Questions[0].Answers, phones)
+	}
+}

@@ -350,16 +350,20 @@ func (w *Web) callAPIWith(ctx context.Context, client *http.Client, r *http.Requ
 	if err != nil {
 		return 0, "", err
 	}
-	return w.send(ctx, client, base, httpx.CorrelationID(r.Context()), token, method, path, body, dst)
+	return w.send(ctx, client, base, httpx.CorrelationID(r.Context()), httpx.ClientKey(r), token, method, path, body, dst)
 }
 
 // callBase reads path from the services' API at base as nobody, outside any request (the
 // rooms' feeds).
 func (w *Web) callBase(ctx context.Context, base, path string, dst any) (int, string, error) {
-	return w.send(ctx, liveClient, base, "", "", http.MethodGet, path, nil, dst)
+	return w.send(ctx, liveClient, base, "", "", "", http.MethodGet, path, nil, dst)
 }
 
-func (w *Web) send(ctx context.Context, client *http.Client, base, correlation, token, method, path string, body []byte, dst any) (int, string, error) {
+// send calls the services' API. clientAddr is the address of the person the call is made for:
+// the services' per-address limits (a room's answers, sign-in) then count each phone of a
+// room on its own instead of the console as one client (httpx.ClientKey believes it from
+// the console, a trusted proxy).
+func (w *Web) send(ctx context.Context, client *http.Client, base, correlation, clientAddr, token, method, path string, body []byte, dst any) (int, string, error) {
 	var rd io.Reader
 	if body != nil {
 		rd = bytes.NewReader(body)
@@ -376,6 +380,9 @@ func (w *Web) send(ctx context.Context, client *http.Client, base, correlation, 
 	}
 	if correlation != "" {
 		req.Header.Set(httpx.CorrelationHeader, correlation)
+	}
+	if clientAddr != "" {
+		req.Header.Set(httpx.ForwardedFor, clientAddr)
 	}
 	res, err := client.Do(req)
 	if err != nil {
