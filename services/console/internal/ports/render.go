@@ -43,7 +43,7 @@ type pages struct {
 	byName map[string]*template.Template
 }
 
-var pageNames = []string{"national", "region", "cop", "signin", "setup", "account", "invitation", "error"}
+var pageNames = []string{"national", "region", "cop", "signin", "setup", "account", "invitation", "notifications", "error"}
 
 func mustParsePages() *pages {
 	p := &pages{byName: map[string]*template.Template{}}
