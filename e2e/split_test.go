@@ -80,6 +80,7 @@ type scenario struct {
 var steps = []step{
 	{"region, CoP proposed and approved, charter published", "registry", onboardCoP},
 	{"members join", "membership", membersJoin},
+	{"a member chooses a weekly digest", "notify", notificationSettings},
 	{"program planned", "scheduling", programPlanned},
 	{"sessions held with attendance", "scheduling", sessionsHeld},
 	{"evaluation poll answered", "feedback", evaluationAnswered},
