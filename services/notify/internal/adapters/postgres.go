@@ -479,3 +479,10 @@ func (r *Repository) Cadence(ctx context.Context, person string, kind domain.Kin
 	}
 	return prefs[kind], nil
 }
+
+// InTx runs fn in one transaction (ctx's, when it has one): a sweep's decisions, their mail
+// and the mark that they were made commit together, so a crash never leaves a notice
+// recorded without its mail.
+func (r *Repository) InTx(ctx context.Context, fn func(ctx context.Context) error) error {
+	return postgres.Tx(ctx, r.pool, func(tx pgx.Tx) error { return fn(postgres.WithTx(ctx, tx)) })
+}
