@@ -55,7 +55,7 @@ func (r *Repository) ErasePerson(ctx context.Context, person string) error {
 			}
 		}
 		// Mail keyed by the person (notices and digests) goes too, whatever address it had.
-		if _, err := tx.Exec(ctx, `DELETE FROM mail_outbox WHERE idem_key LIKE '%/' || $1 || '/%'`, person); err != nil {
+		if _, err := tx.Exec(ctx, `DELETE FROM mail_outbox WHERE strpos(idem_key, '/' || $1 || '/') > 0`, person); err != nil {
 			return err
 		}
 		for _, q := range []string{
