@@ -138,6 +138,9 @@ func run() error {
 			if err != nil {
 				return node.Infra{}, err
 			}
+			if embedded != nil {
+				go watchReaders(ctx, s.DataDir, embedded, log)
+			}
 			var stopDB func()
 			dbURL, stopDB, err = startPostgres(ctx, s, log)
 			if err != nil {
@@ -178,10 +181,14 @@ func startNATS(s settings) (bus.Connector, *broker.Embedded, func(), error) {
 	if err != nil {
 		return nil, nil, nil, err
 	}
+	readers, err := loadReaders(s.DataDir)
+	if err != nil {
+		return nil, nil, nil, err
+	}
 	e, err := broker.Start(broker.Topology{
 		NodeID: s.NodeID, StoreDir: filepath.Join(s.DataDir, "nats"), ClientListen: s.NATSListen,
 		LeafListen: s.LeafListen, ParentLeafURL: s.ParentLeafURL,
-		AppUser: "copnet", AppPassword: password,
+		AppUser: "copnet", AppPassword: password, Readers: readers,
 	})
 	if err != nil {
 		return nil, nil, nil, err

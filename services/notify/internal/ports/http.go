@@ -13,6 +13,7 @@ import (
 	"github.com/copnet/copnet/pkg/httpx"
 	"github.com/copnet/copnet/services/notify/domain"
 	"github.com/copnet/copnet/services/notify/internal/app"
+	"github.com/copnet/copnet/services/notify/internal/webhooks"
 )
 
 // Route is one HTTP route; the table is also checked against schemas/openapi/notify.yaml.
@@ -21,19 +22,28 @@ type Route = httpx.Route
 // HTTP serves the notify service's routes.
 type HTTP struct {
 	app *app.Application
+	// hooks serves the webhook routes (internal/webhooks); nil lists them all the same.
+	hooks *webhooks.Hooks
 }
 
 // NewHTTP returns the HTTP port over the application.
 func NewHTTP(a *app.Application) *HTTP { return &HTTP{app: a} }
 
-// Routes lists every JSON route of people's mail. Webhook routes are internal/webhooks'.
+// WithWebhooks adds the webhook routes to the table.
+func (h *HTTP) WithWebhooks(hooks *webhooks.Hooks) *HTTP {
+	h.hooks = hooks
+	return h
+}
+
+// Routes lists every JSON route of people's mail, then the webhook routes (internal/webhooks;
+// listed even without hooks, for the OpenAPI and access tests).
 func (h *HTTP) Routes() []Route {
-	return []Route{
+	return append([]Route{
 		{Method: "GET", Path: "/v1/me/notifications", Handle: h.preferences},
 		{Method: "PUT", Path: "/v1/me/notifications", Handle: h.setPreferences},
 		{Method: "GET", Path: "/v1/mail/dead-letters", Handle: h.deadLetters},
 		{Method: "POST", Path: "/v1/mail/dead-letters/{id}/retry", Handle: h.retry},
-	}
+	}, h.hooks.Routes()...)
 }
 
 // Register mounts the routes and the unsubscribe page on mux.

@@ -5,7 +5,9 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/http"
+	"net/url"
 	"strings"
 	"time"
 
@@ -21,6 +23,7 @@ import (
 	"github.com/copnet/copnet/services/notify/internal/adapters"
 	"github.com/copnet/copnet/services/notify/internal/app"
 	"github.com/copnet/copnet/services/notify/internal/ports"
+	"github.com/copnet/copnet/services/notify/internal/webhooks"
 )
 
 // Name is the service's name and its database schema.
@@ -36,6 +39,17 @@ type Settings struct {
 	MailPoll time.Duration `envconfig:"COPNET_NOTIFY_MAIL_POLL" default:"5s"`
 	// How people's mail is sent (COPNET_SMTP_URL, COPNET_MAIL_FROM).
 	mail.Settings
+	// WebhookAllowLoopback lets endpoints be http:// on loopback addresses, for tests and
+	// nodes that serve only this machine (a loopback COPNET_PUBLIC_URL allows them too).
+	// Otherwise only https to public addresses: no calls into the node's own network.
+	WebhookAllowLoopback bool `envconfig:"COPNET_WEBHOOK_ALLOW_LOOPBACK" default:"false"`
+	// WebhookRetryBase is the wait after a delivery's first failed attempt, doubled after
+	// each further one (up to six hours).
+	WebhookRetryBase time.Duration `envconfig:"COPNET_WEBHOOK_RETRY_BASE" default:"30s"`
+	// WebhookMaxFailures failed attempts in a row disable an endpoint and mail its owner.
+	WebhookMaxFailures int `envconfig:"COPNET_WEBHOOK_MAX_FAILURES" default:"5"`
+	// WebhookPoll is how often due retries are looked for (new events wake the worker).
+	WebhookPoll time.Duration `envconfig:"COPNET_WEBHOOK_POLL" default:"5s"`
 }
 
 // Validate implements config.Validator.
@@ -46,6 +60,15 @@ func (s Settings) Validate() error {
 	if s.SweepInterval <= 0 {
 		return fmt.Errorf("COPNET_NOTIFY_SWEEP_INTERVAL %s must be positive", s.SweepInterval)
 	}
+	if s.WebhookRetryBase <= 0 {
+		return fmt.Errorf("COPNET_WEBHOOK_RETRY_BASE %s must be positive", s.WebhookRetryBase)
+	}
+	if s.WebhookPoll <= 0 {
+		return fmt.Errorf("COPNET_WEBHOOK_POLL %s must be positive", s.WebhookPoll)
+	}
+	if s.WebhookMaxFailures < 1 {
+		return fmt.Errorf("COPNET_WEBHOOK_MAX_FAILURES %d must be at least 1", s.WebhookMaxFailures)
+	}
 	return s.Settings.Validate()
 }
 
@@ -55,6 +78,7 @@ type Service struct {
 	http   *ports.HTTP
 	router *bus.Router
 	mail   *mail.Worker
+	hooks  *webhooks.Hooks
 	logger *slog.Logger
 	sweep  time.Duration
 	bus    *bus.Bus
@@ -106,7 +130,27 @@ func New(ctx context.Context, d node.Deps) (node.Service, error) {
 	bus.On(r, "on_checkin_due", a.OnCheckinDue)
 	bus.On(r, "on_poll_opened", a.OnPollOpened)
 	bus.On(r, "on_gap_identified", a.OnGapIdentified)
-	return &Service{app: a, http: ports.NewHTTP(a), router: r, mail: mailer, logger: d.Logger, sweep: s.SweepInterval, bus: d.Bus, pool: d.Pool}, nil
+	publicURL := strings.TrimRight(d.PublicURL, "/")
+	hooks := webhooks.New(d.Pool, webhooks.Settings{
+		Policy: webhooks.URLPolicy{AllowLoopback: s.WebhookAllowLoopback || loopbackURL(publicURL)},
+		Now:    d.Now, RetryBase: s.WebhookRetryBase, MaxFailures: s.WebhookMaxFailures, Poll: s.WebhookPoll,
+		PublicURL: publicURL, MailQueued: mailer.Wake, Logger: d.Logger})
+	bus.OnAny(r, "webhooks", hooks.OnEvent)
+	return &Service{app: a, http: ports.NewHTTP(a).WithWebhooks(hooks), router: r, mail: mailer, hooks: hooks,
+		logger: d.Logger, sweep: s.SweepInterval, bus: d.Bus, pool: d.Pool}, nil
+}
+
+// loopbackURL says the node serves only this machine (its public URL is a loopback one).
+func loopbackURL(raw string) bool {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return false
+	}
+	if u.Hostname() == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(u.Hostname())
+	return ip != nil && ip.IsLoopback()
 }
 
 // Register implements node.Service.
@@ -122,6 +166,7 @@ func (s *Service) Run(ctx context.Context) error {
 	}()
 	go node.Every(ctx, s.sweep, s.logger, "send due reminders and digests", s.app.SendDue)
 	go s.contacts(ctx)
+	go s.hooks.Run(ctx) //nolint:errcheck // returns only when ctx ends
 	return s.router.Run(ctx)
 }
 
