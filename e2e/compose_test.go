@@ -26,6 +26,7 @@ import (
 	"github.com/copnet/copnet/services/feedback"
 	"github.com/copnet/copnet/services/knowledge"
 	"github.com/copnet/copnet/services/membership"
+	"github.com/copnet/copnet/services/notify"
 	"github.com/copnet/copnet/services/registry"
 	"github.com/copnet/copnet/services/scheduling"
 )
@@ -447,4 +448,4 @@ func allInOne(s types.ServiceConfig) bool {
 // factories are the services as copnet builds them; their Settings list the variables each
 // reads beyond config.Base.
 var factories = []node.Factory{registry.Factory, membership.Factory, scheduling.Factory,
-	knowledge.Factory, feedback.Factory, console.Factory}
+	knowledge.Factory, feedback.Factory, notify.Factory, console.Factory}

@@ -12,8 +12,10 @@ require (
 )
 
 require (
+	github.com/coreos/go-oidc/v3 v3.21.0 // indirect
 	github.com/fxamacker/cbor/v2 v2.9.4 // indirect
 	github.com/getkin/kin-openapi v0.153.0 // indirect
+	github.com/go-jose/go-jose/v4 v4.1.9 // indirect
 	github.com/go-openapi/jsonpointer v1.0.0 // indirect
 	github.com/go-webauthn/webauthn v0.18.2 // indirect
 	github.com/go-webauthn/x v0.3.1 // indirect
@@ -22,6 +24,7 @@ require (
 	github.com/teambition/rrule-go v1.8.2 // indirect
 	github.com/tinylib/msgp v1.6.4 // indirect
 	github.com/x448/float16 v0.8.4 // indirect
+	golang.org/x/oauth2 v0.38.0 // indirect
 )
 
 require (
@@ -39,6 +42,7 @@ require (
 	github.com/copnet/copnet/services/feedback v0.0.0
 	github.com/copnet/copnet/services/knowledge v0.0.0
 	github.com/copnet/copnet/services/membership v0.0.0
+	github.com/copnet/copnet/services/notify v0.0.0
 	github.com/copnet/copnet/services/registry v0.0.0
 	github.com/copnet/copnet/services/scheduling v0.0.0
 	github.com/distribution/reference v0.5.0 // indirect
@@ -123,3 +127,5 @@ replace github.com/copnet/copnet/services/scheduling => ../services/scheduling
 replace github.com/copnet/copnet/services/federation => ../services/federation
 
 replace github.com/copnet/copnet/cmd => ../cmd
+
+replace github.com/copnet/copnet/services/notify => ../services/notify

@@ -676,3 +676,20 @@ func consoleFigures(t *testing.T, d *deployment, s *scenario) {
 		t.Fatalf("a member reading the network summary: %d %s, want 403", status, raw)
 	}
 }
+
+// notificationSettings: a member sets a weekly digest for session reminders with notify,
+// in its own process, under a token membership issued, and reads it back.
+func notificationSettings(t *testing.T, d *deployment, s *scenario) {
+	token := d.member(t, s.members[0])
+	d.await(t, "notify", "PUT", "/v1/me/notifications", token,
+		map[string]any{"preferences": map[string]string{"session_reminder": "weekly"}}, nil, http.StatusOK)
+	var got struct {
+		Preferences []struct{ Kind, Cadence string }
+	}
+	d.await(t, "notify", "GET", "/v1/me/notifications", token, nil, &got, http.StatusOK)
+	for _, p := range got.Preferences {
+		if p.Kind == "session_reminder" && p.Cadence != "weekly" {
+			t.Fatalf("session reminders %q after choosing weekly", p.Cadence)
+		}
+	}
+}

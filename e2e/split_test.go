@@ -80,6 +80,7 @@ type scenario struct {
 var steps = []step{
 	{"region, CoP proposed and approved, charter published", "registry", onboardCoP},
 	{"members join", "membership", membersJoin},
+	{"a member chooses a weekly digest", "notify", notificationSettings},
 	{"program planned", "scheduling", programPlanned},
 	{"sessions held with attendance", "scheduling", sessionsHeld},
 	{"evaluation poll answered", "feedback", evaluationAnswered},
@@ -181,6 +182,9 @@ func startProcess(t *testing.T, name, bin string, args, env []string) *process {
 		t.Fatal(err)
 	}
 	cmd := exec.Command(bin, args...)
+	// Its own working directory: a service with no COPNET_DATA_DIR keeps its data (the mail
+	// it writes without SMTP) under ./var, which must not land in the source tree.
+	cmd.Dir = t.TempDir()
 	cmd.Env = append([]string{"PATH=" + os.Getenv("PATH")}, env...)
 	cmd.Stdout, cmd.Stderr = f, f
 	if err := cmd.Start(); err != nil {

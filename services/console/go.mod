@@ -6,7 +6,8 @@ require (
 	github.com/chromedp/cdproto v0.159.0
 	github.com/chromedp/chromedp v0.23.0
 	github.com/copnet/copnet/pkg v0.0.0
-	github.com/copnet/copnet/services/membership v0.0.0-00010101000000-000000000000
+	github.com/copnet/copnet/services/feedback v0.0.0-00010101000000-000000000000
+	github.com/copnet/copnet/services/membership v0.0.0
 	github.com/copnet/copnet/services/registry v0.0.0
 	github.com/copnet/copnet/services/scheduling v0.0.0-00010101000000-000000000000
 	github.com/jackc/pgx/v5 v5.12.0
@@ -33,6 +34,7 @@ require (
 	github.com/cenkalti/backoff/v5 v5.0.3 // indirect
 	github.com/cespare/xxhash/v2 v2.3.0 // indirect
 	github.com/copnet/copnet/schemas v0.0.0 // indirect
+	github.com/copnet/copnet/services/notify v0.0.0
 	github.com/felixge/httpsnoop v1.1.0 // indirect
 	github.com/fxamacker/cbor/v2 v2.9.4 // indirect
 	github.com/go-json-experiment/json v0.0.0-20260213210345-44df1a37e875 // indirect
@@ -107,3 +109,5 @@ replace (
 replace github.com/copnet/copnet/services/membership => ../membership
 
 replace github.com/copnet/copnet/services/feedback => ../feedback
+
+replace github.com/copnet/copnet/services/notify => ../notify

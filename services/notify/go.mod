@@ -32,6 +32,7 @@ require (
 	github.com/cenkalti/backoff/v5 v5.0.3 // indirect
 	github.com/cespare/xxhash/v2 v2.3.0 // indirect
 	github.com/copnet/copnet/schemas v0.0.0 // indirect
+	github.com/copnet/copnet/services/membership v0.0.0
 	github.com/felixge/httpsnoop v1.1.0 // indirect
 	github.com/go-logr/logr v1.4.4 // indirect
 	github.com/go-logr/stdr v1.2.2 // indirect
@@ -87,3 +88,5 @@ replace (
 	github.com/copnet/copnet/pkg => ../../pkg
 	github.com/copnet/copnet/schemas => ../../schemas
 )
+
+replace github.com/copnet/copnet/services/membership => ../membership

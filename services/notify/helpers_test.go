@@ -46,9 +46,9 @@ type env struct {
 }
 
 // start runs notify on a node whose clock starts at now, sending through Mailpit.
-func start(t *testing.T, now time.Time) *env {
+func start(t *testing.T, now time.Time, opts ...testkit.MailpitOption) *env {
 	t.Helper()
-	mp := testkit.Mailpit(t)
+	mp := testkit.Mailpit(t, opts...)
 	t.Setenv("COPNET_SMTP_URL", mp.SMTPURL())
 	t.Setenv("COPNET_MAIL_FROM", "copnet <no-reply@cop.example.org>")
 	t.Setenv("COPNET_NOTIFY_SWEEP_INTERVAL", "100ms")

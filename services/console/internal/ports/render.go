@@ -47,7 +47,7 @@ type pages struct {
 	byName map[string]*template.Template
 }
 
-var pageNames = []string{"national", "region", "cop", "signin", "setup", "account", "invitation", "error",
+var pageNames = []string{"national", "region", "cop", "signin", "setup", "account", "invitation", "notifications", "error",
 	"apply", "applications", "application",
 	"join", "room", "deck", "present"}
 

@@ -83,6 +83,8 @@ func (w *Web) PageRoutes() []Route {
 		{"GET", "/setup", w.setupPage},
 		{"GET", "/account", w.accountPage},
 		{"GET", "/invitations/{id}", w.invitationPage},
+		{"GET", "/notifications", w.notificationsPage},
+		{"POST", "/notifications", w.saveNotifications},
 		{"GET", "/static/{file}", w.static},
 	}, w.liveRoutes()...)
 }

@@ -55,7 +55,7 @@ func (r *Repository) ErasePerson(ctx context.Context, person string) error {
 			}
 		}
 		// Mail keyed by the person (notices and digests) goes too, whatever address it had.
-		if _, err := tx.Exec(ctx, `DELETE FROM mail_outbox WHERE idem_key LIKE '%/' || $1 || '/%'`, person); err != nil {
+		if _, err := tx.Exec(ctx, `DELETE FROM mail_outbox WHERE strpos(idem_key, '/' || $1 || '/') > 0`, person); err != nil {
 			return err
 		}
 		for _, q := range []string{
@@ -478,4 +478,11 @@ func (r *Repository) Cadence(ctx context.Context, person string, kind domain.Kin
 		return "", err
 	}
 	return prefs[kind], nil
+}
+
+// InTx runs fn in one transaction (ctx's, when it has one): a sweep's decisions, their mail
+// and the mark that they were made commit together, so a crash never leaves a notice
+// recorded without its mail.
+func (r *Repository) InTx(ctx context.Context, fn func(ctx context.Context) error) error {
+	return postgres.Tx(ctx, r.pool, func(tx pgx.Tx) error { return fn(postgres.WithTx(ctx, tx)) })
 }

@@ -177,12 +177,15 @@ func (a *Application) remind(ctx context.Context) error {
 		for i := range notices {
 			notices[i].ICS = invite
 		}
-		if err := a.tell(ctx, notices...); err != nil {
+		if err := a.repo.InTx(ctx, func(ctx context.Context) error {
+			if err := a.tell(ctx, notices...); err != nil {
+				return err
+			}
+			return a.repo.MarkReminded(ctx, s.ID, s.Sequence)
+		}); err != nil {
 			return err
 		}
-		if err := a.repo.MarkReminded(ctx, s.ID, s.Sequence); err != nil {
-			return err
-		}
+		a.s.MailQueued()
 	}
 	return nil
 }
