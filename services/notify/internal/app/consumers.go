@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/mail"
+	"net/url"
 	"strings"
 	"time"
 
@@ -68,13 +69,13 @@ func (a *Application) OnCoPProposed(ctx context.Context, ev events.CoPProposed, 
 	return a.repo.PutCoP(ctx, ev.CoPID, ev.Region, ev.Name)
 }
 
-// OnCoPApproved tells the CoP's coordinators (its applicants, once appointed) and its hub.
-// Registry's events name no proposer, so the applicants notify can reach are those.
+// OnCoPApproved tells the group that applied (registry names its applicant) and the CoP's
+// coordinators once appointed.
 func (a *Application) OnCoPApproved(ctx context.Context, ev events.CoPApproved, env events.Envelope) error {
 	if err := a.repo.PutCoP(ctx, ev.CoPID, ev.Region, ""); err != nil {
 		return err
 	}
-	return a.application(ctx, ev.CoPID, ev.Region, env.ID, "approved", ev.Reason)
+	return a.application(ctx, ev.CoPID, ev.ApplicantID, env.ID, "was approved", ev.Reason)
 }
 
 // OnCoPDeclined tells the same people the application was declined, and why.
@@ -82,10 +83,36 @@ func (a *Application) OnCoPDeclined(ctx context.Context, ev events.CoPDeclined, 
 	if err := a.repo.PutCoP(ctx, ev.CoPID, ev.Region, ""); err != nil {
 		return err
 	}
-	return a.application(ctx, ev.CoPID, ev.Region, env.ID, "declined", ev.Reason)
+	return a.application(ctx, ev.CoPID, ev.ApplicantID, env.ID, "was declined", ev.Reason)
 }
 
-func (a *Application) application(ctx context.Context, copID, region, key, outcome, reason string) error {
+// OnCoPChangesRequested tells the applicant what the hub asks them to change, with the
+// page where they edit and resubmit.
+func (a *Application) OnCoPChangesRequested(ctx context.Context, ev events.CoPChangesRequested, env events.Envelope) error {
+	if err := a.repo.PutCoP(ctx, ev.CoPID, ev.Region, ""); err != nil {
+		return err
+	}
+	return a.application(ctx, ev.CoPID, ev.ApplicantID, env.ID, "needs changes before the hub decides", ev.Reason)
+}
+
+// OnCoPResubmitted tells the region's hub officers that an application they asked to
+// change is back in their queue.
+func (a *Application) OnCoPResubmitted(ctx context.Context, ev events.CoPResubmitted, env events.Envelope) error {
+	if err := a.repo.PutCoP(ctx, ev.CoPID, ev.Region, ev.Name); err != nil {
+		return err
+	}
+	hub, err := a.repo.HubOfficers(ctx, ev.Region)
+	if err != nil {
+		return err
+	}
+	body := fmt.Sprintf("%s was resubmitted with the changes you asked for (round %d). It awaits your decision:\n%s/regions/%s",
+		ev.Name, ev.Round, a.s.PublicURL, url.PathEscape(ev.Region))
+	return a.tell(ctx, noticesFor(hub, env.ID, domain.KindApplication, ev.Name+" was resubmitted", body)...)
+}
+
+// application tells the applicant (when registry names one) and the CoP's coordinators
+// what became of the application, why, and where to see it.
+func (a *Application) application(ctx context.Context, copID, applicant, key, outcome, reason string) error {
 	cop, err := a.repo.CoPOf(ctx, copID)
 	if err != nil {
 		return err
@@ -94,11 +121,15 @@ func (a *Application) application(ctx context.Context, copID, region, key, outco
 	if err != nil {
 		return err
 	}
-	body := fmt.Sprintf("The application of %s was %s.", copName(cop), outcome)
-	if reason != "" {
-		body += "\n\nReason: " + reason
+	if applicant != "" {
+		people = append([]string{applicant}, people...)
 	}
-	return a.tell(ctx, noticesFor(people, key, domain.KindApplication, fmt.Sprintf("%s was %s", copName(cop), outcome), body)...)
+	body := fmt.Sprintf("The application of %s %s.", copName(cop), outcome)
+	if reason != "" {
+		body += "\n\nThe hub wrote: " + reason
+	}
+	body += fmt.Sprintf("\n\nSee it here: %s/applications/%s", a.s.PublicURL, url.PathEscape(copID))
+	return a.tell(ctx, noticesFor(people, key, domain.KindApplication, fmt.Sprintf("%s %s", copName(cop), outcome), body)...)
 }
 
 // OnCharterPublished asks the members who accepted an older Code of Practice to read the new one.

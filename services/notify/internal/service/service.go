@@ -114,6 +114,8 @@ func New(ctx context.Context, d node.Deps) (node.Service, error) {
 	bus.On(r, "on_cop_proposed", a.OnCoPProposed)
 	bus.On(r, "on_cop_approved", a.OnCoPApproved)
 	bus.On(r, "on_cop_declined", a.OnCoPDeclined)
+	bus.On(r, "on_cop_changes_requested", a.OnCoPChangesRequested)
+	bus.On(r, "on_cop_resubmitted", a.OnCoPResubmitted)
 	bus.On(r, "on_charter_published", a.OnCharterPublished)
 	bus.On(r, "on_member_joined", a.OnMemberJoined)
 	bus.On(r, "on_member_left", a.OnMemberLeft)
