@@ -42,6 +42,9 @@ type runConfig struct {
 	catchUpLimit     time.Duration
 	idleWait         time.Duration
 	profile          bool
+	liveParticipants int
+	liveSeconds      time.Duration
+	liveBurst        int
 	sections         map[string]bool // nil: every section
 }
 
@@ -58,6 +61,7 @@ func newConfig(quick, split bool, scale float64, out string) runConfig {
 		c.phaseLimit, c.datasetFactor, c.scaleSamples = 15*time.Second, 0.005*scale, 5
 		c.fedCommands, c.fedPace, c.partitionEvents = 40, 50*time.Millisecond, max(100, int(1000*scale))
 		c.catchUpLimit, c.idleWait = time.Minute, 2*time.Second
+		c.liveParticipants, c.liveSeconds, c.liveBurst = 200, 5*time.Second, 300
 		return c
 	}
 	c.levels = []int{1, 2, 4, n}
@@ -65,6 +69,7 @@ func newConfig(quick, split bool, scale float64, out string) runConfig {
 	c.phaseLimit, c.datasetFactor, c.scaleSamples = time.Minute, scale, 30
 	c.fedCommands, c.fedPace, c.partitionEvents = 400, 50*time.Millisecond, max(1000, int(100_000*scale))
 	c.catchUpLimit, c.idleWait, c.profile = 5*time.Minute, 5*time.Second, true
+	c.liveParticipants, c.liveSeconds, c.liveBurst = 5000, 60*time.Second, 5000
 	return c
 }
 
@@ -73,7 +78,7 @@ func main() {
 	scale := flag.Float64("scale", 1, "multiply the national dataset and the partition size by F")
 	split := flag.Bool("split", false, "also run the pipeline with one process per service on a nats-server process")
 	out := flag.String("out", "", "directory for <date>.json (default bench/results)")
-	only := flag.String("sections", "", "run only these sections after the baselines (comma list of pipeline, memory, scale, federation); results go to <date>-<sections>.json")
+	only := flag.String("sections", "", "run only these sections after the baselines (comma list of pipeline, memory, live, scale, federation); results go to <date>-<sections>.json")
 	flag.Parse()
 	if *scale <= 0 {
 		fmt.Fprintln(os.Stderr, "bench: --scale must be positive")
@@ -129,7 +134,7 @@ func run(ctx context.Context, cfg runConfig) (*Results, string, error) {
 	}
 	if cfg.sections != nil {
 		var names []string
-		for _, s := range []string{"pipeline", "memory", "scale", "federation"} {
+		for _, s := range []string{"pipeline", "memory", "live", "scale", "federation"} {
 			if cfg.sections[s] {
 				names = append(names, s)
 			}
@@ -192,6 +197,13 @@ func sections(ctx context.Context, cfg runConfig, res *Results, stem string) err
 		logf("memory: copnet binary idle and under load")
 		if res.Memory, err = runMemory(ctx, cfg, cfg.concurrencyN); err != nil {
 			return fmt.Errorf("memory: %w", err)
+		}
+	}
+	if cfg.wants("live") {
+		// A live room: phones answering one open poll by code, a presenter following.
+		logf("live: %d participants over %s, then a burst of %d", cfg.liveParticipants, cfg.liveSeconds, cfg.liveBurst)
+		if res.Live, err = runLive(ctx, cfg); err != nil {
+			return fmt.Errorf("live: %w", err)
 		}
 	}
 	if cfg.wants("scale") {

@@ -34,7 +34,7 @@ func TestQuickRunReportsEverySectionAndRatio(t *testing.T) {
 	if err := json.Unmarshal(raw, &doc); err != nil {
 		t.Fatalf("results are not JSON: %v", err)
 	}
-	for _, section := range []string{"machine", "baselines", "pipeline", "scale", "federation", "memory", "ratios"} {
+	for _, section := range []string{"machine", "baselines", "pipeline", "scale", "federation", "memory", "live", "ratios"} {
 		if v, ok := doc[section]; !ok || string(v) == "null" {
 			t.Errorf("section %q missing from %s", section, path)
 		}
@@ -68,6 +68,9 @@ func TestQuickRunReportsEverySectionAndRatio(t *testing.T) {
 	}
 	if m := got.Memory; m == nil || m.IdleHWMMB <= 0 || m.LoadHWMMB < m.IdleHWMMB {
 		t.Errorf("memory incomplete: %+v", m)
+	}
+	if l := got.Live; l == nil || l.Accepted == 0 || l.Refused != 0 || l.BurstN == 0 || l.Presenter.N == 0 || l.PresenterFinal < 0 || l.HWMMB <= 0 {
+		t.Errorf("live room incomplete (every phone's answer accepted, the presenter followed to the last step): %+v", l)
 	}
 	ratios := map[string]Ratio{}
 	for _, r := range got.Ratios {

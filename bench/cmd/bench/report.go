@@ -32,6 +32,7 @@ type Results struct {
 	Scale      *Scale        `json:"scale"`
 	Federation *Federation   `json:"federation"`
 	Memory     *Memory       `json:"memory"`
+	Live       *Live         `json:"live"`
 	Ratios     []Ratio       `json:"ratios"`
 	Profiles   []*ProfileTop `json:"profiles,omitempty"`
 	Error      string        `json:"error,omitempty"`
@@ -104,7 +105,7 @@ var RatioNames = []string{
 	"e2e_p50_vs_pg_commit_plus_js_rtt",
 	"growth_overlap_check", "growth_national_summary",
 	"catch_up_vs_js_consume", "propagation_p99_vs_recovery_interval",
-	"idle_rss_mb",
+	"idle_rss_mb", "live_room_vs_pg_insert_cN", "live_presenter_lag_ms",
 }
 
 func (r *Results) computeRatios() {
@@ -222,6 +223,33 @@ func (r *Results) computeRatios() {
 		}
 		add("idle_rss_mb", "the all-in-one idles under 150 MB RSS", 150, true, v, detail)
 	}
+	{
+		var v *float64
+		detail := ""
+		if l := r.Live; l != nil && pg != nil {
+			if b, ok := pg.rate("insert", r.ConcurrencyN); ok && b.TxPerSecond > 0 && l.BurstN > 0 {
+				v = f(l.AcceptedPS / b.TxPerSecond)
+				detail = fmt.Sprintf("%.0f answers accepted/s by %d phones vs %.0f single-row inserts/s at concurrency %d", l.AcceptedPS, l.Concurrency, b.TxPerSecond, r.ConcurrencyN)
+			}
+		}
+		add("live_room_vs_pg_insert_cN", fmt.Sprintf("a live room accepts answers at ≥ 0.5 × PostgreSQL single-row inserts/s at concurrency %d", r.ConcurrencyN), 0.5, false, v, detail)
+	}
+	{
+		var v *float64
+		detail := ""
+		if l := r.Live; l != nil && l.Presenter.N > 0 {
+			v = f(max(l.Presenter.P99, l.PresenterFinal))
+			if l.PresenterFinal < 0 {
+				v = f(30_000)
+			}
+			detail = fmt.Sprintf("presenter (%s) behind each step of answers: %s; after the last answer %.0f ms", l.PresenterVia, latencyText(l.Presenter), l.PresenterFinal)
+		}
+		add("live_presenter_lag_ms", "the presenter's results are at most 1 s behind the answers (p99 per step, and after the last)", 1000, true, v, detail)
+	}
+}
+
+func latencyText(l Latency) string {
+	return fmt.Sprintf("p50 %.2f / p99 %.2f ms (n=%d)", l.P50, l.P99, l.N)
 }
 
 // Markdown is the table printed at the end.
@@ -274,6 +302,13 @@ func (r *Results) Markdown() string {
 	if m := r.Memory; m != nil {
 		row("memory", "all-in-one idle", fmt.Sprintf("peak RSS %.1f MB (RSS %.1f MB)", m.IdleHWMMB, m.IdleRSSMB))
 		row("memory", "all-in-one under pipeline load", fmt.Sprintf("peak RSS %.1f MB (RSS %.1f MB)", m.LoadHWMMB, m.LoadRSSMB))
+	}
+	if l := r.Live; l != nil {
+		row("live room", fmt.Sprintf("%d phones over %.0fs: %d accepted, %d refused", l.Participants, l.Seconds, l.Accepted, l.Refused),
+			fmt.Sprintf("question %s; answer %s", lat(l.Question), lat(l.Answer)))
+		row("live room", "presenter ("+l.PresenterVia+") behind the answers, per step", fmt.Sprintf("%s; after the last answer %.0f ms", lat(l.Presenter), l.PresenterFinal))
+		row("live room", fmt.Sprintf("burst: %d answers by %d phones", l.BurstN, l.Concurrency), fmt.Sprintf("%.0f accepted/s, answer %s", l.AcceptedPS, lat(l.Burst)))
+		row("live room", "copnet process", fmt.Sprintf("peak RSS %.1f MB (RSS %.1f MB)", l.HWMMB, l.RSSMB))
 	}
 	w("")
 	w("| ratio | aim | value | status |")
