@@ -120,7 +120,7 @@ func runLive(ctx context.Context, cfg runConfig) (*Live, error) {
 		return nil, fmt.Errorf("live setup: %w", err)
 	}
 	const k = 5
-	out := &Live{Participants: cfg.liveParticipants, Seconds: cfg.liveSeconds.Seconds(), Concurrency: cfg.concurrencyN}
+	out := &Live{Participants: cfg.liveParticipants, Seconds: cfg.liveWindow.Seconds(), Concurrency: cfg.concurrencyN}
 
 	// The room: participants arrive evenly over the window while the presenter follows.
 	pollID, code, err := openPoll(ctx, base, cops[0], k)
@@ -151,7 +151,7 @@ func runLive(ctx context.Context, cfg runConfig) (*Live, error) {
 	var accepted []time.Time // when each accepted answer's 201 arrived
 	var refused atomic.Int64
 	var wg sync.WaitGroup
-	gap := cfg.liveSeconds / time.Duration(max(1, cfg.liveParticipants))
+	gap := cfg.liveWindow / time.Duration(max(1, cfg.liveParticipants))
 	bar := newProgress("live room", cfg.liveParticipants)
 	start := time.Now()
 	for i := range cfg.liveParticipants {

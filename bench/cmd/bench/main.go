@@ -43,7 +43,7 @@ type runConfig struct {
 	idleWait         time.Duration
 	profile          bool
 	liveParticipants int
-	liveSeconds      time.Duration
+	liveWindow       time.Duration
 	liveBurst        int
 	sections         map[string]bool // nil: every section
 }
@@ -61,7 +61,7 @@ func newConfig(quick, split bool, scale float64, out string) runConfig {
 		c.phaseLimit, c.datasetFactor, c.scaleSamples = 15*time.Second, 0.005*scale, 5
 		c.fedCommands, c.fedPace, c.partitionEvents = 40, 50*time.Millisecond, max(100, int(1000*scale))
 		c.catchUpLimit, c.idleWait = time.Minute, 2*time.Second
-		c.liveParticipants, c.liveSeconds, c.liveBurst = 200, 5*time.Second, 300
+		c.liveParticipants, c.liveWindow, c.liveBurst = 200, 5*time.Second, 300
 		return c
 	}
 	c.levels = []int{1, 2, 4, n}
@@ -69,7 +69,7 @@ func newConfig(quick, split bool, scale float64, out string) runConfig {
 	c.phaseLimit, c.datasetFactor, c.scaleSamples = time.Minute, scale, 30
 	c.fedCommands, c.fedPace, c.partitionEvents = 400, 50*time.Millisecond, max(1000, int(100_000*scale))
 	c.catchUpLimit, c.idleWait, c.profile = 5*time.Minute, 5*time.Second, true
-	c.liveParticipants, c.liveSeconds, c.liveBurst = 5000, 60*time.Second, 5000
+	c.liveParticipants, c.liveWindow, c.liveBurst = 5000, 60*time.Second, 5000
 	return c
 }
 
@@ -201,7 +201,7 @@ func sections(ctx context.Context, cfg runConfig, res *Results, stem string) err
 	}
 	if cfg.wants("live") {
 		// A live room: phones answering one open poll by code, a presenter following.
-		logf("live: %d participants over %s, then a burst of %d", cfg.liveParticipants, cfg.liveSeconds, cfg.liveBurst)
+		logf("live: %d participants over %s, then a burst of %d", cfg.liveParticipants, cfg.liveWindow, cfg.liveBurst)
 		if res.Live, err = runLive(ctx, cfg); err != nil {
 			return fmt.Errorf("live: %w", err)
 		}
