@@ -40,8 +40,11 @@ var accessTable = []testkit.AccessCase[accessReq]{
 	{Route: "GET /v1/cops/{id}/polls", Req: accessReq{"", "/v1/cops/cop-own/polls", ""}, Want: testkit.Allowed(http.StatusOK, seers...)},
 	{Route: "GET /v1/sessions/{id}/evaluation", Req: accessReq{"", "/v1/sessions/sess-own/evaluation", ""}, Want: testkit.Allowed(http.StatusOK, seers...)},
 	{Route: "GET /v1/cops/{id}/confidence", Req: accessReq{"", "/v1/cops/cop-own/confidence", ""}, Want: testkit.Allowed(http.StatusOK, seers...)},
-	{Route: "GET /v1/stage-quiz", Req: accessReq{"", "/v1/stage-quiz", ""}, Want: testkit.Allowed(http.StatusOK, callers[1:]...)},
+	{Route: "GET /v1/stage-quiz", Req: accessReq{"", "/v1/stage-quiz", ""}, Want: testkit.Everyone(http.StatusOK)},
 	{Route: "POST /v1/cops/{id}/stage-assessments", Req: accessReq{"", "/v1/cops/cop-own/stage-assessments", quizAnswers}, Want: testkit.Allowed(http.StatusCreated, managers...)},
+	{Route: "GET /v1/me/polls", Req: accessReq{"poll", "/v1/me/polls", ""}, Want: testkit.Allowed(http.StatusOK, callers[1:]...)},
+	{Route: "POST /v1/stage-quiz/score", Req: accessReq{"", "/v1/stage-quiz/score", quizAnswers}, Want: testkit.Everyone(http.StatusOK)},
+	{Route: "GET /v1/cops/{id}/stage-assessments", Req: accessReq{"", "/v1/cops/cop-own/stage-assessments", ""}, Want: testkit.Allowed(http.StatusOK, seers...)},
 }
 
 var quizAnswers = `{"answers":{"q1":"a","q2":"b","q3":"c","q4":"c","q5":"c","q6":"c","q7":"c","q8":"c","q9":"c","q10":"c"}}`
