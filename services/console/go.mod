@@ -6,6 +6,7 @@ require (
 	github.com/chromedp/cdproto v0.159.0
 	github.com/chromedp/chromedp v0.23.0
 	github.com/copnet/copnet/pkg v0.0.0
+	github.com/copnet/copnet/services/feedback v0.0.0-00010101000000-000000000000
 	github.com/copnet/copnet/services/membership v0.0.0-00010101000000-000000000000
 	github.com/copnet/copnet/services/registry v0.0.0
 	github.com/copnet/copnet/services/scheduling v0.0.0-00010101000000-000000000000
@@ -14,11 +15,14 @@ require (
 )
 
 require (
+	github.com/coreos/go-oidc/v3 v3.21.0 // indirect
 	github.com/getkin/kin-openapi v0.153.0 // indirect
+	github.com/go-jose/go-jose/v4 v4.1.9 // indirect
 	github.com/go-openapi/jsonpointer v1.0.0 // indirect
 	github.com/gorilla/mux v1.8.0 // indirect
 	github.com/kelseyhightower/envconfig v1.4.0 // indirect
 	go.yaml.in/yaml/v4 v4.0.0 // indirect
+	golang.org/x/oauth2 v0.38.0 // indirect
 )
 
 require (
@@ -101,3 +105,5 @@ replace (
 )
 
 replace github.com/copnet/copnet/services/membership => ../membership
+
+replace github.com/copnet/copnet/services/feedback => ../feedback

@@ -43,7 +43,7 @@ type pages struct {
 	byName map[string]*template.Template
 }
 
-var pageNames = []string{"national", "region", "cop", "signin", "setup", "account", "invitation", "error"}
+var pageNames = []string{"national", "region", "cop", "signin", "setup", "account", "invitation", "error", "me", "answer", "quiz"}
 
 func mustParsePages() *pages {
 	p := &pages{byName: map[string]*template.Template{}}
@@ -124,6 +124,22 @@ var funcs = template.FuncMap{
 		return strconv.Itoa(*p)
 	},
 	"checkin": checkinText,
+	// points lists the whole numbers lo..hi (a scale's points, a ranking's places).
+	"points": func(lo, hi int) []int {
+		var out []int
+		for i := lo; i <= hi && len(out) <= 100; i++ {
+			out = append(out, i)
+		}
+		return out
+	},
+	"add": func(a, b int) int { return a + b },
+	// nth is the i-th of a list of form values, or "".
+	"nth": func(l []string, i int) string {
+		if i < 0 || i >= len(l) {
+			return ""
+		}
+		return l[i]
+	},
 }
 
 func pct(f float64) string { return strconv.Itoa(int(math.Round(f*100))) + "%" }
