@@ -3,6 +3,7 @@ package ports
 import (
 	"fmt"
 	"io"
+	"net/url"
 	"slices"
 	"strings"
 	"time"
@@ -17,8 +18,10 @@ import (
 // time even across daylight-saving changes. The calendar is named name; each event by its
 // CoP, program and session, so that a person in several CoPs can tell them apart; and, as
 // RFC 5546 asks of METHOD:PUBLISH, each names an ORGANIZER: its CoP, at the no-reply
-// address organizer.
-func writeCalendar(w io.Writer, name, organizer string, entries []domain.CalendarEntry, now time.Time) error {
+// address organizer. Each session that is not cancelled says, in its DESCRIPTION, where
+// to evaluate it afterwards: the console's /sessions/{id}/evaluate under the node's public
+// URL publicURL, which leads a signed-in member to the session's evaluation.
+func writeCalendar(w io.Writer, name, organizer, publicURL string, entries []domain.CalendarEntry, now time.Time) error {
 	var b strings.Builder
 	line := func(format string, args ...any) { b.WriteString(fold(fmt.Sprintf(format, args...))) }
 	line("BEGIN:VCALENDAR")
@@ -76,12 +79,29 @@ func writeCalendar(w io.Writer, name, organizer string, entries []domain.Calenda
 			line("STATUS:CANCELLED")
 		default:
 			line("STATUS:CONFIRMED")
+			if publicURL != "" {
+				line("DESCRIPTION:%s", escape(evaluationText(publicURL, s)))
+			}
 		}
 		line("END:VEVENT")
 	}
 	line("END:VCALENDAR")
 	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+// EvaluationLink is where a member evaluates a session: the console's page under the node's
+// public URL.
+func EvaluationLink(publicURL, session string) string {
+	return strings.TrimSuffix(publicURL, "/") + "/sessions/" + url.PathEscape(session) + "/evaluate"
+}
+
+func evaluationText(publicURL string, s *domain.Session) string {
+	text := "After the session, tell us how it went (anonymous, two minutes): " + EvaluationLink(publicURL, s.ID)
+	if s.Link != "" {
+		text = "Join online: " + s.Link + "\n" + text
+	}
+	return text
 }
 
 // writeZone emits a VTIMEZONE with one observance per offset period the sessions touch,
