@@ -160,3 +160,21 @@ func TestPublicStageQuiz(t *testing.T) {
 	}
 	e.problem(http.StatusForbidden, e.member("p-2"), "GET", "/v1/cops/cop-a/stage-assessments", nil)
 }
+
+// TestPollsOfAnUnknownCoP: a CoP the service does not know is not found for those who may
+// ask about it (so a client can tell "no polls yet" from "not kept here"), and still
+// forbidden to a hub, who learns nothing of other regions' ids.
+func TestPollsOfAnUnknownCoP(t *testing.T) {
+	e := start(t, nil)
+	e.approve("cop-a", "vic")
+	var out struct {
+		Polls []poll `json:"polls"`
+	}
+	e.must(http.StatusOK, &out, e.national(), "GET", "/v1/cops/cop-a/polls", nil)
+	if len(out.Polls) != 0 {
+		t.Errorf("a new CoP has polls %v", out.Polls)
+	}
+	e.problem(http.StatusNotFound, e.national(), "GET", "/v1/cops/cop-nowhere/polls", nil)
+	e.problem(http.StatusNotFound, e.coordinator("cop-nowhere"), "GET", "/v1/cops/cop-nowhere/polls", nil)
+	e.problem(http.StatusForbidden, e.hub("vic"), "GET", "/v1/cops/cop-nowhere/polls", nil)
+}

@@ -199,9 +199,17 @@ func (a *Application) PollByCode(ctx context.Context, code string) (*domain.Poll
 	return a.repo.PollByCode(ctx, strings.ToUpper(code))
 }
 
-// PollsOf lists a CoP's polls, evaluations and check-ins.
+// PollsOf lists a CoP's polls, evaluations and check-ins. A CoP this service does not know
+// is not found (after the access check, so a hub learns nothing of other regions' ids):
+// a client tells "no polls yet" from "not kept here".
 func (a *Application) PollsOf(ctx context.Context, c httpx.Claims, cop string) ([]*domain.Poll, error) {
 	if err := a.authorize(ctx, c, cop, false, "see this CoP's polls"); err != nil {
+		return nil, err
+	}
+	if _, known, err := a.repo.CoPRegion(ctx, cop); err != nil || !known {
+		if err == nil {
+			err = apperr.NotFound("CoP %q is not an approved CoP this service knows", cop)
+		}
 		return nil, err
 	}
 	return a.repo.PollsOf(ctx, cop, "")
