@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
 
@@ -369,6 +370,17 @@ func TestStageQuiz(t *testing.T) {
 			t.Errorf("someone with no account is offered to save the result")
 		}
 		look(t, ctx, axe, fmt.Sprintf("quiz-result-%d", width))
+		// Printed, the result stands alone: no navigation, no buttons, the stage and focus kept.
+		if _, err := chromedp.Call(ctx, emulation.SetEmulatedMedia, emulation.SetEmulatedMediaParams{Media: "print"}); err != nil {
+			t.Fatal(err)
+		}
+		printed := text(t, ctx, `["header.top", "#print", "footer", "#stage", "#focus"].map(s => getComputedStyle(document.querySelector(s)).display).join(",")`)
+		if printed != "none,none,none,inline,block" {
+			t.Errorf("printed, header, print button, footer, stage, focus display as %s", printed)
+		}
+		if _, err := chromedp.Call(ctx, emulation.SetEmulatedMedia, emulation.SetEmulatedMediaParams{Media: ""}); err != nil {
+			t.Fatal(err)
+		}
 	}
 
 	ctx := browserAt(t, n, chromium.PhoneWidth, n.Coordinator(t, "cop-m"))
