@@ -1,12 +1,16 @@
 package console_test
 
 import (
+	"fmt"
 	"net/http"
 	"net/url"
 	"regexp"
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/copnet/copnet/pkg/events"
+	"github.com/copnet/copnet/pkg/testkit"
 )
 
 // csrfOf returns the CSRF token a page's form carries.
@@ -76,6 +80,26 @@ func TestMembersPagesWithoutJavaScript(t *testing.T) {
 	}
 	if r := member.get("/me"); strings.Contains(r.body, evals[1]) || !strings.Contains(r.body, `data-poll="`+evals[0]+`"`) {
 		t.Errorf("on /me after answering session 2: want session 1's evaluation only")
+	}
+	// A check-in, answered the same way: a choice and a few words.
+	n.Publish(t, events.CheckinDue{CoPID: "cop-m", SessionID: "sess-2", Number: 2})
+	var checkin string
+	testkit.Eventually(t, waitFor, func() error {
+		r := member.get("/me")
+		m := regexp.MustCompile(`data-poll="([^"]+)"><a class="task" href="[^"]+"><span class="task-title">Is this CoP still meeting your needs\?`).FindStringSubmatch(r.body)
+		if m == nil {
+			return fmt.Errorf("no check-in waiting on /me yet")
+		}
+		checkin = m[1]
+		return nil
+	})
+	page = member.get("/me/polls/" + checkin)
+	answer := url.Values{"csrf": {csrfOf(t, page.body)}, "meets_needs": {"partly"}, "change": {"", "more case studies", ""}}
+	if r := member.post("/me/polls/"+checkin, answer, nil); r.status != http.StatusSeeOther {
+		t.Errorf("check-in answer → %d: %.300s", r.status, r.body)
+	}
+	if r := member.get("/me"); strings.Contains(r.body, checkin) {
+		t.Errorf("the answered check-in is still waiting")
 	}
 	// A member may take the quiz but not save it for the CoP: feedback refuses, the page says so.
 	q := member.get("/quiz")

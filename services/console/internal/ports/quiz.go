@@ -126,7 +126,7 @@ func (w *Web) scoreQuiz(rw http.ResponseWriter, r *http.Request) {
 		}
 	}
 	if len(d.Missing) > 0 {
-		d.Error = fmt.Sprintf("Answer every question: %d of %d are not answered yet (marked below).", len(d.Missing), len(d.Questions))
+		d.Error = fmt.Sprintf("Answer every question to see your stage: %d of %d still need an answer (marked below).", len(d.Missing), len(d.Questions))
 		w.pages.render(rw, r, http.StatusBadRequest, "quiz", d)
 		return
 	}
