@@ -150,7 +150,9 @@ func (w *Web) loadAnswerPage(r *http.Request, c caller, id string) (answerPageDa
 		return d, err
 	}
 	if !slices.ContainsFunc(mine.Polls, func(p fbPoll) bool { return p.ID == id }) {
-		d.Done = "You have answered this already (you took its one ballot). Thank you."
+		// The feedback service says only that it does not await this caller: they took
+		// its one ballot already, or they are not one of the CoP's members.
+		d.Done = "Nothing to answer here for you: you have answered this already (you took its one ballot), or it is for the CoP's members only."
 	}
 	return d, nil
 }

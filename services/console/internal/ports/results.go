@@ -7,6 +7,7 @@ package ports
 
 import (
 	"encoding/csv"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -15,6 +16,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/copnet/copnet/pkg/apperr"
 	"github.com/copnet/copnet/pkg/httpx"
 	"github.com/copnet/copnet/services/console/internal/projection"
 )
@@ -319,7 +321,7 @@ func (w *Web) resultsCSV(rw http.ResponseWriter, r *http.Request) {
 	var d *projection.CoPDetail
 	if err == nil {
 		d, err = w.store.CoP(r.Context(), id)
-		if err == projection.ErrNotFound {
+		if errors.Is(err, projection.ErrNotFound) {
 			d, err = &projection.CoPDetail{CoPHealth: projection.CoPHealth{ID: id}}, nil
 		}
 	}
@@ -329,7 +331,7 @@ func (w *Web) resultsCSV(rw http.ResponseWriter, r *http.Request) {
 	}
 	res := w.copResults(r, c, d)
 	if !res.Available {
-		httpx.WriteProblem(rw, r, fmt.Errorf("the feedback service could not be asked for CoP %s's results", id))
+		httpx.WriteProblem(rw, r, apperr.NotFound("the results of CoP %q are not kept on this node, or could not be read just now", id))
 		return
 	}
 	rw.Header().Set("Content-Type", "text/csv; charset=utf-8")
