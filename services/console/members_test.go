@@ -81,6 +81,24 @@ func TestMembersPagesWithoutJavaScript(t *testing.T) {
 	if r := member.get("/me"); strings.Contains(r.body, evals[1]) || !strings.Contains(r.body, `data-poll="`+evals[0]+`"`) {
 		t.Errorf("on /me after answering session 2: want session 1's evaluation only")
 	}
+	// An answer the feedback service refuses after the ballot was taken (words that are only
+	// punctuation) comes back with the ballot in the form, and the corrected answer spends it.
+	page = member.get("/me/polls/" + evals[0])
+	bad := url.Values{"csrf": {csrfOf(t, page.body)}, "confidence": {"2"}, "usefulness": {"3"}, "takeaway": {"!!!"}}
+	refused := member.post("/me/polls/"+evals[0], bad, nil)
+	ballot := regexp.MustCompile(`name="ballot" value="([^"]+)"`).FindStringSubmatch(refused.body)
+	if refused.status != http.StatusBadRequest || ballot == nil {
+		t.Fatalf("a refused answer → %d, ballot kept: %v", refused.status, ballot != nil)
+	}
+	bad.Set("takeaway", "triage")
+	bad.Set("ballot", ballot[1])
+	if r := member.post("/me/polls/"+evals[0], bad, nil); r.status != http.StatusSeeOther {
+		t.Errorf("the corrected answer with the kept ballot → %d: %.300s", r.status, r.body)
+	}
+	if r := member.post("/me/polls/"+evals[0], bad, nil); r.status != http.StatusConflict {
+		t.Errorf("the kept ballot spent twice → %d, want 409", r.status)
+	}
+
 	// A check-in, answered the same way: a choice and a few words.
 	n.Publish(t, events.CheckinDue{CoPID: "cop-m", SessionID: "sess-2", Number: 2})
 	var checkin string
