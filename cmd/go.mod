@@ -8,8 +8,10 @@ require (
 )
 
 require (
+	github.com/coreos/go-oidc/v3 v3.21.0 // indirect
 	github.com/fxamacker/cbor/v2 v2.9.4 // indirect
 	github.com/getkin/kin-openapi v0.153.0 // indirect
+	github.com/go-jose/go-jose/v4 v4.1.9 // indirect
 	github.com/go-openapi/jsonpointer v1.0.0 // indirect
 	github.com/go-viper/mapstructure/v2 v2.5.0 // indirect
 	github.com/go-webauthn/webauthn v0.18.2 // indirect
@@ -20,6 +22,7 @@ require (
 	github.com/tinylib/msgp v1.6.4 // indirect
 	github.com/x448/float16 v0.8.4 // indirect
 	go.yaml.in/yaml/v4 v4.0.0 // indirect
+	golang.org/x/oauth2 v0.38.0 // indirect
 	gopkg.in/yaml.v3 v3.0.1 // indirect
 )
 
@@ -37,6 +40,7 @@ require (
 	github.com/copnet/copnet/services/feedback v0.0.0
 	github.com/copnet/copnet/services/knowledge v0.0.0
 	github.com/copnet/copnet/services/membership v0.0.0
+	github.com/copnet/copnet/services/notify v0.0.0
 	github.com/copnet/copnet/services/scheduling v0.0.0
 	github.com/felixge/httpsnoop v1.1.0 // indirect
 	github.com/go-logr/logr v1.4.4 // indirect
@@ -111,3 +115,5 @@ replace github.com/copnet/copnet/services/feedback => ../services/feedback
 replace github.com/copnet/copnet/services/console => ../services/console
 
 replace github.com/copnet/copnet/services/federation => ../services/federation
+
+replace github.com/copnet/copnet/services/notify => ../services/notify

@@ -57,7 +57,7 @@ func runCopnet(t *testing.T, dataDir string, args ...string) result {
 // them starts a node, or even touches the data dir.
 func TestHelpAndMisuse(t *testing.T) {
 	t.Parallel()
-	everyCommand := []string{"copnet token --role", "copnet link", "copnet help"}
+	everyCommand := []string{"copnet token --role", "copnet link", "copnet nats-reader", "copnet help"}
 	cases := []struct {
 		args   []string
 		status int
@@ -78,6 +78,8 @@ func TestHelpAndMisuse(t *testing.T) {
 		{[]string{"token", "--role", "national", "extra"}, 2, []string{`unexpected argument "extra"`}},
 		{[]string{"link", "--ttl", "720h"}, 2, []string{"--ttl", "usage: copnet link"}},
 		{[]string{"link", "--url", "javascript:alert(1)"}, 2, []string{"--url", "usage: copnet link"}},
+		{[]string{"nats-reader", "--help"}, 0, []string{"usage: copnet nats-reader", "-name", "-revoke"}},
+		{[]string{"nats-reader", "--name", "Bad.Name"}, 2, []string{"--name", "usage: copnet nats-reader"}},
 	}
 	for _, c := range cases {
 		t.Run(strings.Join(c.args, " "), func(t *testing.T) {

@@ -27,6 +27,7 @@ import (
 	"github.com/copnet/copnet/services/feedback"
 	"github.com/copnet/copnet/services/knowledge"
 	"github.com/copnet/copnet/services/membership"
+	"github.com/copnet/copnet/services/notify"
 	"github.com/copnet/copnet/services/registry"
 	"github.com/copnet/copnet/services/scheduling"
 )
@@ -35,7 +36,7 @@ import (
 type settings = allinone.Settings
 
 // services is every domain service the all-in-one runs.
-var services = []node.Factory{registry.Factory, membership.Factory, scheduling.Factory, knowledge.Factory, feedback.Factory, console.Factory}
+var services = []node.Factory{registry.Factory, membership.Factory, scheduling.Factory, knowledge.Factory, feedback.Factory, notify.Factory, console.Factory}
 
 // load reads the settings and fills in the secret kept in the data dir; first says that
 // secret was made just now, i.e. this is the data dir's first start. Warnings go to warn.
@@ -137,6 +138,9 @@ func run() error {
 			if err != nil {
 				return node.Infra{}, err
 			}
+			if embedded != nil {
+				go watchReaders(ctx, s.DataDir, embedded, log)
+			}
 			var stopDB func()
 			dbURL, stopDB, err = startPostgres(ctx, s, log)
 			if err != nil {
@@ -177,10 +181,14 @@ func startNATS(s settings) (bus.Connector, *broker.Embedded, func(), error) {
 	if err != nil {
 		return nil, nil, nil, err
 	}
+	readers, err := loadReaders(s.DataDir)
+	if err != nil {
+		return nil, nil, nil, err
+	}
 	e, err := broker.Start(broker.Topology{
 		NodeID: s.NodeID, StoreDir: filepath.Join(s.DataDir, "nats"), ClientListen: s.NATSListen,
 		LeafListen: s.LeafListen, ParentLeafURL: s.ParentLeafURL,
-		AppUser: "copnet", AppPassword: password,
+		AppUser: "copnet", AppPassword: password, Readers: readers,
 	})
 	if err != nil {
 		return nil, nil, nil, err

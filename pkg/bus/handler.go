@@ -115,18 +115,12 @@ func Handle[E events.Event](r *Router, name string, fn HandlerFunc[E]) {
 	h.sub = r.bus.NewSubscriber(r.bus.cfg.Stream, func(string) string { return durable })
 	h.apply = func(msg *message.Message) error {
 		ctx := msg.Context()
-		env, err := events.ParseEnvelope(msg.Metadata)
+		env, err := r.bus.envelopeOf(msg)
 		if err != nil {
-			return Permanent(err)
-		}
-		if origin := events.OriginOf(msg.Metadata.Get(MetaSubject)); origin != env.Source {
-			return Permanent(fmt.Errorf("ce-source %q does not match subject origin %q", env.Source, origin))
+			return err
 		}
 		if env.Type != evName.Type() {
 			return Permanent(fmt.Errorf("handler %s takes %s, got %s", durable, evName.Type(), env.Type))
-		}
-		if err := r.bus.schemas.Validate(env.Type, msg.Payload); err != nil {
-			return Permanent(err)
 		}
 		var ev E
 		if err := json.Unmarshal(msg.Payload, &ev); err != nil {
@@ -145,6 +139,55 @@ func Handle[E events.Event](r *Router, name string, fn HandlerFunc[E]) {
 	r.bus.mu.Unlock()
 	r.handlers = append(r.handlers, h)
 	r.router.AddConsumerHandler(durable, h.filter, h.sub, h.apply)
+}
+
+// AnyFunc applies one event of any type: its envelope and its JSON payload, already checked
+// against the schema of its type. The consumer's transaction travels in ctx, as for On.
+type AnyFunc func(ctx context.Context, payload json.RawMessage, env events.Envelope) error
+
+// OnAny registers fn for every event in the stream, of any type and from any node, for a
+// consumer that forwards events it does not interpret (notify's webhooks). Each event is
+// applied once, like On's.
+func OnAny(r *Router, name string, fn AnyFunc) {
+	durable := DurableName(r.service + "_" + name)
+	h := &handler{service: r.service, durable: durable, filter: events.SubjectRoot + ".>"}
+	h.sub = r.bus.NewSubscriber(r.bus.cfg.Stream, func(string) string { return durable })
+	h.apply = func(msg *message.Message) error {
+		ctx := msg.Context()
+		env, err := r.bus.envelopeOf(msg)
+		if err != nil {
+			return err
+		}
+		return postgres.Tx(ctx, r.pool, func(tx pgx.Tx) error {
+			fresh, err := postgres.MarkProcessed(ctx, tx, durable, env.ID)
+			if err != nil || !fresh {
+				return err
+			}
+			return fn(postgres.WithTx(ctx, tx), json.RawMessage(msg.Payload), env)
+		})
+	}
+	r.bus.mu.Lock()
+	r.bus.handlers[durable] = h
+	r.bus.mu.Unlock()
+	r.handlers = append(r.handlers, h)
+	r.router.AddConsumerHandler(durable, h.filter, h.sub, h.apply)
+}
+
+// envelopeOf reads a message's envelope and checks what every handler relies on: the origin
+// in ce-source is the subject's, and the payload keeps its type's schema. A failure is
+// permanent: no retry mends it.
+func (b *Bus) envelopeOf(msg *message.Message) (events.Envelope, error) {
+	env, err := events.ParseEnvelope(msg.Metadata)
+	if err != nil {
+		return env, Permanent(err)
+	}
+	if origin := events.OriginOf(msg.Metadata.Get(MetaSubject)); origin != env.Source {
+		return env, Permanent(fmt.Errorf("ce-source %q does not match subject origin %q", env.Source, origin))
+	}
+	if err := b.schemas.Validate(env.Type, msg.Payload); err != nil {
+		return env, Permanent(err)
+	}
+	return env, nil
 }
 
 // Run provisions every handler's durable consumer and consumes until ctx ends; in-flight

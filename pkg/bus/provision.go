@@ -23,6 +23,9 @@ func (b *Bus) Provision() error {
 	if err := EnsureStream(js, b.StreamConfig()); err != nil {
 		return err
 	}
+	if err := EnsureStream(js, b.PrivateStreamConfig()); err != nil {
+		return err
+	}
 	return EnsureStream(js, b.DeadLetterStreamConfig())
 }
 

@@ -2,6 +2,7 @@ package mail
 
 import (
 	"bytes"
+	"encoding/base64"
 	"fmt"
 	"io"
 	"mime"
@@ -53,7 +54,15 @@ func Compose(from string, m Mail) ([]byte, error) {
 	header("Message-ID", "<"+id+">")
 	// RFC 3834: a machine wrote this, so auto-responders (out of office) stay quiet.
 	header("Auto-Submitted", "auto-generated")
+	if m.ListUnsubscribe != "" {
+		// RFC 2369 and RFC 8058: mail clients offer a one-click unsubscribe.
+		header("List-Unsubscribe", "<"+m.ListUnsubscribe+">")
+		header("List-Unsubscribe-Post", "List-Unsubscribe=One-Click")
+	}
 	header("MIME-Version", "1.0")
+	if len(m.Attachments) > 0 {
+		return composeMixed(&b, m)
+	}
 	if m.HTML == "" {
 		header("Content-Type", "text/plain; charset=utf-8")
 		header("Content-Transfer-Encoding", "quoted-printable")
@@ -162,4 +171,70 @@ func encodeText(s string) string {
 	}
 	words = append(words, prefix+cur.String()+suffix)
 	return strings.Join(words, "\r\n ")
+}
+
+// composeMixed writes the body of a mail with attachments: a multipart/mixed of the text (or
+// the alternative of text and HTML) and each attachment in base64.
+func composeMixed(b *bytes.Buffer, m Mail) ([]byte, error) {
+	var body bytes.Buffer
+	mw := multipart.NewWriter(&body)
+	b.WriteString("Content-Type: " + mime.FormatMediaType("multipart/mixed", map[string]string{"boundary": mw.Boundary()}) + "\r\n\r\n")
+	if m.HTML == "" {
+		w, err := mw.CreatePart(textproto.MIMEHeader{
+			"Content-Type":              {"text/plain; charset=utf-8"},
+			"Content-Transfer-Encoding": {"quoted-printable"},
+		})
+		if err != nil {
+			return nil, err
+		}
+		if err := writeQP(w, m.Text); err != nil {
+			return nil, err
+		}
+	} else {
+		var alt bytes.Buffer
+		aw := multipart.NewWriter(&alt)
+		w, err := mw.CreatePart(textproto.MIMEHeader{"Content-Type": {mime.FormatMediaType("multipart/alternative", map[string]string{"boundary": aw.Boundary()})}})
+		if err != nil {
+			return nil, err
+		}
+		for _, part := range []struct{ typ, body string }{{"text/plain", m.Text}, {"text/html", m.HTML}} {
+			pw, err := aw.CreatePart(textproto.MIMEHeader{
+				"Content-Type":              {part.typ + "; charset=utf-8"},
+				"Content-Transfer-Encoding": {"quoted-printable"},
+			})
+			if err != nil {
+				return nil, err
+			}
+			if err := writeQP(pw, part.body); err != nil {
+				return nil, err
+			}
+		}
+		if err := aw.Close(); err != nil {
+			return nil, err
+		}
+		if _, err := w.Write(alt.Bytes()); err != nil {
+			return nil, err
+		}
+	}
+	for _, a := range m.Attachments {
+		w, err := mw.CreatePart(textproto.MIMEHeader{
+			"Content-Type":              {a.ContentType},
+			"Content-Transfer-Encoding": {"base64"},
+			"Content-Disposition":       {mime.FormatMediaType("attachment", map[string]string{"filename": a.Name})},
+		})
+		if err != nil {
+			return nil, err
+		}
+		enc := base64.StdEncoding.EncodeToString(a.Data)
+		for len(enc) > 76 {
+			w.Write([]byte(enc[:76] + "\r\n")) //nolint:errcheck // a bytes.Buffer
+			enc = enc[76:]
+		}
+		w.Write([]byte(enc + "\r\n")) //nolint:errcheck // a bytes.Buffer
+	}
+	if err := mw.Close(); err != nil {
+		return nil, err
+	}
+	b.Write(body.Bytes())
+	return b.Bytes(), nil
 }

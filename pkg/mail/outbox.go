@@ -4,7 +4,9 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"encoding/json"
 	"fmt"
+	"mime"
 	"net/mail"
 	"strings"
 	"time"
@@ -46,6 +48,15 @@ CREATE INDEX IF NOT EXISTS mail_outbox_due ON mail_outbox (next_attempt_at, id)
 	WHERE sent_at IS NULL AND failed_at IS NULL;
 CREATE INDEX IF NOT EXISTS mail_outbox_finished ON mail_outbox (coalesce(sent_at, failed_at))
 	WHERE sent_at IS NOT NULL OR failed_at IS NOT NULL;
+-- idem_key makes a mail once-only (notify: the event and the recipient); list_unsubscribe
+-- is the mail's List-Unsubscribe target; attachments is a JSON array of Attachment.
+-- confirmed_at is set when the server answered the end of the data of a mail the worker
+-- recorded as sent before ending it (Worker.HandOverFirst).
+ALTER TABLE mail_outbox ADD COLUMN IF NOT EXISTS idem_key text;
+ALTER TABLE mail_outbox ADD COLUMN IF NOT EXISTS list_unsubscribe text;
+ALTER TABLE mail_outbox ADD COLUMN IF NOT EXISTS attachments jsonb;
+ALTER TABLE mail_outbox ADD COLUMN IF NOT EXISTS confirmed_at timestamptz;
+CREATE UNIQUE INDEX IF NOT EXISTS mail_outbox_key ON mail_outbox (idem_key) WHERE idem_key IS NOT NULL;
 `
 
 // Migrate creates the outbox table in pool's schema. Like the event outbox's tables it must
@@ -78,11 +89,27 @@ type Mail struct {
 	Text string
 	HTML string
 
+	// Key, when set, makes the mail once-only: a second Enqueue with the same key is
+	// dropped (notify keys a mail by the event that caused it and its recipient).
+	Key string
+	// ListUnsubscribe, when set, is an https URL that turns this kind of mail off with a
+	// single POST (RFC 8058): it goes out as List-Unsubscribe with List-Unsubscribe-Post.
+	ListUnsubscribe string
+	// Attachments go after the body (multipart/mixed), such as an iCalendar invitation.
+	Attachments []Attachment
+
 	// MessageID (without angle brackets) and Date are set by the Worker from the outbox
 	// row, so that every attempt at one mail carries the same ones; Enqueue ignores them.
 	// When empty, Compose draws a Message-ID and takes the current time.
 	MessageID string
 	Date      time.Time
+}
+
+// Attachment is a file sent with a mail.
+type Attachment struct {
+	Name        string `json:"name"`
+	ContentType string `json:"content_type"`
+	Data        []byte `json:"data"`
 }
 
 // Limits of what Enqueue accepts. A subject is kept well below the 998-character line limit
@@ -120,6 +147,22 @@ func (m Mail) Validate() error {
 		fields = append(fields, apperr.FieldError{Field: "html", Message: "must be UTF-8 text"})
 	case len(m.HTML) > maxHTML:
 		fields = append(fields, apperr.FieldError{Field: "html", Message: fmt.Sprintf("is larger than %d bytes", maxHTML)})
+	}
+	if u := m.ListUnsubscribe; u != "" && (strings.ContainsAny(u, "<>\r\n \t") || !(strings.HasPrefix(u, "https://") || strings.HasPrefix(u, "http://"))) {
+		fields = append(fields, apperr.FieldError{Field: "list_unsubscribe", Message: "must be an http(s) URL"})
+	}
+	total := 0
+	for i, a := range m.Attachments {
+		total += len(a.Data)
+		if a.Name == "" || strings.ContainsAny(a.Name, "\"\\/\r\n") || !utf8.ValidString(a.Name) {
+			fields = append(fields, apperr.FieldError{Field: fmt.Sprintf("attachments[%d].name", i), Message: "must be a plain file name"})
+		}
+		if _, _, err := mime.ParseMediaType(a.ContentType); err != nil || strings.ContainsAny(a.ContentType, "\r\n") {
+			fields = append(fields, apperr.FieldError{Field: fmt.Sprintf("attachments[%d].content_type", i), Message: "must be a media type"})
+		}
+	}
+	if total > maxHTML {
+		fields = append(fields, apperr.FieldError{Field: "attachments", Message: fmt.Sprintf("are larger than %d bytes", maxHTML)})
 	}
 	if len(fields) > 0 {
 		return apperr.InvalidFields(fields...)
@@ -162,13 +205,28 @@ func Enqueue(ctx context.Context, q Querier, m Mail) error {
 	if err := m.Validate(); err != nil {
 		return err
 	}
-	var html any
+	var html, key, unsub, files any
 	if m.HTML != "" {
 		html = m.HTML
 	}
+	if m.Key != "" {
+		key = m.Key
+	}
+	if m.ListUnsubscribe != "" {
+		unsub = m.ListUnsubscribe
+	}
+	if len(m.Attachments) > 0 {
+		b, err := json.Marshal(m.Attachments)
+		if err != nil {
+			return fmt.Errorf("mail outbox: attachments: %w", err)
+		}
+		files = b
+	}
 	if _, err := q.Exec(ctx,
-		`INSERT INTO mail_outbox (message_id, to_addr, subject, text_body, html_body) VALUES ($1, $2, $3, $4, $5)`,
-		newToken(), m.To, m.Subject, m.Text, html); err != nil {
+		`INSERT INTO mail_outbox (message_id, to_addr, subject, text_body, html_body, idem_key, list_unsubscribe, attachments)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+		ON CONFLICT (idem_key) WHERE idem_key IS NOT NULL DO NOTHING`,
+		newToken(), m.To, m.Subject, m.Text, html, key, unsub, files); err != nil {
 		return fmt.Errorf("mail outbox: enqueue: %w", err)
 	}
 	return nil

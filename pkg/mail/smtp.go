@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/smtp"
 	"net/textproto"
@@ -125,13 +126,68 @@ type SMTP struct {
 // RCPT TO or to the data) is Permanent; a server that cannot be reached, or a 4xx reply, is
 // not.
 func (s SMTP) Send(ctx context.Context, from string, m Mail) error {
+	h, err := s.Begin(ctx, from, m)
+	if err != nil {
+		return err
+	}
+	return h.Finish()
+}
+
+// Handover is a mail whose data the server has, all but its end: the server takes the
+// mail only when Finish ends the data, and drops it if Abort (or a crash) closes the
+// connection first.
+type Handover interface {
+	// Finish ends the data and returns the server's answer (see Send for which errors are
+	// Permanent).
+	Finish() error
+	// Abort closes the connection without ending the data.
+	Abort()
+}
+
+// HandOverSender is a Sender that can stop just before the point of no return, so that the
+// Worker records a mail sent before the server has it (Worker.HandOverFirst).
+type HandOverSender interface {
+	Sender
+	Begin(ctx context.Context, from string, m Mail) (Handover, error)
+}
+
+type smtpHandover struct {
+	c      *smtp.Client
+	conn   net.Conn
+	data   io.WriteCloser
+	cancel context.CancelFunc
+	stop   func() bool
+}
+
+func (h *smtpHandover) Finish() error {
+	defer h.close()
+	if err := h.data.Close(); err != nil {
+		return permanentIf5xx(fmt.Errorf("smtp: end of DATA: %w", err))
+	}
+	// The server has the mail once it answered the data; a failed QUIT changes nothing.
+	_ = h.c.Quit()
+	return nil
+}
+
+func (h *smtpHandover) Abort() { h.close() }
+
+func (h *smtpHandover) close() {
+	h.stop()
+	h.cancel()
+	_ = h.c.Close()
+	_ = h.conn.Close()
+}
+
+// Begin connects, names the sender and recipient and writes the whole mail but the end of
+// its data.
+func (s SMTP) Begin(ctx context.Context, from string, m Mail) (_ Handover, err error) {
 	cfg, err := ParseSMTPURL(s.URL)
 	if err != nil {
-		return fmt.Errorf("COPNET_SMTP_URL %w", err)
+		return nil, fmt.Errorf("COPNET_SMTP_URL %w", err)
 	}
 	msg, err := Compose(from, m)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	fromAddr, _ := envelopeAddress(from) // Compose checked both
 	toAddr, _ := envelopeAddress(m.To)
@@ -141,20 +197,29 @@ func (s SMTP) Send(ctx context.Context, from string, m Mail) error {
 		timeout = 30 * time.Second
 	}
 	ctx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
 	var d net.Dialer
 	conn, err := d.DialContext(ctx, "tcp", cfg.Addr())
 	if err != nil {
-		return fmt.Errorf("smtp: %w", err)
-	}
-	defer conn.Close()
-	deadline, _ := ctx.Deadline()
-	if err := conn.SetDeadline(deadline); err != nil {
-		return fmt.Errorf("smtp: %w", err)
+		cancel()
+		return nil, fmt.Errorf("smtp: %w", err)
 	}
 	// net/smtp takes no context: cancelling ours ends any read or write in flight.
 	stop := context.AfterFunc(ctx, func() { _ = conn.SetDeadline(time.Unix(1, 0)) })
-	defer stop()
+	h := &smtpHandover{conn: conn, cancel: cancel, stop: stop}
+	defer func() {
+		if err != nil {
+			stop()
+			cancel()
+			if h.c != nil {
+				_ = h.c.Close()
+			}
+			_ = conn.Close()
+		}
+	}()
+	deadline, _ := ctx.Deadline()
+	if err := conn.SetDeadline(deadline); err != nil {
+		return nil, fmt.Errorf("smtp: %w", err)
+	}
 
 	tlsConfig := &tls.Config{ServerName: cfg.Host, MinVersion: tls.VersionTLS12}
 	if s.TLSConfig != nil {
@@ -163,54 +228,51 @@ func (s SMTP) Send(ctx context.Context, from string, m Mail) error {
 			tlsConfig.ServerName = cfg.Host
 		}
 	}
+	c2 := conn
 	if cfg.ImplicitTLS {
-		conn = tls.Client(conn, tlsConfig)
+		c2 = tls.Client(conn, tlsConfig)
 	}
-	c, err := smtp.NewClient(conn, cfg.Host)
+	c, err := smtp.NewClient(c2, cfg.Host)
 	if err != nil {
-		return fmt.Errorf("smtp: greeting: %w", err)
+		return nil, fmt.Errorf("smtp: greeting: %w", err)
 	}
-	defer c.Close()
+	h.c = c
 	if s.HelloName != "" {
 		if err := c.Hello(s.HelloName); err != nil {
-			return fmt.Errorf("smtp: EHLO: %w", err)
+			return nil, fmt.Errorf("smtp: EHLO: %w", err)
 		}
 	}
 	if !cfg.ImplicitTLS {
 		if ok, _ := c.Extension("STARTTLS"); ok {
 			if err := c.StartTLS(tlsConfig); err != nil {
-				return fmt.Errorf("smtp: STARTTLS: %w", err)
+				return nil, fmt.Errorf("smtp: STARTTLS: %w", err)
 			}
 		}
 	}
 	if cfg.Username != "" {
 		if ok, _ := c.Extension("AUTH"); !ok {
-			return errors.New("smtp: COPNET_SMTP_URL has credentials but the server offers no AUTH")
+			return nil, errors.New("smtp: COPNET_SMTP_URL has credentials but the server offers no AUTH")
 		}
 		if err := c.Auth(smtp.PlainAuth("", cfg.Username, cfg.Password, cfg.Host)); err != nil {
-			return fmt.Errorf("smtp: AUTH: %w", err)
+			return nil, fmt.Errorf("smtp: AUTH: %w", err)
 		}
 	}
 	if err := c.Mail(fromAddr); err != nil {
 		// The sender refused is the operator's to fix (COPNET_MAIL_FROM); retried.
-		return fmt.Errorf("smtp: MAIL FROM: %w", err)
+		return nil, fmt.Errorf("smtp: MAIL FROM: %w", err)
 	}
 	if err := c.Rcpt(toAddr); err != nil {
-		return permanentIf5xx(fmt.Errorf("smtp: RCPT TO: %w", err))
+		return nil, permanentIf5xx(fmt.Errorf("smtp: RCPT TO: %w", err))
 	}
 	w, err := c.Data()
 	if err != nil {
-		return permanentIf5xx(fmt.Errorf("smtp: DATA: %w", err))
+		return nil, permanentIf5xx(fmt.Errorf("smtp: DATA: %w", err))
 	}
 	if _, err := w.Write(msg); err != nil {
-		return fmt.Errorf("smtp: DATA: %w", err)
+		return nil, fmt.Errorf("smtp: DATA: %w", err)
 	}
-	if err := w.Close(); err != nil {
-		return permanentIf5xx(fmt.Errorf("smtp: end of DATA: %w", err))
-	}
-	// The server has the mail once it answered the data; a failed QUIT changes nothing.
-	_ = c.Quit()
-	return nil
+	h.data = w
+	return h, nil
 }
 
 // permanentIf5xx marks a permanent negative reply (RFC 5321 4.2.1) as such.

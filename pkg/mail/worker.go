@@ -2,6 +2,7 @@ package mail
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -52,6 +53,16 @@ type Worker struct {
 	// up to MaxBackoff (defaults 30s and 1h).
 	Backoff    time.Duration
 	MaxBackoff time.Duration
+	// KeepFailed keeps the bodies of a mail given up, so that an operator can retry it
+	// (Retry); without it they are blanked, as sign-in links must not linger.
+	KeepFailed bool
+	// HandOverFirst, with a Sender that is a HandOverSender (SMTP), records a mail sent
+	// before ending its data, then ends it: a crash between the two loses the mail (the
+	// server drops data that was never ended, and the row says sent, unconfirmed, for an
+	// operator to see in DeadLetters) instead of sending it twice, which is what
+	// notify's "each mail once" asks. Without it a crash after the server took the mail
+	// sends it again.
+	HandOverFirst bool
 	// Keep is how long a sent or failed row (its bodies already blanked) stays for the
 	// record before Run deletes it (default 7 days).
 	Keep time.Duration
@@ -202,29 +213,88 @@ func (w *Worker) deliver(ctx context.Context, id int64, now time.Time) (outcome,
 	var m Mail
 	var token string
 	var attempts int
-	err = tx.QueryRow(ctx, `SELECT message_id, to_addr, subject, text_body, coalesce(html_body, ''), created_at, attempts
+	var files []byte
+	err = tx.QueryRow(ctx, `SELECT message_id, to_addr, subject, text_body, coalesce(html_body, ''), created_at, attempts,
+			coalesce(list_unsubscribe, ''), attachments
 		FROM mail_outbox WHERE id = $1 AND sent_at IS NULL AND failed_at IS NULL AND next_attempt_at <= $2`,
-		id, now).Scan(&token, &m.To, &m.Subject, &m.Text, &m.HTML, &m.Date, &attempts)
+		id, now).Scan(&token, &m.To, &m.Subject, &m.Text, &m.HTML, &m.Date, &attempts, &m.ListUnsubscribe, &files)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return skipped, nil
 	}
 	if err != nil {
 		return skipped, fmt.Errorf("mail outbox: read mail %d: %w", id, err)
 	}
+	if len(files) > 0 {
+		if err := json.Unmarshal(files, &m.Attachments); err != nil {
+			return skipped, fmt.Errorf("mail outbox: attachments of mail %d: %w", id, err)
+		}
+	}
 	m.MessageID = token + "@" + domainOf(w.From)
 	attempts++
 	log := w.logger().With("mail_id", id, "to_domain", domainOf(m.To), "subject", m.Subject, "attempt", attempts)
 
+	if hs, ok := w.Sender.(HandOverSender); ok && w.HandOverFirst {
+		return w.handOver(ctx, tx, hs, id, m, attempts, log)
+	}
 	sendErr := w.Sender.Send(ctx, w.From, m)
 	if sendErr != nil && ctx.Err() != nil {
 		return skipped, ctx.Err() // shutting down: not the mail's failure
 	}
+	return w.record(ctx, tx, id, m, attempts, sendErr, log)
+}
+
+// handOver records the mail sent before ending its data (see HandOverFirst), then ends it
+// and confirms it, or, when the server refuses it, records the failure after all.
+func (w *Worker) handOver(ctx context.Context, tx pgx.Tx, hs HandOverSender, id int64, m Mail, attempts int, log *slog.Logger) (outcome, error) {
+	h, err := hs.Begin(ctx, w.From, m)
+	if err != nil {
+		if ctx.Err() != nil {
+			return skipped, ctx.Err()
+		}
+		return w.record(ctx, tx, id, m, attempts, err, log)
+	}
 	rec, cancel := context.WithTimeout(context.WithoutCancel(ctx), recordTimeout)
 	defer cancel()
+	_, err = tx.Exec(rec, `UPDATE mail_outbox SET sent_at = $2, attempts = $3, last_error = NULL WHERE id = $1`, id, w.now(), attempts)
+	if err == nil {
+		err = tx.Commit(rec)
+	}
+	if err != nil {
+		h.Abort() // the server drops the mail; the row is still due
+		return skipped, fmt.Errorf("mail outbox: record mail %d handed over: %w", id, err)
+	}
+	if finErr := h.Finish(); finErr != nil {
+		// Recorded sent, refused at the end: due again (or given up), in a new transaction.
+		reason := redact(finErr.Error(), m.To)
+		q := `UPDATE mail_outbox SET sent_at = NULL, last_error = $2, next_attempt_at = $3 WHERE id = $1`
+		args := []any{id, reason, w.now().Add(w.backoff(attempts))}
+		if IsPermanent(finErr) || attempts >= w.maxAttempts() {
+			q = `UPDATE mail_outbox SET sent_at = NULL, failed_at = $3, last_error = $2 WHERE id = $1`
+			args = []any{id, reason, w.now()}
+		}
+		if _, err := w.Pool.Exec(rec, q, args...); err != nil {
+			return retried, fmt.Errorf("mail outbox: record mail %d refused at the end of its data: %w", id, err)
+		}
+		log.WarnContext(ctx, "mail outbox: server refused the end of the data", "error", reason)
+		return retried, nil
+	}
+	if _, err := w.Pool.Exec(rec, `UPDATE mail_outbox SET confirmed_at = $2, text_body = '', html_body = NULL, attachments = NULL
+		WHERE id = $1`, id, w.now()); err != nil {
+		log.WarnContext(ctx, "mail outbox: mail sent; recording its confirmation failed", "error", err)
+	}
+	log.InfoContext(ctx, "mail sent")
+	return delivered, nil
+}
+
+// record writes the outcome of one attempt in tx and commits it.
+func (w *Worker) record(ctx context.Context, tx pgx.Tx, id int64, m Mail, attempts int, sendErr error, log *slog.Logger) (outcome, error) {
+	rec, cancel := context.WithTimeout(context.WithoutCancel(ctx), recordTimeout)
+	defer cancel()
+	var err error
 	switch {
 	case sendErr == nil:
-		_, err = tx.Exec(rec, `UPDATE mail_outbox SET sent_at = $2, attempts = $3, last_error = NULL,
-			text_body = '', html_body = NULL WHERE id = $1`, id, w.now(), attempts)
+		_, err = tx.Exec(rec, `UPDATE mail_outbox SET sent_at = $2, confirmed_at = $2, attempts = $3, last_error = NULL,
+			text_body = '', html_body = NULL, attachments = NULL WHERE id = $1`, id, w.now(), attempts)
 		if err == nil {
 			err = tx.Commit(rec)
 		}
@@ -237,8 +307,12 @@ func (w *Worker) deliver(ctx context.Context, id int64, now time.Time) (outcome,
 		return delivered, nil
 	case IsPermanent(sendErr) || attempts >= w.maxAttempts():
 		reason := redact(sendErr.Error(), m.To)
-		_, err = tx.Exec(rec, `UPDATE mail_outbox SET failed_at = $2, attempts = $3, last_error = $4,
-			text_body = '', html_body = NULL WHERE id = $1`, id, w.now(), attempts, reason)
+		blank := "text_body = '', html_body = NULL, attachments = NULL"
+		if w.KeepFailed {
+			blank = "text_body = text_body" // kept for Retry
+		}
+		_, err = tx.Exec(rec, `UPDATE mail_outbox SET failed_at = $2, attempts = $3, last_error = $4, `+blank+` WHERE id = $1`,
+			id, w.now(), attempts, reason)
 		if err == nil {
 			err = tx.Commit(rec)
 		}

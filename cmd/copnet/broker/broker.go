@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -100,6 +101,33 @@ func (e *Embedded) Server() *server.Server { return e.srv }
 func (e *Embedded) Shutdown() {
 	e.srv.Shutdown()
 	e.srv.WaitForShutdown()
+}
+
+// SetReaders reconfigures the running server with this set of read-only integrations,
+// without a restart; a reader no longer in the set is disconnected by the server.
+func (e *Embedded) SetReaders(readers []Reader) error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if slices.Equal(sortedReaders(e.topo.Readers), sortedReaders(readers)) {
+		return nil
+	}
+	topo := e.topo
+	topo.Readers = readers
+	opts, err := topo.options()
+	if err != nil {
+		return err
+	}
+	if err := e.srv.ReloadOptions(opts); err != nil {
+		return fmt.Errorf("embedded nats: reload: %w", err)
+	}
+	e.topo = topo
+	return nil
+}
+
+func sortedReaders(rs []Reader) []Reader {
+	out := slices.Clone(rs)
+	slices.SortFunc(out, func(a, b Reader) int { return strings.Compare(a.Name, b.Name) })
+	return out
 }
 
 func sameChildren(a, b []Child) bool {

@@ -26,6 +26,65 @@ type Topology struct {
 	AppUser, AppPassword string
 	// Children are the nodes registered under this one, each in its own account.
 	Children []Child
+	// Readers are integrations that may consume the node's stream and do nothing else.
+	Readers []Reader
+}
+
+// Reader is a read-only credential for an integration (a data warehouse, a CRM): a user in
+// the COP account whose permissions let it read the node's stream COPNET through one durable
+// consumer named after it, and nothing more. It cannot publish an event, create, change or
+// delete a stream, touch the services' consumers, or listen to another client's replies.
+type Reader struct {
+	// Name is the integration's name: lower-case letters, digits and '-'.
+	Name string
+	// Password is generated when the reader is issued and kept in the data dir.
+	Password string
+}
+
+// User is the NATS user name, which is also the one consumer the reader may use.
+func (r Reader) User() string { return "reader-" + r.Name }
+
+// InboxPrefix is where the reader's replies and pushed messages arrive: its own, so that it
+// cannot subscribe to another client's inbox.
+func (r Reader) InboxPrefix() string { return "_INBOX." + r.User() }
+
+// ConfigEntry is the reader's entry in the users of account COP, as nats-server's
+// configuration writes it: the embedded server renders it, and a split deployment's operator
+// pastes it into deploy/nats/single.conf.
+func (r Reader) ConfigEntry() string {
+	return fmt.Sprintf("{ user: %q, password: %q, permissions: %s }", r.User(), r.Password, r.permissions())
+}
+
+// permissions is the reader's NATS authorization. JetStream's API is requests on subjects,
+// so read-only is a list of exactly the API subjects consuming needs: stream info and
+// message reads of COPNET, and its own consumer (created, read, pulled, acknowledged).
+// Everything else — publishing to cop.>, $JS.API.STREAM.CREATE/DELETE/UPDATE/PURGE, other
+// consumers — is refused by the server. The acknowledgement subjects come in both shapes:
+// the server names the JetStream domain and account in them (v2) since the node has one.
+func (r Reader) permissions() string {
+	u := r.User()
+	pub := []string{
+		"$JS.API.INFO",
+		"$JS.API.STREAM.INFO.COPNET",
+		"$JS.API.STREAM.MSG.GET.COPNET",
+		"$JS.API.DIRECT.GET.COPNET",
+		"$JS.API.DIRECT.GET.COPNET.>",
+		"$JS.API.CONSUMER.CREATE.COPNET." + u,
+		"$JS.API.CONSUMER.CREATE.COPNET." + u + ".>",
+		"$JS.API.CONSUMER.DURABLE.CREATE.COPNET." + u,
+		"$JS.API.CONSUMER.INFO.COPNET." + u,
+		"$JS.API.CONSUMER.MSG.NEXT.COPNET." + u,
+		"$JS.API.CONSUMER.DELETE.COPNET." + u,
+		"$JS.ACK.COPNET." + u + ".>",
+		"$JS.ACK.*.*.COPNET." + u + ".>",
+		"$JS.FC.COPNET." + u + ".>",
+	}
+	quoted := make([]string, len(pub))
+	for i, s := range pub {
+		quoted[i] = fmt.Sprintf("%q", s)
+	}
+	return fmt.Sprintf("{ publish: { allow: [%s] }, subscribe: { allow: [%q] } }",
+		strings.Join(quoted, ", "), r.InboxPrefix()+".>")
 }
 
 // Child is a node registered under this one. Its leaf connection lands in an account of its
@@ -72,7 +131,14 @@ func (t Topology) Render() string {
 	w("  SYS: { users: [ { user: sys, password: %q } ] }", t.AppPassword+"-sys")
 	w("  COP: {")
 	w("    jetstream: enabled")
-	w("    users: [ { user: %q, password: %q } ]", t.AppUser, t.AppPassword)
+	readers := append([]Reader(nil), t.Readers...)
+	sort.Slice(readers, func(i, j int) bool { return readers[i].Name < readers[j].Name })
+	w("    users: [")
+	w("      { user: %q, password: %q }", t.AppUser, t.AppPassword)
+	for _, r := range readers {
+		w("      %s", r.ConfigEntry())
+	}
+	w("    ]")
 	if len(children) > 0 {
 		w("    imports: [")
 		for _, c := range children {

@@ -139,6 +139,7 @@ func (s *Service) Register(mux *http.ServeMux) {
 // consent windows and terms that have ended.
 func (s *Service) Run(ctx context.Context) error {
 	go s.sweepLoop(ctx)
+	go s.shareContacts(ctx)
 	go func() {
 		if err := s.mail.Run(ctx); err != nil && ctx.Err() == nil {
 			s.d.Logger.Error("mail worker stopped", "error", err)
@@ -149,4 +150,19 @@ func (s *Service) Run(ctx context.Context) error {
 
 func (s *Service) sweepLoop(ctx context.Context) {
 	node.Every(ctx, s.sweep, s.d.Logger, "settle consent windows and terms", s.app.SettleDue)
+}
+
+// shareContacts keeps notify's copy of people's contact details current, over the
+// node-private channel (adapters.ShareContacts).
+func (s *Service) shareContacts(ctx context.Context) {
+	nc, err := s.d.Bus.Connect("copnet-membership-contacts")
+	if err != nil {
+		s.d.Logger.Error("contact details are not shared with notify", "error", err)
+		return
+	}
+	defer nc.Close()
+	node.Every(ctx, time.Second, s.d.Logger, "share contact details", func(ctx context.Context) error {
+		_, err := adapters.ShareContacts(ctx, s.d.Pool, s.d.Bus, nc)
+		return err
+	})
 }
