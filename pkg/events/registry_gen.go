@@ -22,16 +22,45 @@ type CoPProposed struct {
 	Topics            []string `json:"topics"`
 	HostOrganisations []string `json:"host_organisations"`
 	Stage             string   `json:"stage"`
+	ApplicantID       string   `json:"applicant_id,omitempty"`
 }
 
 // EventName implements Event.
 func (CoPProposed) EventName() Name { return Name{"registry", "cop_proposed", 1} }
 
+// CoPChangesRequested: The hub asked the applicant of a proposed CoP for changes before deciding; the proposal waits for the applicant to resubmit.
+type CoPChangesRequested struct {
+	CoPID       string `json:"cop_id"`
+	Region      string `json:"region"`
+	ApplicantID string `json:"applicant_id,omitempty"`
+	Reason      string `json:"reason"`
+	Round       int    `json:"round"`
+}
+
+// EventName implements Event.
+func (CoPChangesRequested) EventName() Name { return Name{"registry", "cop_changes_requested", 1} }
+
+// CoPResubmitted: The applicant edited a proposal the hub asked changes of and resubmitted it; it awaits the hub's decision again. Carries the proposal's public fields as they now stand.
+type CoPResubmitted struct {
+	CoPID             string   `json:"cop_id"`
+	Region            string   `json:"region"`
+	ApplicantID       string   `json:"applicant_id,omitempty"`
+	Round             int      `json:"round"`
+	Name              string   `json:"name"`
+	Scope             string   `json:"scope"`
+	Topics            []string `json:"topics"`
+	HostOrganisations []string `json:"host_organisations"`
+}
+
+// EventName implements Event.
+func (CoPResubmitted) EventName() Name { return Name{"registry", "cop_resubmitted", 1} }
+
 // CoPApproved: A proposed CoP was approved; other services now accept it.
 type CoPApproved struct {
-	CoPID  string `json:"cop_id"`
-	Region string `json:"region"`
-	Reason string `json:"reason,omitempty"`
+	CoPID       string `json:"cop_id"`
+	Region      string `json:"region"`
+	Reason      string `json:"reason,omitempty"`
+	ApplicantID string `json:"applicant_id,omitempty"`
 }
 
 // EventName implements Event.
@@ -39,9 +68,10 @@ func (CoPApproved) EventName() Name { return Name{"registry", "cop_approved", 1}
 
 // CoPDeclined: A proposed CoP was declined.
 type CoPDeclined struct {
-	CoPID  string `json:"cop_id"`
-	Region string `json:"region"`
-	Reason string `json:"reason"`
+	CoPID       string `json:"cop_id"`
+	Region      string `json:"region"`
+	Reason      string `json:"reason"`
+	ApplicantID string `json:"applicant_id,omitempty"`
 }
 
 // EventName implements Event.
@@ -79,5 +109,5 @@ type CoPRetired struct {
 func (CoPRetired) EventName() Name { return Name{"registry", "cop_retired", 1} }
 
 func registryEvents() []Event {
-	return []Event{RegionCreated{}, CoPProposed{}, CoPApproved{}, CoPDeclined{}, CharterPublished{}, StageChanged{}, CoPRetired{}}
+	return []Event{RegionCreated{}, CoPProposed{}, CoPChangesRequested{}, CoPResubmitted{}, CoPApproved{}, CoPDeclined{}, CharterPublished{}, StageChanged{}, CoPRetired{}}
 }

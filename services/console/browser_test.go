@@ -320,7 +320,7 @@ func TestBrowser(t *testing.T) {
 		chromium.CheckAccessibility(t, ctx, axe, "region page")
 
 		if err := chromedp.Do(ctx,
-			chromedp.Click(`tr[data-cop="`+kai+`"] button.approve`),
+			chromedp.Click(`#queue [data-cop="`+kai+`"] button.approve`),
 			chromedp.WaitVisible(`p.notice`),
 		); err != nil {
 			t.Fatalf("approve from the region page: %v", err)
@@ -334,7 +334,7 @@ func TestBrowser(t *testing.T) {
 			if err != nil {
 				return err
 			}
-			queued, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`!!document.querySelector('#queue tr[data-cop="`+kai+`"]')`))
+			queued, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`!!document.querySelector('#queue [data-cop="`+kai+`"]')`))
 			if err != nil {
 				return err
 			}

@@ -60,6 +60,16 @@ var accessTable = []testkit.AccessCase[accessReq]{
 	{Route: "POST /v1/cops/{id}/retire", Name: "its hub and national retire a CoP",
 		Req:  accessReq{state: "approved", path: "/v1/cops/{id}/retire", body: `{"reason":"merged"}`},
 		Want: testkit.Allowed(http.StatusOK, testkit.National, testkit.HubOwn)},
+	{Route: "POST /v1/applications", Name: "anyone signed in applies",
+		Req:  accessReq{path: "/v1/applications", body: applicationBody("vic", "New group", "We meet.")},
+		Want: testkit.Allowed(http.StatusCreated, testkit.National, testkit.HubOwn, testkit.HubOther, testkit.CoordOwn, testkit.CoordOther, testkit.MemberNone)},
+	{Route: "GET /v1/applications", Name: "anyone signed in lists their own applications",
+		Req:  accessReq{path: "/v1/applications"},
+		Want: testkit.Allowed(http.StatusOK, testkit.National, testkit.HubOwn, testkit.HubOther, testkit.CoordOwn, testkit.CoordOther, testkit.MemberNone)},
+	{Route: "PUT /v1/applications/{id}", Name: "only the applicant edits: who sees the application is refused, others learn nothing",
+		Req: accessReq{state: "changes requested", path: "/v1/applications/{id}", body: applicationBody("", "Edited", "Edited.")},
+		// The applicant (applicant-0, none of these callers) resubmits in TestApplicationRoundTrip.
+		Want: testkit.Allowed(http.StatusOK).With(testkit.HubOther, http.StatusNotFound).With(testkit.CoordOther, http.StatusNotFound).With(testkit.MemberNone, http.StatusNotFound)},
 }
 
 // TestEveryRouteChecksRoleAndScope walks every route the registry serves × every kind of
@@ -97,6 +107,12 @@ func (e *env) copInState(state string) string {
 	e.t.Helper()
 	if state == "" {
 		return "no-cop" // the route is not about a CoP
+	}
+	if state == "changes requested" {
+		var a application
+		e.must(http.StatusCreated, &a, e.tk.Member(e.t, "applicant-0"), "POST", "/v1/applications", applicationBody("vic", "Application under test", "We meet."))
+		e.must(http.StatusOK, nil, e.national(), "POST", "/v1/cops/"+a.ID+"/decision", `{"decision":"request_changes","reason":"more"}`)
+		return a.ID
 	}
 	c := e.propose("vic", "CoP under test")
 	if strings.HasPrefix(state, "approved") || state == "charter" {

@@ -208,6 +208,10 @@ func TestEventsMatchTheirSchemas(t *testing.T) {
 	e.must(http.StatusOK, nil, e.hub("vic"), "POST", "/v1/cops/"+a.ID+"/retire", `{"reason":"merged"}`)
 	b := e.propose("vic", "Aged care")
 	e.decide(b.ID, "decline")
+	var app application
+	e.must(http.StatusCreated, &app, e.member(), "POST", "/v1/applications", applicationBody("vic", "Carers", "Carers share."))
+	e.must(http.StatusOK, nil, e.hub("vic"), "POST", "/v1/cops/"+app.ID+"/decision", `{"decision":"request_changes","reason":"Say when."}`)
+	e.must(http.StatusOK, nil, e.member(), "PUT", "/v1/applications/"+app.ID, applicationBody("", "Carers", "Carers share, monthly."))
 
 	// Every registry event type must have been produced, so none escapes validation.
 	var wantTypes []string

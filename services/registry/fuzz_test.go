@@ -26,6 +26,12 @@ var registryBodies = []struct {
 	{"PUT", "/v1/cops/{cop}/charter", []string{`{"aims":"Learn","terms_of_reference":"Meet monthly","code_of_practice":"Respect"}`, `{"aims":""}`}},
 	{"PUT", "/v1/cops/{cop}/stage", []string{`{"stage":"coalescing"}`, `{"stage":"adolescent"}`}},
 	{"POST", "/v1/cops/{cop}/retire", []string{`{"reason":"merged"}`, `{"reason":""}`}},
+	{"POST", "/v1/applications", []string{
+		`{"name":"Carers","region":"vic","scope":"local","purpose":"Share","topics":["carers"],"host_organisations":["Carers Vic"],"meeting":{"frequency":"monthly","when":"Tue 10:00","duration_minutes":90,"format":["Share"]},"contact":{"name":"Mia","email":"mia@example.org"}}`,
+		`{"name":"Carers","region":"vic","scope":"local","purpose":"Share","meeting":{"frequency":"monthly","duration_minutes":90},"contact":{"name":"","email":"Mia <mia@example.org>"}}`}},
+	{"PUT", "/v1/applications/{app}", []string{
+		`{"name":"Carers","scope":"local","purpose":"Share more","meeting":{"frequency":"monthly","duration_minutes":90,"format":[""]},"contact":{"name":"Mia","email":"mia@example.org","role":"peer"}}`,
+		`{"name":"Carers","region":"wa","scope":"local","purpose":"Share","meeting":{"frequency":"monthly","duration_minutes":90},"contact":{"name":"Mia","email":"mia@example.org"}}`}},
 }
 
 // FuzzRouteBodies sends whatever a client might to every registry route with a body, as
@@ -53,9 +59,23 @@ func FuzzRouteBodies(f *testing.F) {
 		"meeting": map[string]any{"frequency": "monthly", "duration_minutes": 90, "format": []string{"share"}}}, &cop); st != http.StatusCreated {
 		f.Fatalf("propose: %d", st)
 	}
+	// {app} is national's own application, sent back for changes, so that an edit reaches
+	// the registry's checks (national applied, so national is its applicant).
+	var app struct {
+		ID string `json:"id"`
+	}
+	if st := n.JSON(f, "POST", "/v1/applications", national, map[string]any{"name": "Carers", "region": "vic", "scope": "local",
+		"purpose": "Share", "meeting": map[string]any{"frequency": "monthly", "duration_minutes": 90},
+		"contact": map[string]any{"name": "Mia", "email": "mia@example.org"}}, &app); st != http.StatusCreated {
+		f.Fatalf("apply: %d", st)
+	}
+	if st := n.JSON(f, "POST", "/v1/cops/"+app.ID+"/decision", national, map[string]any{"decision": "request_changes", "reason": "more"}, nil); st != http.StatusOK {
+		f.Fatalf("request changes: %d", st)
+	}
 	f.Fuzz(func(t *testing.T, route uint8, body string) {
 		rt := registryBodies[int(route)%len(registryBodies)]
-		req, err := http.NewRequest(rt.method, n.URL+strings.ReplaceAll(rt.path, "{cop}", cop.ID), bytes.NewBufferString(body))
+		path := strings.NewReplacer("{cop}", cop.ID, "{app}", app.ID).Replace(rt.path)
+		req, err := http.NewRequest(rt.method, n.URL+path, bytes.NewBufferString(body))
 		if err != nil {
 			t.Fatal(err)
 		}

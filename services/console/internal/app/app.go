@@ -16,6 +16,8 @@ type Repository interface {
 	ApplyCoPProposed(ctx context.Context, ev events.CoPProposed, env events.Envelope) error
 	ApplyCoPApproved(ctx context.Context, ev events.CoPApproved, env events.Envelope) error
 	ApplyCoPDeclined(ctx context.Context, ev events.CoPDeclined, env events.Envelope) error
+	ApplyCoPChangesRequested(ctx context.Context, ev events.CoPChangesRequested, env events.Envelope) error
+	ApplyCoPResubmitted(ctx context.Context, ev events.CoPResubmitted, env events.Envelope) error
 	ApplyCoPRetired(ctx context.Context, ev events.CoPRetired, env events.Envelope) error
 	ApplyCharterPublished(ctx context.Context, ev events.CharterPublished, env events.Envelope) error
 	ApplyStageChanged(ctx context.Context, ev events.StageChanged, env events.Envelope) error
@@ -62,6 +64,16 @@ func (a *Application) OnCoPProposed(ctx context.Context, ev events.CoPProposed, 
 // OnCoPApproved projects cop_approved.
 func (a *Application) OnCoPApproved(ctx context.Context, ev events.CoPApproved, env events.Envelope) error {
 	return a.repo.ApplyCoPApproved(ctx, ev, env)
+}
+
+// OnCoPChangesRequested projects cop_changes_requested.
+func (a *Application) OnCoPChangesRequested(ctx context.Context, ev events.CoPChangesRequested, env events.Envelope) error {
+	return a.repo.ApplyCoPChangesRequested(ctx, ev, env)
+}
+
+// OnCoPResubmitted projects cop_resubmitted.
+func (a *Application) OnCoPResubmitted(ctx context.Context, ev events.CoPResubmitted, env events.Envelope) error {
+	return a.repo.ApplyCoPResubmitted(ctx, ev, env)
 }
 
 // OnCoPDeclined projects cop_declined.

@@ -42,7 +42,7 @@ func FuzzCheckID(f *testing.F) {
 func FuzzDecisionForm(f *testing.F) {
 	for _, body := range []string{"decision=approve", "decision=decline&reason=merged+with+another+CoP", "decision=delete",
 		"decision=decline&reason=%00", "decision=approve&decision=decline", "reason=" + strings.Repeat("x", 2001),
-		"decision=%ff", "%zz", "decision=decline&reason=%E2%80%8F", ""} {
+		"decision=%ff", "%zz", "decision=decline&reason=%E2%80%8F", "decision=request_changes&reason=Say+who+facilitates.%0AAnd+when.", ""} {
 		f.Add(body)
 	}
 	f.Fuzz(func(t *testing.T, body string) {
@@ -62,7 +62,7 @@ func FuzzDecisionForm(f *testing.F) {
 			return
 		}
 		// Only what the registry can take goes on.
-		if d.Decision != "approve" && d.Decision != "decline" {
+		if d.Decision != "approve" && d.Decision != "decline" && d.Decision != "request_changes" {
 			t.Fatalf("parseDecision(%q) passed decision %q", body, d.Decision)
 		}
 		if !utf8.ValidString(d.Reason) || strings.ContainsRune(d.Reason, 0) || utf8.RuneCountInString(d.Reason) > maxReason {

@@ -34,20 +34,21 @@ func isControl(r rune) bool { return r < 0x20 || r == 0x7f }
 // maxReason is the longest reason a decline may give; the form says so too.
 const maxReason = 2000
 
-// decisionForm is a hub's approve or decline, as posted from the region page.
+// decisionForm is a hub's approve, decline or request for changes, as posted from the
+// region page.
 type decisionForm struct {
 	Decision string
 	Reason   string
 }
 
 // parseDecision reads and validates the decision form, so that the console forwards to the
-// registry only what the form can post: approve or decline, and a reason the registry can
-// store (whether a decline needs one is the registry's rule).
+// registry only what the form can post: approve, decline or request_changes, and a reason
+// the registry can store (whether a decline or a request needs one is the registry's rule).
 func parseDecision(r *http.Request) (decisionForm, error) {
 	f := decisionForm{Decision: r.PostFormValue("decision"), Reason: strings.TrimSpace(r.PostFormValue("reason"))}
 	var fields []apperr.FieldError
-	if f.Decision != "approve" && f.Decision != "decline" {
-		fields = append(fields, apperr.FieldError{Field: "decision", Message: "must be approve or decline"})
+	if f.Decision != "approve" && f.Decision != "decline" && f.Decision != "request_changes" {
+		fields = append(fields, apperr.FieldError{Field: "decision", Message: "must be approve, decline or request_changes"})
 	}
 	switch {
 	case !utf8.ValidString(f.Reason):

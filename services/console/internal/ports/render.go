@@ -36,6 +36,10 @@ type pageData struct {
 	SignIn  *signinView
 	// Ticket is a setup link's ticket, carried by the setup form.
 	Ticket string
+	// Proposals await the hub's decision and AwaitingChanges their applicant's edit, whole
+	// as the registry holds them; QueueError says why they could not be read.
+	Proposals, AwaitingChanges []proposal
+	QueueError                 string
 }
 
 // pages holds one parsed template set per page, each with the shared layout.
@@ -43,7 +47,8 @@ type pages struct {
 	byName map[string]*template.Template
 }
 
-var pageNames = []string{"national", "region", "cop", "signin", "setup", "account", "invitation", "error", "me", "answer", "quiz"}
+var pageNames = []string{"national", "region", "cop", "signin", "setup", "account", "invitation", "error",
+	"apply", "applications", "application", "me", "answer", "quiz"}
 
 func mustParsePages() *pages {
 	p := &pages{byName: map[string]*template.Template{}}
@@ -109,6 +114,7 @@ var funcs = template.FuncMap{
 	},
 	"ago":       ago,
 	"join":      strings.Join,
+	"list":      func(s ...string) []string { return s },
 	"title":     title,
 	"statuses":  func() []string { return projection.Statuses },
 	"stages":    func() []string { return projection.Stages },

@@ -13,6 +13,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 
@@ -31,6 +32,8 @@ type Web struct {
 	pages    *pages
 	// signIn is what the sign-in page offers.
 	signIn SignIn
+	// mux is the server's route table, to tell whether the registry runs on this server.
+	mux *http.ServeMux
 }
 
 // NewWeb returns the console's HTTP port. apiURL is the registry's base URL; empty means
@@ -67,6 +70,11 @@ func (w *Web) PageRoutes() []Route {
 		{"GET", "/regions/{id}", w.regionPage},
 		{"GET", "/cops/{id}", w.copPage},
 		{"POST", "/cops/{id}/decision", w.decide},
+		{"GET", "/apply", w.applyPage},
+		{"POST", "/apply", w.submitApplication},
+		{"GET", "/applications", w.applicationsPage},
+		{"GET", "/applications/{id}", w.applicationPage},
+		{"POST", "/applications/{id}", w.resubmitApplication},
 		{"GET", "/signin", w.signinPage},
 		{"GET", "/setup", w.setupPage},
 		{"GET", "/account", w.accountPage},
@@ -85,6 +93,7 @@ func (w *Web) PageRoutes() []Route {
 
 // Register mounts every route.
 func (w *Web) Register(mux *http.ServeMux) {
+	w.mux = mux
 	for _, rt := range append(w.APIRoutes(), w.PageRoutes()...) {
 		mux.HandleFunc(rt.Method+" "+rt.Path, rt.handler)
 	}
@@ -142,6 +151,11 @@ func (w *Web) nationalPage(rw http.ResponseWriter, r *http.Request) {
 	case len(coords) > 0:
 		http.Redirect(rw, r, "/cops/"+url.PathEscape(coords[0]), http.StatusSeeOther)
 		return
+	case len(c.claims.Grants) == 0:
+		// Someone with no part in the network yet is usually a group's applicant coming
+		// back: their applications are their page here.
+		http.Redirect(rw, r, "/applications", http.StatusSeeOther)
+		return
 	default:
 		// A member's console is their own page: what awaits them.
 		http.Redirect(rw, r, "/me", http.StatusSeeOther)
@@ -164,25 +178,39 @@ func (w *Web) regionPage(rw http.ResponseWriter, r *http.Request) {
 	w.renderRegion(rw, r, c, r.PathValue("id"), http.StatusOK, "", "")
 }
 
-// decisionNotice tells the hub where its decision stands, said plainly because the queue
-// does not change at once: the registry decides, and its event brings the result back.
-func decisionNotice(r *http.Request, d *projection.RegionDetail) string {
+// decisionNotice tells the hub what its decision did. The registry confirmed it before the
+// browser was sent here; the CoP's name is the console's own (never taken from the link),
+// and the health table follows once the registry's event comes back.
+func decisionNotice(r *http.Request, d *projection.RegionDetail, queues ...[]proposal) string {
 	q := r.URL.Query()
 	sent, id := q.Get("sent"), q.Get("cop")
-	if (sent != "approval" && sent != "decline") || id == "" {
+	done := map[string]string{"approval": "approved", "decline": "declined", "changes": "asked the applicant for changes to"}[sent]
+	if done == "" || id == "" {
 		return ""
 	}
-	for _, p := range d.Queue {
+	name := ""
+	for _, p := range slices.Concat(queues...) {
 		if p.ID == id {
-			return fmt.Sprintf("Your %s of %s was sent to the registry. It shows here as soon as the registry confirms it; reload in a moment.", sent, p.Name)
+			name = p.Name
+		}
+	}
+	for _, p := range d.Queue {
+		if p.ID == id && name == "" {
+			name = p.Name
 		}
 	}
 	for _, h := range d.Health {
-		if h.ID == id {
-			return fmt.Sprintf("%s is now %s.", h.Name, h.Status)
+		if h.ID == id && name == "" {
+			name = h.Name
 		}
 	}
-	return fmt.Sprintf("The registry recorded your %s.", sent)
+	if name == "" {
+		return fmt.Sprintf("The registry recorded your %s.", sent)
+	}
+	if sent == "changes" {
+		return fmt.Sprintf("You asked the applicant for changes to %s. It waits for them below, and comes back to your queue when they resubmit.", name)
+	}
+	return fmt.Sprintf("You %s %s. The health table shows it as soon as the registry's event arrives.", done, name)
 }
 
 func (w *Web) renderRegion(rw http.ResponseWriter, r *http.Request, c caller, id string, status int, notice, problem string) {
@@ -209,11 +237,13 @@ func (w *Web) renderRegion(rw http.ResponseWriter, r *http.Request, c caller, id
 		w.pageError(rw, r, c, err)
 		return
 	}
+	// The queue shows the whole proposals, contact included, which only the registry holds.
+	waiting, withApplicant, queueError := w.regionQueue(r, c, d)
 	if notice == "" {
-		notice = decisionNotice(r, d)
+		notice = decisionNotice(r, d, waiting, withApplicant)
 	}
 	w.pages.render(rw, r, status, "region", pageData{Title: "Region " + d.Name, Caller: c.claims, CSRF: httpx.CSRFToken(rw, r),
-		Region: d, Notice: notice, Error: problem})
+		Region: d, Notice: notice, Error: problem, Proposals: waiting, AwaitingChanges: withApplicant, QueueError: queueError})
 }
 
 func (w *Web) copPage(rw http.ResponseWriter, r *http.Request) {
@@ -296,7 +326,7 @@ func (w *Web) decide(rw http.ResponseWriter, r *http.Request) {
 		w.renderRegion(rw, r, c, region, status, "", "The registry refused: "+detail)
 		return
 	}
-	verb := map[string]string{"approve": "approval", "decline": "decline"}[decision]
+	verb := map[string]string{"approve": "approval", "decline": "decline", "request_changes": "changes"}[decision]
 	http.Redirect(rw, r, "/regions/"+url.PathEscape(region)+"?sent="+url.QueryEscape(verb)+"&cop="+url.QueryEscape(id), http.StatusSeeOther)
 }
 

@@ -18,10 +18,23 @@ import (
 	"github.com/copnet/copnet/pkg/postgres"
 )
 
-// Status ranks: the registry's onboarding only moves forward (proposed → approved or
-// declined → retired), so the highest rank seen is the current status whatever order the
-// consumers ran in.
-var statusRank = map[string]int{"proposed": 1, "approved": 2, "declined": 2, "retired": 3}
+// Status ranks: the registry's onboarding moves forward round by round (proposed, changes
+// asked, resubmitted as the next round's proposal ...) and then to approved or declined and
+// retired, so the highest rank seen is the current status whatever order the consumers ran
+// in. A proposal of round r ranks 2r-1, changes asked of it 2r; decisions rank above any
+// round (migrations/007_applications.sql).
+var statusRank = map[string]int{"proposed": 1, "approved": decidedRank, "declined": decidedRank, "retired": decidedRank + 1}
+
+const decidedRank = 1 << 20
+
+// onboardingRank is the rank of round's proposal, or of the changes asked of it.
+func onboardingRank(round int, changesAsked bool) int {
+	round = min(max(round, 1), decidedRank/2-1)
+	if changesAsked {
+		return 2 * round
+	}
+	return 2*round - 1
+}
 
 // The Apply<Event> methods project one event each. Each joins the transaction ctx carries
 // (the consumer's, postgres.WithTx), so the rows, the aggregate deltas and the origin's
@@ -42,6 +55,30 @@ func (s *Store) ApplyRegionCreated(ctx context.Context, ev events.RegionCreated,
 // ApplyCoPProposed projects cop_proposed.
 func (s *Store) ApplyCoPProposed(ctx context.Context, ev events.CoPProposed, env events.Envelope) error {
 	return s.apply(ctx, env, func(t *txn) error { return t.copProposed(ev, env) })
+}
+
+// ApplyCoPChangesRequested projects cop_changes_requested: the CoP stays in onboarding
+// (shown as proposed), one rank up.
+func (s *Store) ApplyCoPChangesRequested(ctx context.Context, ev events.CoPChangesRequested, env events.Envelope) error {
+	return s.apply(ctx, env, func(t *txn) error {
+		return t.changeCoP(ev.CoPID, ev.Region, func() error {
+			return t.rankedStatusRow(ev.CoPID, "proposed", onboardingRank(ev.Round, true), env)
+		})
+	})
+}
+
+// ApplyCoPResubmitted projects cop_resubmitted: the next round's proposal, with its name,
+// scope and topics as they now stand.
+func (s *Store) ApplyCoPResubmitted(ctx context.Context, ev events.CoPResubmitted, env events.Envelope) error {
+	return s.apply(ctx, env, func(t *txn) error {
+		return t.changeCoP(ev.CoPID, ev.Region, func() error {
+			if err := t.exec(`UPDATE cops SET name = $2, scope = $3, topics = $4, name_round = $5 WHERE id = $1 AND name_round <= $5`,
+				ev.CoPID, ev.Name, ev.Scope, nonNil(ev.Topics), ev.Round); err != nil {
+				return err
+			}
+			return t.rankedStatusRow(ev.CoPID, "proposed", onboardingRank(ev.Round, false), env)
+		})
+	})
 }
 
 // ApplyCoPApproved projects cop_approved.
@@ -164,6 +201,10 @@ func Apply(ctx context.Context, tx pgx.Tx, ev events.Event, env events.Envelope)
 		return s.ApplyRegionCreated(ctx, ev, env)
 	case events.CoPProposed:
 		return s.ApplyCoPProposed(ctx, ev, env)
+	case events.CoPChangesRequested:
+		return s.ApplyCoPChangesRequested(ctx, ev, env)
+	case events.CoPResubmitted:
+		return s.ApplyCoPResubmitted(ctx, ev, env)
 	case events.CoPApproved:
 		return s.ApplyCoPApproved(ctx, ev, env)
 	case events.CoPDeclined:
@@ -242,7 +283,7 @@ func (t *txn) regionCreated(ev events.RegionCreated, _ events.Envelope) error {
 
 func (t *txn) copProposed(ev events.CoPProposed, env events.Envelope) error {
 	return t.changeCoP(ev.CoPID, ev.Region, func() error {
-		if err := t.exec(`UPDATE cops SET name = $2, scope = $3, topics = $4 WHERE id = $1`,
+		if err := t.exec(`UPDATE cops SET name = $2, scope = $3, topics = $4, name_round = 1 WHERE id = $1 AND name_round <= 1`,
 			ev.CoPID, ev.Name, ev.Scope, nonNil(ev.Topics)); err != nil {
 			return err
 		}
@@ -258,9 +299,13 @@ func (t *txn) setStatus(cop, region, status string, env events.Envelope) error {
 }
 
 func (t *txn) statusRow(cop, status string, env events.Envelope) error {
+	return t.rankedStatusRow(cop, status, statusRank[status], env)
+}
+
+func (t *txn) rankedStatusRow(cop, status string, rank int, env events.Envelope) error {
 	return t.exec(`UPDATE cops SET status = $2, status_rank = $3, status_at = $4
 		WHERE id = $1 AND (status_rank < $3 OR (status_rank = $3 AND status_at < $4))`,
-		cop, status, statusRank[status], env.Time)
+		cop, status, rank, env.Time)
 }
 
 // setStage keeps the stage of the latest event that set one.

@@ -82,6 +82,8 @@ func NewWith(o Options) func(context.Context, node.Deps) (node.Service, error) {
 		bus.On(r, "on_cop_proposed", a.OnCoPProposed)
 		bus.On(r, "on_cop_approved", a.OnCoPApproved)
 		bus.On(r, "on_cop_declined", a.OnCoPDeclined)
+		bus.On(r, "on_cop_changes_requested", a.OnCoPChangesRequested)
+		bus.On(r, "on_cop_resubmitted", a.OnCoPResubmitted)
 		bus.On(r, "on_cop_retired", a.OnCoPRetired)
 		bus.On(r, "on_charter_published", a.OnCharterPublished)
 		bus.On(r, "on_stage_changed", a.OnStageChanged)

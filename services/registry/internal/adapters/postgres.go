@@ -70,12 +70,16 @@ func (r *Repository) AddCoP(ctx context.Context, c *domain.CoP, ev events.Event)
 	if err != nil {
 		return err
 	}
+	contact, err := json.Marshal(c.Contact)
+	if err != nil {
+		return err
+	}
 	return postgres.Tx(ctx, r.pool, func(tx pgx.Tx) error {
 		err := tx.QueryRow(ctx, `INSERT INTO cops (id, region, name, scope, purpose, topics,
-			host_organisations, meeting, status, stage)
-			VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10) RETURNING created_at, updated_at`,
+			host_organisations, meeting, status, stage, applicant_id, contact, round)
+			VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13) RETURNING created_at, updated_at`,
 			c.ID, c.Region, c.Name, c.Scope, c.Purpose, c.Topics, c.HostOrganisations, meeting,
-			c.Status, c.Stage).Scan(&c.CreatedAt, &c.UpdatedAt)
+			c.Status, c.Stage, c.ApplicantID, contact, c.Round).Scan(&c.CreatedAt, &c.UpdatedAt)
 		if err != nil {
 			return err
 		}
@@ -84,16 +88,20 @@ func (r *Repository) AddCoP(ctx context.Context, c *domain.CoP, ev events.Event)
 }
 
 const copColumns = `id, region, name, scope, purpose, topics, host_organisations, meeting, status,
-	stage, decision_reason, retired_reason, charter_version, created_at, updated_at`
+	stage, decision_reason, retired_reason, charter_version, applicant_id, contact, round,
+	changes_requested, created_at, updated_at`
 
 func scanCoP(row pgx.Row) (*domain.CoP, error) {
 	var c domain.CoP
-	var meeting []byte
+	var meeting, contact []byte
 	err := row.Scan(&c.ID, &c.Region, &c.Name, &c.Scope, &c.Purpose, &c.Topics, &c.HostOrganisations,
 		&meeting, &c.Status, &c.Stage, &c.DecisionReason, &c.RetiredReason, &c.CharterVersion,
-		&c.CreatedAt, &c.UpdatedAt)
+		&c.ApplicantID, &contact, &c.Round, &c.ChangesRequested, &c.CreatedAt, &c.UpdatedAt)
 	if err != nil {
 		return nil, err
+	}
+	if err := json.Unmarshal(contact, &c.Contact); err != nil {
+		return nil, fmt.Errorf("cop %s contact: %w", c.ID, err)
 	}
 	if err := json.Unmarshal(meeting, &c.Meeting); err != nil {
 		return nil, fmt.Errorf("cop %s meeting: %w", c.ID, err)
@@ -145,9 +153,22 @@ func (r *Repository) update(ctx context.Context, id string, fn func(*domain.CoP)
 		if ev == nil {
 			return nil
 		}
+		// A resubmission changes the proposal's own fields too, so all of them are written.
+		meeting, err := json.Marshal(c.Meeting)
+		if err != nil {
+			return err
+		}
+		contact, err := json.Marshal(c.Contact)
+		if err != nil {
+			return err
+		}
 		err = tx.QueryRow(ctx, `UPDATE cops SET status=$2, stage=$3, decision_reason=$4, retired_reason=$5,
-			charter_version=$6, updated_at=now() WHERE id=$1 RETURNING updated_at`,
-			c.ID, c.Status, c.Stage, c.DecisionReason, c.RetiredReason, c.CharterVersion).Scan(&c.UpdatedAt)
+			charter_version=$6, name=$7, scope=$8, purpose=$9, topics=$10, host_organisations=$11,
+			meeting=$12, contact=$13, round=$14, changes_requested=$15, updated_at=now()
+			WHERE id=$1 RETURNING updated_at`,
+			c.ID, c.Status, c.Stage, c.DecisionReason, c.RetiredReason, c.CharterVersion,
+			c.Name, c.Scope, c.Purpose, c.Topics, c.HostOrganisations, meeting, contact, c.Round,
+			c.ChangesRequested).Scan(&c.UpdatedAt)
 		if err != nil {
 			return err
 		}
@@ -191,7 +212,8 @@ func (r *Repository) ListCoPs(ctx context.Context, f app.Filter) ([]*domain.CoP,
 	rows, err := r.pool.Query(ctx, "SELECT "+copColumns+` FROM cops
 		WHERE ($1 = '' OR region = $1) AND (cardinality($2::text[]) = 0 OR status = ANY($2))
 		AND ($3 = '' OR stage = $3) AND ($4 = '' OR topics @> ARRAY[$4]) AND id > $5
-		ORDER BY id LIMIT $6`, f.Region, statuses, f.Stage, f.Topic, after, f.Limit+1)
+		AND ($7 = '' OR applicant_id = $7)
+		ORDER BY id LIMIT $6`, f.Region, statuses, f.Stage, f.Topic, after, f.Limit+1, f.Applicant)
 	if err != nil {
 		return nil, "", err
 	}
@@ -232,4 +254,14 @@ func DecodeCursor(cursor string) (string, error) {
 		return "", apperr.Invalid("cursor", "is not a cursor this server issued")
 	}
 	return id, nil
+}
+
+// ForgetApplicant scrubs an erased person from the CoPs they applied for: the applicant id
+// and the contact details go; the CoP itself stays, as the network's record.
+func (r *Repository) ForgetApplicant(ctx context.Context, person string) error {
+	return postgres.Tx(ctx, r.pool, func(tx pgx.Tx) error {
+		_, err := tx.Exec(ctx, `UPDATE cops SET applicant_id = '', contact = '{}', updated_at = now()
+		WHERE applicant_id = $1`, person)
+		return err
+	})
 }

@@ -37,6 +37,8 @@ type Repository interface {
 	Charter(ctx context.Context, copID string, version int) (*domain.Charter, error)
 	// ListCoPs returns one page of CoPs and the cursor of the next, empty on the last.
 	ListCoPs(ctx context.Context, f Filter) ([]*domain.CoP, string, error)
+	// ForgetApplicant scrubs an erased person's applicant id and contact details.
+	ForgetApplicant(ctx context.Context, person string) error
 }
 
 // Filter selects CoPs for a listing. Empty fields do not filter.
@@ -45,8 +47,10 @@ type Filter struct {
 	Statuses []domain.Status
 	Stage    string
 	Topic    string
-	Limit    int
-	Cursor   string
+	// Applicant selects the CoPs one person applied for.
+	Applicant string
+	Limit     int
+	Cursor    string
 }
 
 // Application is the registry's use cases.
@@ -99,6 +103,11 @@ type NewCoP struct {
 
 func (in NewCoP) validate() error {
 	var v apperr.Validator
+	in.check(&v)
+	return v.Err()
+}
+
+func (in NewCoP) check(v *apperr.Validator) {
 	v.Check(strings.TrimSpace(in.Name) != "" && len(in.Name) <= 200, "name", "is required (at most 200 characters)")
 	v.Check(in.Region != "", "region", "is required")
 	v.Check(slices.Contains(domain.Scopes, in.Scope), "scope", "must be local, regional or national")
@@ -112,7 +121,6 @@ func (in NewCoP) validate() error {
 	}
 	v.Check(strings.TrimSpace(in.Meeting.Frequency) != "", "meeting.frequency", "is required (e.g. monthly)")
 	v.Check(in.Meeting.DurationMinutes > 0 && in.Meeting.DurationMinutes <= 24*60, "meeting.duration_minutes", "must be between 1 and 1440")
-	return v.Err()
 }
 
 // ProposeCoP starts a CoP's onboarding (the hub of its region, or national).
@@ -158,11 +166,13 @@ type Decision struct {
 	Reason   string `json:"reason"`
 }
 
-// Decide approves or declines a proposed CoP (the hub of its region, or national).
+// Decide approves or declines a proposed CoP, or asks its applicant for changes (the hub of
+// its region, or national).
 func (a *Application) Decide(ctx context.Context, c httpx.Claims, id string, in Decision) (*domain.CoP, error) {
 	var v apperr.Validator
-	v.Check(in.Decision == "approve" || in.Decision == "decline", "decision", "must be approve or decline")
+	v.Check(in.Decision == "approve" || in.Decision == "decline" || in.Decision == "request_changes", "decision", "must be approve, decline or request_changes")
 	v.Check(in.Decision != "decline" || strings.TrimSpace(in.Reason) != "", "reason", "is required when declining")
+	v.Check(in.Decision != "request_changes" || strings.TrimSpace(in.Reason) != "", "reason", "is required when asking for changes: say what to change")
 	v.Check(len(in.Reason) <= 2000, "reason", "is at most 2000 characters")
 	if err := a.authorizeRegion(ctx, c, id, "decide on this CoP"); err != nil {
 		return nil, err
@@ -171,6 +181,9 @@ func (a *Application) Decide(ctx context.Context, c httpx.Claims, id string, in 
 		return nil, err
 	}
 	return a.update(ctx, id, func(cop *domain.CoP) (events.Event, error) {
+		if in.Decision == "request_changes" {
+			return cop.RequestChanges(strings.TrimSpace(in.Reason))
+		}
 		return cop.Decide(in.Decision == "approve", in.Reason)
 	})
 }
@@ -247,11 +260,28 @@ func (a *Application) CoP(ctx context.Context, c httpx.Claims, id string) (*doma
 	if !seesAll(c, cop) && !cop.Running() {
 		return nil, apperr.NotFound("CoP %q does not exist", id)
 	}
-	return cop, nil
+	return private(c, cop), nil
 }
 
+// seesAll: national, the CoP's hub and coordinator, and the person who applied for it see
+// it in any status, with its contact.
 func seesAll(c httpx.Claims, cop *domain.CoP) bool {
+	return manages(c, cop) || c.IsPerson(cop.ApplicantID)
+}
+
+// manages: national, the CoP's hub and its coordinator act on a CoP; its applicant only
+// edits the application.
+func manages(c httpx.Claims, cop *domain.CoP) bool {
 	return c.IsNational() || c.IsHubOf(cop.Region) || c.IsCoordinatorOf(cop.ID)
+}
+
+// private hides who applied and their contact details from those who see a CoP only as a
+// directory entry.
+func private(c httpx.Claims, cop *domain.CoP) *domain.CoP {
+	if !seesAll(c, cop) {
+		cop.ApplicantID, cop.Contact = "", domain.Contact{}
+	}
+	return cop
 }
 
 // ListQuery is the input of ListCoPs.
@@ -299,7 +329,11 @@ func (a *Application) ListCoPs(ctx context.Context, c httpx.Claims, q ListQuery)
 			f.Statuses = running
 		}
 	}
-	return a.repo.ListCoPs(ctx, f)
+	cops, next, err := a.repo.ListCoPs(ctx, f)
+	for _, cop := range cops {
+		private(c, cop)
+	}
+	return cops, next, err
 }
 
 // authorizeRegion lets national and the hub of the CoP's region through.
@@ -323,7 +357,7 @@ func (a *Application) authorizeCoP(ctx context.Context, c httpx.Claims, id, what
 	if err != nil {
 		return err
 	}
-	return httpx.Authorize(c, seesAll(c, cop), what)
+	return httpx.Authorize(c, manages(c, cop), what)
 }
 
 func (a *Application) update(ctx context.Context, id string, fn func(*domain.CoP) (events.Event, error)) (*domain.CoP, error) {

@@ -37,6 +37,9 @@ func (h *HTTP) Routes() []Route {
 		{Method: "GET", Path: "/v1/cops/{id}/charter", Handle: h.getCharter},
 		{Method: "PUT", Path: "/v1/cops/{id}/stage", Handle: h.changeStage},
 		{Method: "POST", Path: "/v1/cops/{id}/retire", Handle: h.retire},
+		{Method: "POST", Path: "/v1/applications", Handle: h.apply},
+		{Method: "GET", Path: "/v1/applications", Handle: h.myApplications},
+		{Method: "PUT", Path: "/v1/applications/{id}", Handle: h.resubmit},
 	}
 }
 
@@ -58,12 +61,23 @@ type CoPView struct {
 	DecisionReason    string         `json:"decision_reason,omitempty"`
 	RetiredReason     string         `json:"retired_reason,omitempty"`
 	CharterVersion    int            `json:"charter_version"`
-	CreatedAt         time.Time      `json:"created_at"`
-	UpdatedAt         time.Time      `json:"updated_at"`
+	// ApplicantID and Contact are shown only to those who see the whole proposal (its
+	// hub, national, its coordinator and the applicant).
+	ApplicantID      string          `json:"applicant_id,omitempty"`
+	Contact          *domain.Contact `json:"contact,omitempty"`
+	Round            int             `json:"round"`
+	ChangesRequested string          `json:"changes_requested,omitempty"`
+	CreatedAt        time.Time       `json:"created_at"`
+	UpdatedAt        time.Time       `json:"updated_at"`
 }
 
 func view(c *domain.CoP) CoPView {
+	var contact *domain.Contact
+	if c.Contact != (domain.Contact{}) {
+		contact = &c.Contact
+	}
 	return CoPView{
+		ApplicantID: c.ApplicantID, Contact: contact, Round: c.Round, ChangesRequested: c.ChangesRequested,
 		ID: c.ID, Name: c.Name, Region: c.Region, Scope: c.Scope, Purpose: c.Purpose,
 		Topics: c.Topics, HostOrganisations: c.HostOrganisations, Meeting: c.Meeting,
 		Status: c.Status, Stage: c.Stage, DecisionReason: c.DecisionReason,
@@ -183,5 +197,35 @@ func (h *HTTP) retire(ctx context.Context, c httpx.Claims, r *http.Request) (int
 		return 0, nil, err
 	}
 	cop, err := h.app.Retire(ctx, c, r.PathValue("id"), in.Reason)
+	return one(http.StatusOK, cop, err)
+}
+
+func (h *HTTP) apply(ctx context.Context, c httpx.Claims, r *http.Request) (int, any, error) {
+	var in app.ApplicationInput
+	if err := httpx.DecodeSigned(c, r, &in); err != nil {
+		return 0, nil, err
+	}
+	cop, err := h.app.Apply(ctx, c, in)
+	return one(http.StatusCreated, cop, err)
+}
+
+func (h *HTTP) myApplications(ctx context.Context, c httpx.Claims, _ *http.Request) (int, any, error) {
+	cops, err := h.app.MyApplications(ctx, c)
+	if err != nil {
+		return 0, nil, err
+	}
+	views := make([]CoPView, len(cops))
+	for i, cop := range cops {
+		views[i] = view(cop)
+	}
+	return http.StatusOK, map[string]any{"applications": views}, nil
+}
+
+func (h *HTTP) resubmit(ctx context.Context, c httpx.Claims, r *http.Request) (int, any, error) {
+	var in app.ApplicationInput
+	if err := httpx.DecodeSigned(c, r, &in); err != nil {
+		return 0, nil, err
+	}
+	cop, err := h.app.Resubmit(ctx, c, r.PathValue("id"), in)
 	return one(http.StatusOK, cop, err)
 }
