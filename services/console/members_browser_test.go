@@ -168,7 +168,7 @@ func TestMemberAnswersAnEvaluation(t *testing.T) {
 				t.Fatalf("confidence chart before: %q, want %q", before, want)
 			}
 
-			me := browserAt(t, n, width, n.Member(t, "m-me"))
+			me := browserAt(t, n, width, memberToken(t, n, "m-me"))
 			visit(t, me, n.URL+"/")
 			if err := chromedp.Do(me, chromedp.WaitVisible(`#awaiting`)); err != nil {
 				t.Fatalf("a member opening the console does not land on their page: %v", err)
@@ -263,7 +263,7 @@ func TestResultsWithheldAndCSV(t *testing.T) {
 		n.JSON(t, "POST", "/v1/polls/"+rank.ID+"/ballots", n.Member(t, m), nil, &b)
 		n.JSON(t, "POST", "/v1/polls/"+rank.ID+"/responses", "", map[string]any{"ballot": b.Ballot, "answer": []string{"handover", "triage", "ethics"}}, nil)
 	}
-	me := browserAt(t, n, chromium.PhoneWidth, n.Member(t, "r-5"))
+	me := browserAt(t, n, chromium.PhoneWidth, memberToken(t, n, "r-5"))
 	visit(t, me, n.URL+"/me/polls/"+rank.ID)
 	if err := chromedp.Do(me, chromedp.WaitVisible(`#answer-form`),
 		chromedp.SetValue(`select[name="answer.rank.0"]`, "2"), chromedp.SetValue(`select[name="answer.rank.1"]`, "1"),

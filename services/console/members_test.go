@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/copnet/copnet/pkg/events"
+	"github.com/copnet/copnet/pkg/httpx"
 	"github.com/copnet/copnet/pkg/testkit"
 )
 
@@ -48,7 +49,7 @@ func TestMembersPagesWithoutJavaScript(t *testing.T) {
 	}
 
 	member := newBrowser(t, n.URL)
-	member.signIn(n.Member(t, "h-1"))
+	member.signIn(memberToken(t, n, "h-1"))
 	if r := member.get("/"); r.status != http.StatusSeeOther || r.header.Get("Location") != "/me" {
 		t.Errorf("a member at / → %d %s, want their page", r.status, r.header.Get("Location"))
 	}
@@ -132,4 +133,10 @@ func TestMembersPagesWithoutJavaScript(t *testing.T) {
 	if r := member.get("/cops/cop-m/results.csv"); r.status != http.StatusForbidden {
 		t.Errorf("a member's CSV → %d, want 403", r.status)
 	}
+}
+
+// memberToken is a member of cop-m as after a sign-in: their member grant included.
+func memberToken(t *testing.T, n *testkit.Node, person string) string {
+	t.Helper()
+	return n.Token(t, httpx.Claims{Subject: person, Grants: []httpx.Grant{{Role: httpx.RoleMember, CoP: "cop-m"}}})
 }
