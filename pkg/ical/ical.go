@@ -25,7 +25,9 @@ type Event struct {
 	OrganizerName string
 	Location      string
 	URL           string
-	Cancelled     bool
+	// Description is the event's text, e.g. where to evaluate a session afterwards.
+	Description string
+	Cancelled   bool
 }
 
 // Calendar is a VCALENDAR: Method is PUBLISH for a feed, REQUEST for an invitation.
@@ -89,6 +91,9 @@ func Write(w io.Writer, c Calendar, now time.Time) error {
 		}
 		if e.URL != "" {
 			line("URL:%s", uriValue(e.URL))
+		}
+		if e.Description != "" {
+			line("DESCRIPTION:%s", escape(e.Description))
 		}
 		if e.Cancelled {
 			line("STATUS:CANCELLED")

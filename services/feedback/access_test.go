@@ -40,7 +40,7 @@ var accessTable = []testkit.AccessCase[accessReq]{
 	{Route: "GET /v1/cops/{id}/polls", Req: accessReq{"", "/v1/cops/cop-own/polls", ""}, Want: testkit.Allowed(http.StatusOK, seers...)},
 	{Route: "GET /v1/sessions/{id}/evaluation", Req: accessReq{"", "/v1/sessions/sess-own/evaluation", ""}, Want: testkit.Allowed(http.StatusOK, seers...)},
 	{Route: "GET /v1/cops/{id}/confidence", Req: accessReq{"", "/v1/cops/cop-own/confidence", ""}, Want: testkit.Allowed(http.StatusOK, seers...)},
-	{Route: "GET /v1/stage-quiz", Req: accessReq{"", "/v1/stage-quiz", ""}, Want: testkit.Allowed(http.StatusOK, callers[1:]...)},
+	{Route: "GET /v1/stage-quiz", Req: accessReq{"", "/v1/stage-quiz", ""}, Want: testkit.Everyone(http.StatusOK)},
 	{Route: "POST /v1/cops/{id}/stage-assessments", Req: accessReq{"", "/v1/cops/cop-own/stage-assessments", quizAnswers}, Want: testkit.Allowed(http.StatusCreated, managers...)},
 	{Route: "POST /v1/decks", Req: accessReq{"", "/v1/decks", `{"cop_id":"cop-own","title":"S","questions":[{"kind":"words","question":"One word?"}]}`}, Want: testkit.Allowed(http.StatusCreated, managers...)},
 	{Route: "GET /v1/decks/{id}", Req: accessReq{"deck", "/v1/decks/{id}", ""}, Want: testkit.Allowed(http.StatusOK, managers...)},
@@ -50,6 +50,9 @@ var accessTable = []testkit.AccessCase[accessReq]{
 	{Route: "GET /v1/cops/{id}/decks", Req: accessReq{"deck", "/v1/cops/cop-own/decks", ""}, Want: testkit.Allowed(http.StatusOK, managers...)},
 	{Route: "GET /v1/polls/{id}/live", Req: accessReq{"open", "/v1/polls/{id}/live", ""}, Want: testkit.Allowed(http.StatusOK, managers...)},
 	{Route: "GET /v1/decks/by-code/{code}/current", Req: accessReq{"deck", "/v1/decks/by-code/{code}/current", ""}, Want: testkit.Everyone(http.StatusOK)},
+	{Route: "GET /v1/me/polls", Req: accessReq{"poll", "/v1/me/polls", ""}, Want: testkit.Allowed(http.StatusOK, callers[1:]...)},
+	{Route: "POST /v1/stage-quiz/score", Req: accessReq{"", "/v1/stage-quiz/score", quizAnswers}, Want: testkit.Everyone(http.StatusOK)},
+	{Route: "GET /v1/cops/{id}/stage-assessments", Req: accessReq{"", "/v1/cops/cop-own/stage-assessments", ""}, Want: testkit.Allowed(http.StatusOK, seers...)},
 }
 
 var quizAnswers = `{"answers":{"q1":"a","q2":"b","q3":"c","q4":"c","q5":"c","q6":"c","q7":"c","q8":"c","q9":"c","q10":"c"}}`

@@ -146,6 +146,16 @@ func TestCalendarFeedHoldsWhatTheAPIHolds(t *testing.T) {
 		if (s.Status == "cancelled") != (status == "CANCELLED") {
 			t.Errorf("session %d is %s, feed STATUS %s", s.Number, s.Status, status)
 		}
+		// Each session the CoP still holds says where to evaluate it afterwards: the
+		// console's page for the session under the node's public URL.
+		description := ""
+		if p := ev.GetProperty(ics.ComponentPropertyDescription); p != nil {
+			description = p.Value
+		}
+		evaluate := e.n.URL + "/sessions/" + s.ID + "/evaluate"
+		if held := s.Status != "cancelled"; held != strings.Contains(description, evaluate) {
+			t.Errorf("session %d (%s): DESCRIPTION %q, want the evaluation link %s only when not cancelled", s.Number, s.Status, description, evaluate)
+		}
 	}
 	if api[moved.ID+"@copnet"].Sequence <= moved.Sequence {
 		t.Error("the rescheduled session's SEQUENCE did not grow")

@@ -48,7 +48,7 @@ type pages struct {
 }
 
 var pageNames = []string{"national", "region", "cop", "signin", "setup", "account", "invitation", "notifications", "error",
-	"apply", "applications", "application",
+	"apply", "applications", "application", "me", "answer", "quiz",
 	"join", "room", "deck", "present"}
 
 func mustParsePages() *pages {
@@ -132,6 +132,22 @@ var funcs = template.FuncMap{
 	},
 	"checkin": checkinText,
 	"inc":     func(i int) int { return i + 1 },
+	// points lists the whole numbers lo..hi (a scale's points, a ranking's places).
+	"points": func(lo, hi int) []int {
+		var out []int
+		for i := lo; i <= hi && len(out) <= 100; i++ {
+			out = append(out, i)
+		}
+		return out
+	},
+	"add": func(a, b int) int { return a + b },
+	// nth is the i-th of a list of form values, or "".
+	"nth": func(l []string, i int) string {
+		if i < 0 || i >= len(l) {
+			return ""
+		}
+		return l[i]
+	},
 }
 
 func pct(f float64) string { return strconv.Itoa(int(math.Round(f*100))) + "%" }

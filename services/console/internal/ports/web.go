@@ -86,6 +86,14 @@ func (w *Web) PageRoutes() []Route {
 		{"GET", "/notifications", w.notificationsPage},
 		{"POST", "/notifications", w.saveNotifications},
 		{"GET", "/static/{file}", w.static},
+		{"GET", "/me", w.mePage},
+		{"GET", "/me/polls/{id}", w.answerPage},
+		{"POST", "/me/polls/{id}", w.answer},
+		{"GET", "/sessions/{id}/evaluate", w.evaluateSession},
+		{"GET", "/quiz", w.quizPage},
+		{"POST", "/quiz", w.scoreQuiz},
+		{"POST", "/quiz/save", w.saveQuiz},
+		{"GET", "/cops/{id}/results.csv", w.resultsCSV},
 	}, w.liveRoutes()...)
 }
 
@@ -155,7 +163,8 @@ func (w *Web) nationalPage(rw http.ResponseWriter, r *http.Request) {
 		http.Redirect(rw, r, "/applications", http.StatusSeeOther)
 		return
 	default:
-		w.pageError(rw, r, c, apperr.Forbidden("members have no console pages; the console is for the secretariat, hubs and coordinators"))
+		// A member's console is their own page: what awaits them.
+		http.Redirect(rw, r, "/me", http.StatusSeeOther)
 		return
 	}
 	n, err := w.store.Network(r.Context())
@@ -253,18 +262,9 @@ func (w *Web) copPage(rw http.ResponseWriter, r *http.Request) {
 		w.pageError(rw, r, c, err)
 		return
 	}
-	if !c.claims.IsNational() && !c.claims.IsCoordinatorOf(id) {
-		region, err := w.store.RegionOf(r.Context(), id)
-		if err != nil && !errors.Is(err, projection.ErrNotFound) {
-			w.pageError(rw, r, c, err)
-			return
-		}
-		// An unknown CoP is forbidden rather than missing for a hub, so that a hub cannot
-		// learn which ids exist elsewhere.
-		if err := httpx.Authorize(c.claims, err == nil && c.claims.IsHubOf(region), "see CoP "+id); err != nil {
-			w.pageError(rw, r, c, err)
-			return
-		}
+	if err := w.copAccess(r, c, id); err != nil {
+		w.pageError(rw, r, c, err)
+		return
 	}
 	d, err := w.store.CoP(r.Context(), id)
 	if errors.Is(err, projection.ErrNotFound) {
@@ -274,7 +274,23 @@ func (w *Web) copPage(rw http.ResponseWriter, r *http.Request) {
 		w.pageError(rw, r, c, err)
 		return
 	}
-	w.pages.render(rw, r, http.StatusOK, "cop", pageData{Title: d.Name, Caller: c.claims, CSRF: httpx.CSRFToken(rw, r), CoP: d})
+	w.pages.render(rw, r, http.StatusOK, "cop", copPageData{
+		pageData: pageData{Title: d.Name, Caller: c.claims, CSRF: httpx.CSRFToken(rw, r), CoP: d, Notice: copNotices[r.URL.Query().Get("notice")]},
+		Results:  w.copResults(r, c, d)})
+}
+
+// copAccess says whether c may see CoP id's page: national, its coordinator, its region's
+// hub. An unknown CoP is forbidden rather than missing for a hub, so that a hub cannot
+// learn which ids exist elsewhere.
+func (w *Web) copAccess(r *http.Request, c caller, id string) error {
+	if c.claims.IsNational() || c.claims.IsCoordinatorOf(id) {
+		return nil
+	}
+	region, err := w.store.RegionOf(r.Context(), id)
+	if err != nil && !errors.Is(err, projection.ErrNotFound) {
+		return err
+	}
+	return httpx.Authorize(c.claims, err == nil && c.claims.IsHubOf(region), "see CoP "+id)
 }
 
 // decide forwards a hub's (or national's) approve or decline to the registry with the
@@ -377,6 +393,8 @@ func (w *Web) send(ctx context.Context, client *http.Client, base, correlation, 
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}
+	// No token for the calls that must not carry one: answering with a ballot (which names
+	// nobody), the public quiz and the room's public routes.
 	if token != "" {
 		req.Header.Set("Authorization", "Bearer "+token)
 	}

@@ -20,6 +20,7 @@ import (
 	"github.com/copnet/copnet/pkg/events"
 	"github.com/copnet/copnet/pkg/postgres"
 	"github.com/copnet/copnet/services/feedback/domain"
+	"github.com/copnet/copnet/services/feedback/internal/app"
 )
 
 // Repository stores polls, ballots, responses, assessments and the projections of other
@@ -557,4 +558,64 @@ func (r *Repository) AddAssessment(ctx context.Context, id, cop string, answers 
 		}
 		return r.outbox.Publish(ctx, tx, events.StageAssessed{AssessmentID: id, CoPID: cop, Stage: string(a.Stage)})
 	})
+}
+
+// Assessments lists a CoP's stage assessments, oldest first, each scored again from its
+// stored answers (the same rules that scored it when it was saved).
+func (r *Repository) Assessments(ctx context.Context, cop string) ([]app.StageAssessment, error) {
+	rows, err := r.pool.Query(ctx, `SELECT id, answers, assessed_at FROM stage_assessments WHERE cop_id = $1
+		ORDER BY assessed_at, id`, cop)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := []app.StageAssessment{}
+	for rows.Next() {
+		s := app.StageAssessment{CoPID: cop}
+		var raw []byte
+		if err := rows.Scan(&s.ID, &raw, &s.AssessedAt); err != nil {
+			return nil, err
+		}
+		var answers map[string]string
+		if err := json.Unmarshal(raw, &answers); err != nil {
+			return nil, fmt.Errorf("stage assessment %s: %w", s.ID, err)
+		}
+		if s.Assessment, err = domain.Assess(answers); err != nil {
+			return nil, fmt.Errorf("stage assessment %s: %w", s.ID, err)
+		}
+		out = append(out, s)
+	}
+	return out, rows.Err()
+}
+
+// OpenMembersPolls lists the members' polls still taking answers at now in the CoPs
+// person currently belongs to, oldest first.
+func (r *Repository) OpenMembersPolls(ctx context.Context, person string, now time.Time) ([]*domain.Poll, error) {
+	rows, err := r.pool.Query(ctx, "SELECT "+pollColumns+` FROM polls p
+		WHERE audience = $2 AND closed_at IS NULL AND (closes_at IS NULL OR closes_at > $3)
+		AND EXISTS (SELECT 1 FROM members m WHERE m.cop_id = p.cop_id AND m.person_id = $1 AND m.current)
+		ORDER BY opened_at, id`, person, domain.AudienceMembers, now)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := []*domain.Poll{}
+	for rows.Next() {
+		p, err := scanPoll(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, p)
+	}
+	return out, rows.Err()
+}
+
+// BallotsIssued returns which of the polls have a ballot issued under the paired hash.
+func (r *Repository) BallotsIssued(ctx context.Context, polls []string, hashes [][]byte) ([]string, error) {
+	rows, err := r.pool.Query(ctx, `SELECT poll_id FROM ballots_issued WHERE (poll_id, issue_hash) IN
+		(SELECT * FROM unnest($1::text[], $2::bytea[]))`, polls, hashes)
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, pgx.RowTo[string])
 }

@@ -48,6 +48,12 @@ type Repository interface {
 	DuePolls(ctx context.Context, now time.Time) ([]string, error)
 
 	AddAssessment(ctx context.Context, id, cop string, answers map[string]string, a domain.Assessment, now time.Time) error
+	Assessments(ctx context.Context, cop string) ([]StageAssessment, error)
+
+	// What awaits a member: open members' polls of their CoPs, and which of the given
+	// (poll, issuance hash) pairs have a ballot issued.
+	OpenMembersPolls(ctx context.Context, person string, now time.Time) ([]*domain.Poll, error)
+	BallotsIssued(ctx context.Context, polls []string, hashes [][]byte) ([]string, error)
 }
 
 // Application is the feedback service's use cases.
@@ -193,9 +199,17 @@ func (a *Application) PollByCode(ctx context.Context, code string) (*domain.Poll
 	return a.repo.PollByCode(ctx, strings.ToUpper(code))
 }
 
-// PollsOf lists a CoP's polls, evaluations and check-ins.
+// PollsOf lists a CoP's polls, evaluations and check-ins. A CoP this service does not know
+// is not found (after the access check, so a hub learns nothing of other regions' ids):
+// a client tells "no polls yet" from "not kept here".
 func (a *Application) PollsOf(ctx context.Context, c httpx.Claims, cop string) ([]*domain.Poll, error) {
 	if err := a.authorize(ctx, c, cop, false, "see this CoP's polls"); err != nil {
+		return nil, err
+	}
+	if _, known, err := a.repo.CoPRegion(ctx, cop); err != nil || !known {
+		if err == nil {
+			err = apperr.NotFound("CoP %q is not an approved CoP this service knows", cop)
+		}
 		return nil, err
 	}
 	return a.repo.PollsOf(ctx, cop, "")
@@ -377,18 +391,17 @@ func (a *Application) Confidence(ctx context.Context, c httpx.Claims, cop string
 	return out, nil
 }
 
-// StageQuiz returns the stage quiz to anyone signed in.
-func (a *Application) StageQuiz(c httpx.Claims) ([]domain.QuizQuestion, error) {
-	if err := httpx.Authorize(c, c.Signed(), "take the stage quiz"); err != nil {
-		return nil, err
-	}
-	return domain.Quiz, nil
+// StageQuiz returns the stage quiz to anyone, signed in or not: it is public, for groups
+// that have no CoP yet as much as for CoPs.
+func (a *Application) StageQuiz() []domain.QuizQuestion {
+	return domain.Quiz
 }
 
 // StageAssessment is a stored quiz outcome.
 type StageAssessment struct {
-	ID    string `json:"id"`
-	CoPID string `json:"cop_id"`
+	ID         string    `json:"id"`
+	CoPID      string    `json:"cop_id"`
+	AssessedAt time.Time `json:"assessed_at"`
 	domain.Assessment
 }
 
@@ -408,8 +421,9 @@ func (a *Application) AssessStage(ctx context.Context, c httpx.Claims, cop strin
 	if err != nil {
 		return nil, err
 	}
-	out := &StageAssessment{ID: strings.ToLower(events.NewID()), CoPID: cop, Assessment: as}
-	return out, a.repo.AddAssessment(ctx, out.ID, cop, answers, as, a.now())
+	now := a.now()
+	out := &StageAssessment{ID: strings.ToLower(events.NewID()), CoPID: cop, AssessedAt: now, Assessment: as}
+	return out, a.repo.AddAssessment(ctx, out.ID, cop, answers, as, now)
 }
 
 // Reactions to other services' events. The bus runs each in the consumer's transaction,

@@ -51,6 +51,9 @@ func (h *HTTP) Routes() []Route {
 		{Method: "GET", Path: "/v1/cops/{id}/confidence", Handle: h.confidence},
 		{Method: "GET", Path: "/v1/stage-quiz", Handle: h.stageQuiz},
 		{Method: "POST", Path: "/v1/cops/{id}/stage-assessments", Handle: h.assessStage},
+		{Method: "GET", Path: "/v1/me/polls", Handle: h.myPolls},
+		{Method: "POST", Path: "/v1/stage-quiz/score", Handle: h.scoreQuiz},
+		{Method: "GET", Path: "/v1/cops/{id}/stage-assessments", Handle: h.stageAssessments},
 	}, h.deckRoutes()...)
 }
 
@@ -226,12 +229,8 @@ func (h *HTTP) confidence(ctx context.Context, c httpx.Claims, r *http.Request) 
 	return http.StatusOK, map[string]any{"cop_id": r.PathValue("id"), "sessions": points}, nil
 }
 
-func (h *HTTP) stageQuiz(_ context.Context, c httpx.Claims, _ *http.Request) (int, any, error) {
-	qs, err := h.app.StageQuiz(c)
-	if err != nil {
-		return 0, nil, err
-	}
-	return http.StatusOK, map[string]any{"stages": domain.Stages, "questions": qs}, nil
+func (h *HTTP) stageQuiz(_ context.Context, _ httpx.Claims, _ *http.Request) (int, any, error) {
+	return http.StatusOK, map[string]any{"stages": domain.Stages, "questions": h.app.StageQuiz()}, nil
 }
 
 func (h *HTTP) assessStage(ctx context.Context, c httpx.Claims, r *http.Request) (int, any, error) {

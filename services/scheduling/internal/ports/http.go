@@ -288,7 +288,7 @@ func (h *HTTP) personCalendar(ctx context.Context, c httpx.Claims, r *http.Reque
 
 func (h *HTTP) calendar(name string, entries []domain.CalendarEntry) (int, any, error) {
 	var b bytes.Buffer
-	if err := writeCalendar(&b, name, h.feeds.Organizer, entries, h.now()); err != nil {
+	if err := writeCalendar(&b, name, h.feeds.Organizer, h.feeds.PublicURL, entries, h.now()); err != nil {
 		return 0, nil, err
 	}
 	return http.StatusOK, httpx.Raw{Header: http.Header{
