@@ -101,20 +101,6 @@ func evaluate(t *testing.T, n *testkit.Node, poll, person string, confidence int
 	}
 }
 
-// look takes a screenshot, checks the page fits without sideways scrolling and runs axe.
-func look(t *testing.T, ctx context.Context, axe, name string) {
-	t.Helper()
-	screenshot(t, ctx, name)
-	problems, err := chromedp.Run(ctx, chromedp.Evaluate[[]string](overflowCheck))
-	if err != nil {
-		t.Fatalf("%s: %v", name, err)
-	}
-	for _, p := range problems {
-		t.Errorf("%s: %s", name, p)
-	}
-	chromium.CheckAccessibility(t, ctx, axe, name)
-}
-
 func browserAt(t *testing.T, n *testkit.Node, width int, token string) context.Context {
 	t.Helper()
 	ctx := chromium.New(t, width)
@@ -122,15 +108,6 @@ func browserAt(t *testing.T, n *testkit.Node, width int, token string) context.C
 		setAccess(t, ctx, n, token)
 	}
 	return ctx
-}
-
-func evalJS(t *testing.T, ctx context.Context, js string) string {
-	t.Helper()
-	s, err := chromedp.Run(ctx, chromedp.Evaluate[string](js))
-	if err != nil {
-		t.Fatalf("%s: %v", js, err)
-	}
-	return s
 }
 
 // confidenceLabel is the accessible name of the CoP page's confidence chart.
@@ -163,7 +140,7 @@ func TestMemberAnswersAnEvaluation(t *testing.T) {
 
 			coordCtx := browserAt(t, n, width, coord)
 			visit(t, coordCtx, n.URL+"/cops/cop-m")
-			before := evalJS(t, coordCtx, confidenceLabel)
+			before := evalJS[string](t, coordCtx, confidenceLabel)
 			if want := "Mean confidence (1–5) per session of Nurses North, oldest to latest: 3.0"; before != want {
 				t.Fatalf("confidence chart before: %q, want %q", before, want)
 			}
@@ -173,7 +150,7 @@ func TestMemberAnswersAnEvaluation(t *testing.T) {
 			if err := chromedp.Do(me, chromedp.WaitVisible(`#awaiting`)); err != nil {
 				t.Fatalf("a member opening the console does not land on their page: %v", err)
 			}
-			titles := evalJS(t, me, `[...document.querySelectorAll('#awaiting .task-title')].map(e => e.textContent).join("|")`)
+			titles := evalJS[string](t, me, `[...document.querySelectorAll('#awaiting .task-title')].map(e => e.textContent).join("|")`)
 			if titles != "Evaluate session 2" {
 				t.Fatalf("waiting for the member: %q", titles)
 			}
@@ -181,7 +158,7 @@ func TestMemberAnswersAnEvaluation(t *testing.T) {
 			if err := chromedp.Do(me, chromedp.Click(`#awaiting li[data-poll="`+evals[1]+`"] a`), chromedp.WaitVisible(`#answer-form`)); err != nil {
 				t.Fatal(err)
 			}
-			if h := evalJS(t, me, `document.querySelector('h1').textContent`); h != "Evaluate session 2" {
+			if h := evalJS[string](t, me, `document.querySelector('h1').textContent`); h != "Evaluate session 2" {
 				t.Errorf("answer page heading %q", h)
 			}
 			// Sending it half-filled is refused, naming the questions, and keeps what was given.
@@ -194,10 +171,10 @@ func TestMemberAnswersAnEvaluation(t *testing.T) {
 				chromedp.Click(`#answer-submit`), chromedp.WaitVisible(`#answer-error`)); err != nil {
 				t.Fatal(err)
 			}
-			if marked := evalJS(t, me, `[...document.querySelectorAll('fieldset.invalid')].map(e => e.id).join(",")`); marked != "q-usefulness,q-takeaway" {
+			if marked := evalJS[string](t, me, `[...document.querySelectorAll('fieldset.invalid')].map(e => e.id).join(",")`); marked != "q-usefulness,q-takeaway" {
 				t.Errorf("refused answer marks %q", marked)
 			}
-			if kept := evalJS(t, me, `document.querySelector('input[name=confidence]:checked').value`); kept != "5" {
+			if kept := evalJS[string](t, me, `document.querySelector('input[name=confidence]:checked').value`); kept != "5" {
 				t.Errorf("the refused form kept confidence %q", kept)
 			}
 			look(t, me, axe, fmt.Sprintf("answer-refused-%d", width))
@@ -220,11 +197,11 @@ func TestMemberAnswersAnEvaluation(t *testing.T) {
 				t.Fatalf("close session 2's evaluation: %d", st)
 			}
 			visit(t, coordCtx, n.URL+"/cops/cop-m")
-			after := evalJS(t, coordCtx, confidenceLabel)
+			after := evalJS[string](t, coordCtx, confidenceLabel)
 			if want := "Mean confidence (1–5) per session of Nurses North, oldest to latest: 3.0, 5.0"; after != want {
 				t.Errorf("confidence chart after: %q, want %q", after, want)
 			}
-			words := evalJS(t, coordCtx, `document.querySelector('article[data-poll="`+evals[1]+`"]').textContent`)
+			words := evalJS[string](t, coordCtx, `document.querySelector('article[data-poll="`+evals[1]+`"]').textContent`)
 			if !strings.Contains(words, "rotation") || !strings.Contains(words, "handover") {
 				t.Errorf("session 2's results do not show the member's words: %q", words)
 			}
@@ -279,15 +256,15 @@ func TestResultsWithheldAndCSV(t *testing.T) {
 	for _, width := range []int{chromium.PhoneWidth, chromium.DesktopWidth} {
 		ctx := browserAt(t, n, width, coord)
 		visit(t, ctx, n.URL+"/cops/cop-m")
-		withheld := evalJS(t, ctx, `document.querySelector('article[data-poll="`+evals[0]+`"] .withheld').textContent`)
+		withheld := evalJS[string](t, ctx, `document.querySelector('article[data-poll="`+evals[0]+`"] .withheld').textContent`)
 		if !strings.HasPrefix(withheld, "Withheld: fewer responses than the minimum") {
 			t.Errorf("the withheld evaluation says %q", withheld)
 		}
-		order := evalJS(t, ctx, `[...document.querySelectorAll('article[data-poll="`+rank.ID+`"] tbody th')].map(e => e.textContent).join("|")`)
+		order := evalJS[string](t, ctx, `[...document.querySelectorAll('article[data-poll="`+rank.ID+`"] tbody th')].map(e => e.textContent).join("|")`)
 		if order != "1. handover|2. triage|3. ethics" {
 			t.Errorf("ranking shown %q", order)
 		}
-		if open := evalJS(t, ctx, `document.querySelector('#results-h').parentElement.textContent`); !strings.Contains(open, "1 still open") {
+		if open := evalJS[string](t, ctx, `document.querySelector('#results-h').parentElement.textContent`); !strings.Contains(open, "1 still open") {
 			t.Errorf("the open evaluation of session 2 is not counted: %q", open)
 		}
 		look(t, ctx, axe, fmt.Sprintf("cop-withheld-%d", width))
@@ -345,7 +322,7 @@ func TestStageQuiz(t *testing.T) {
 	for _, width := range []int{chromium.PhoneWidth, chromium.DesktopWidth} {
 		ctx := browserAt(t, n, width, "")
 		visit(t, ctx, n.URL+"/quiz")
-		if c := evalJS(t, ctx, `String(document.querySelectorAll('#quiz-form fieldset').length)`); c != "10" {
+		if c := evalJS[string](t, ctx, `String(document.querySelectorAll('#quiz-form fieldset').length)`); c != "10" {
 			t.Fatalf("the quiz shows %s questions", c)
 		}
 		look(t, ctx, axe, fmt.Sprintf("quiz-%d", width))
@@ -353,20 +330,20 @@ func TestStageQuiz(t *testing.T) {
 		if err := chromedp.Do(ctx, chromedp.Click(`#quiz-submit`), chromedp.WaitVisible(`#quiz-error`)); err != nil {
 			t.Fatal(err)
 		}
-		if marked := evalJS(t, ctx, `[...document.querySelectorAll('fieldset.invalid')].map(e => e.id).join(",")`); marked != "q-q4" {
+		if marked := evalJS[string](t, ctx, `[...document.querySelectorAll('fieldset.invalid')].map(e => e.id).join(",")`); marked != "q-q4" {
 			t.Errorf("missing answers marked %q", marked)
 		}
 		look(t, ctx, axe, fmt.Sprintf("quiz-missing-%d", width))
 		if err := chromedp.Do(ctx, chromedp.Click(`input[name=q4][value=c]`), chromedp.Click(`#quiz-submit`), chromedp.WaitVisible(`#quiz-result`)); err != nil {
 			t.Fatal(err)
 		}
-		if stage := evalJS(t, ctx, `document.querySelector('#stage').textContent`); stage != "Coalescing" {
+		if stage := evalJS[string](t, ctx, `document.querySelector('#stage').textContent`); stage != "Coalescing" {
 			t.Errorf("stage %q, want Coalescing", stage)
 		}
-		if focus := evalJS(t, ctx, `document.querySelector('#focus').textContent`); !strings.Contains(focus, "Build trust and agree the purpose") {
+		if focus := evalJS[string](t, ctx, `document.querySelector('#focus').textContent`); !strings.Contains(focus, "Build trust and agree the purpose") {
 			t.Errorf("focus %q", focus)
 		}
-		if saving := evalJS(t, ctx, `String(!!document.querySelector('#save-form'))`); saving != "false" {
+		if saving := evalJS[string](t, ctx, `String(!!document.querySelector('#save-form'))`); saving != "false" {
 			t.Errorf("someone with no account is offered to save the result")
 		}
 		look(t, ctx, axe, fmt.Sprintf("quiz-result-%d", width))
@@ -374,7 +351,7 @@ func TestStageQuiz(t *testing.T) {
 		if _, err := chromedp.Call(ctx, emulation.SetEmulatedMedia, emulation.SetEmulatedMediaParams{Media: "print"}); err != nil {
 			t.Fatal(err)
 		}
-		printed := evalJS(t, ctx, `["header.top", "#print", "footer", "#stage", "#focus"].map(s => document.querySelector(s).getClientRects().length > 0).join(",")`)
+		printed := evalJS[string](t, ctx, `["header.top", "#print", "footer", "#stage", "#focus"].map(s => document.querySelector(s).getClientRects().length > 0).join(",")`)
 		if printed != "false,false,false,true,true" {
 			t.Errorf("printed, are header, print button, footer, stage, focus shown: %s", printed)
 		}
@@ -395,7 +372,7 @@ func TestStageQuiz(t *testing.T) {
 	if where, _ := chromedp.Run(ctx, chromedp.Location()); !strings.Contains(where, "/cops/cop-m") {
 		t.Errorf("after saving the browser is at %s", where)
 	}
-	if got := evalJS(t, ctx, `document.querySelector('#assessments li strong').textContent`); got != "Maturing" {
+	if got := evalJS[string](t, ctx, `document.querySelector('#assessments li strong').textContent`); got != "Maturing" {
 		t.Errorf("the CoP page lists %q", got)
 	}
 	look(t, ctx, axe, "cop-assessed-390")

@@ -25,7 +25,7 @@ var answerQuestions = []fbQuestion{
 	{Key: "order", Kind: "ranking", Prompt: "Order?", Options: []string{"a", "b", "c"}},
 }
 
-func FuzzAnswerForm(f *testing.F) {
+func FuzzMemberAnswerForm(f *testing.F) {
 	for _, body := range []string{
 		"confidence=4&takeaway=rotation&takeaway=&takeaway=maps&meets_needs=partly&order.rank.0=2&order.rank.1=1&order.rank.2=3",
 		"confidence=0&takeaway=a&takeaway=b&takeaway=c&takeaway=d&meets_needs=maybe&order.rank.0=1&order.rank.1=1&order.rank.2=3",
