@@ -77,6 +77,8 @@ type RequestRaised struct {
 	CoPID     string   `json:"cop_id"`
 	Region    string   `json:"region"`
 	Topics    []string `json:"topics"`
+	AskerID   string   `json:"asker_id,omitempty"`
+	RoutedTo  []string `json:"routed_to,omitempty"`
 }
 
 // EventName implements Event.
@@ -86,6 +88,7 @@ func (RequestRaised) EventName() Name { return Name{"knowledge", "request_raised
 type RequestAnswered struct {
 	RequestID string `json:"request_id"`
 	AnswerID  string `json:"answer_id"`
+	AskerID   string `json:"asker_id,omitempty"`
 }
 
 // EventName implements Event.

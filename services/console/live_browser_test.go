@@ -135,9 +135,12 @@ func TestLiveSessionInTheRoom(t *testing.T) {
 	if _, err := chromedp.Call(presenter, network.SetCookie, network.SetCookieParams{Name: httpx.AccessCookie, Value: n.Coordinator(t, cop), URL: n.URL}); err != nil {
 		t.Fatalf("sign the coordinator in: %v", err)
 	}
-	if st := visit(t, presenter, n.URL+"/cops/"+cop+"/decks/new"); st != http.StatusOK {
-		t.Fatalf("deck builder: %d", st)
+	// From the CoP's page, as the coordinator finds it.
+	if st := visit(t, presenter, n.URL+"/cops/"+cop); st != http.StatusOK {
+		t.Fatalf("CoP page: %d", st)
 	}
+	must(t, presenter, "open the deck builder from the CoP page",
+		chromedp.Click(`#prepare-deck`), chromedp.WaitVisible(`#title`))
 	look(t, presenter, axe, "deck-builder-1280")
 	must(t, presenter, "build the deck",
 		chromedp.SetValue(`#title`, "Triage co-design, session 1"),

@@ -44,3 +44,30 @@ func TestApplicationStepsAreMailedToApplicantAndHub(t *testing.T) {
 		t.Fatalf("another region's hub officer got %d mails", len(got))
 	}
 }
+
+// A request goes to the experts knowledge routed it to (not to every expert on the topic,
+// and never back to the asker), and its answer goes to the asker.
+func TestRequestGoesToRoutedExpertsAndAnswerToAsker(t *testing.T) {
+	e := start(t, t0)
+	setUpCoP(t, e)
+	for _, p := range []string{"asker", "expert1", "expert2"} {
+		e.contact(t, p, "Person "+p, p+"@example.org")
+	}
+	e.publish(t, events.ExpertiseDeclared{ExpertiseID: "x2", PersonID: "expert2", Region: "vic", Topics: []string{"funding"}, Level: "practitioner", Visibility: "national"})
+	e.waitCount(t, 3, `SELECT count(*) FROM contacts WHERE person_id IN ('asker', 'expert1', 'expert2')`)
+	e.waitCount(t, 1, `SELECT count(*) FROM experts`)
+
+	e.publish(t, events.RequestRaised{RequestID: "r1", CoPID: "c1", Region: "vic", Topics: []string{"funding"},
+		AskerID: "asker", RoutedTo: []string{"expert1", "asker"}})
+	if m := e.mp.WaitFor(t, "expert1@example.org"); !strings.Contains(m.Subject, "knowledge request on funding") {
+		t.Fatalf("routed expert: %q", m.Subject)
+	}
+	e.publish(t, events.RequestAnswered{RequestID: "r1", AnswerID: "a1", AskerID: "asker"})
+	if m := e.mp.WaitFor(t, "asker@example.org"); !strings.Contains(m.Subject, "Your request was answered") {
+		t.Fatalf("asker: %q", m.Subject)
+	}
+	e.waitCount(t, 2, `SELECT count(*) FROM notices WHERE kind = 'knowledge_request'`)
+	if got := e.mp.MessagesTo(t, "expert2@example.org"); len(got) != 0 {
+		t.Fatalf("an expert knowledge did not route to got %d mails", len(got))
+	}
+}

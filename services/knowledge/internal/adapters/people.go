@@ -3,6 +3,7 @@ package adapters
 import (
 	"context"
 	"errors"
+	"slices"
 
 	"github.com/jackc/pgx/v5"
 
@@ -68,7 +69,16 @@ func (r *Repository) RaiseRequest(ctx context.Context, q *app.Request) error {
 				return err
 			}
 		}
-		return r.publish(ctx, tx, events.RequestRaised{RequestID: q.ID, CoPID: q.CoPID, Region: q.Region, Topics: q.Topics})
+		// The people it concerns by id only (the asker, the experts it was routed to), so that
+		// notify can tell them without knowledge sharing anything personal.
+		routed := make([]string, 0, len(q.Experts))
+		for _, m := range q.Experts {
+			if !slices.Contains(routed, m.PersonID) {
+				routed = append(routed, m.PersonID)
+			}
+		}
+		return r.publish(ctx, tx, events.RequestRaised{RequestID: q.ID, CoPID: q.CoPID, Region: q.Region, Topics: q.Topics,
+			AskerID: q.PersonID, RoutedTo: routed})
 	})
 }
 
@@ -102,7 +112,15 @@ func (r *Repository) AnswerRequest(ctx context.Context, ans *app.Answer) error {
 			ans.ID, ans.RequestID, ans.PersonID, ans.Body, ans.CreatedAt); err != nil {
 			return err
 		}
-		return r.publish(ctx, tx, events.RequestAnswered{RequestID: ans.RequestID, AnswerID: ans.ID})
+		var asker *string // NULL once the asker was erased
+		if err := tx.QueryRow(ctx, `SELECT person_id FROM requests WHERE id = $1`, ans.RequestID).Scan(&asker); err != nil {
+			return err
+		}
+		ev := events.RequestAnswered{RequestID: ans.RequestID, AnswerID: ans.ID}
+		if asker != nil {
+			ev.AskerID = *asker
+		}
+		return r.publish(ctx, tx, ev)
 	})
 }
 

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/mail"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 
@@ -303,14 +304,28 @@ func (a *Application) OnOverlapDetected(ctx context.Context, ev events.OverlapDe
 	return a.tell(ctx, noticesFor(people, env.ID, domain.KindOverlap, text, body)...)
 }
 
-// OnRequestRaised tells the experts on the request's topics.
+// OnRequestRaised tells the experts knowledge routed the request to (events before it
+// named them: the experts declared on its topics), never the asker themself.
 func (a *Application) OnRequestRaised(ctx context.Context, ev events.RequestRaised, env events.Envelope) error {
-	people, err := a.repo.Experts(ctx, ev.Topics)
-	if err != nil {
-		return err
+	people := ev.RoutedTo
+	if people == nil {
+		var err error
+		if people, err = a.repo.Experts(ctx, ev.Topics); err != nil {
+			return err
+		}
 	}
+	people = slices.DeleteFunc(slices.Clone(people), func(p string) bool { return p == ev.AskerID })
 	body := "A CoP asks for help on " + strings.Join(ev.Topics, ", ") + ". Your declared expertise matches."
 	return a.tell(ctx, noticesFor(people, env.ID, domain.KindRequest, "A knowledge request on "+strings.Join(ev.Topics, ", "), body)...)
+}
+
+// OnRequestAnswered tells the person who asked that an expert answered.
+func (a *Application) OnRequestAnswered(ctx context.Context, ev events.RequestAnswered, env events.Envelope) error {
+	if ev.AskerID == "" {
+		return nil // asked before knowledge named askers, or the asker was erased
+	}
+	body := "An expert answered your request. Sign in to copnet to read the answer: " + a.s.PublicURL + "/"
+	return a.tell(ctx, noticesFor([]string{ev.AskerID}, env.ID, domain.KindRequest, "Your request was answered", body)...)
 }
 
 // OnCheckinDue tells the CoP's members a check-in is open.

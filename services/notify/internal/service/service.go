@@ -129,6 +129,7 @@ func New(ctx context.Context, d node.Deps) (node.Service, error) {
 	bus.On(r, "on_participation_declining", a.OnParticipationDeclining)
 	bus.On(r, "on_overlap_detected", a.OnOverlapDetected)
 	bus.On(r, "on_request_raised", a.OnRequestRaised)
+	bus.On(r, "on_request_answered", a.OnRequestAnswered)
 	bus.On(r, "on_checkin_due", a.OnCheckinDue)
 	bus.On(r, "on_poll_opened", a.OnPollOpened)
 	bus.On(r, "on_gap_identified", a.OnGapIdentified)
