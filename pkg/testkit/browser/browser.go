@@ -85,6 +85,9 @@ func New(t testing.TB, width int) context.Context {
 		chromedp.Flag("no-first-run", true),
 		// /dev/shm is small in containers; a full one crashes tabs.
 		chromedp.Flag("disable-dev-shm-usage", true),
+		// Phones draw no scrollbar beside the page: without this the page was laid out 15 px
+		// narrower than the width asked for, and full-page screenshots lost their right edge.
+		chromedp.Flag("hide-scrollbars", true),
 		chromedp.WindowSize(width, viewportHeight),
 		chromedp.UserDataDir(t.TempDir()),
 	}
