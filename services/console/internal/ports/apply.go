@@ -245,13 +245,8 @@ func (w *Web) renderApply(rw http.ResponseWriter, r *http.Request, c caller, sta
 
 // submitApplication forwards the form to the registry and shows the application.
 func (w *Web) submitApplication(rw http.ResponseWriter, r *http.Request) {
-	if err := httpx.CheckCSRF(r); err != nil {
-		httpx.WriteProblem(rw, r, err)
-		return
-	}
-	c, ok := w.whoIs(r)
+	c, ok := w.formCaller(rw, r, "sign in to apply")
 	if !ok {
-		httpx.WriteProblem(rw, r, apperr.Unauthenticated("sign in to apply"))
 		return
 	}
 	f, err := parseApplication(r)
@@ -346,13 +341,8 @@ func (w *Web) renderApplication(rw http.ResponseWriter, r *http.Request, c calle
 
 // resubmitApplication forwards the applicant's edit to the registry.
 func (w *Web) resubmitApplication(rw http.ResponseWriter, r *http.Request) {
-	if err := httpx.CheckCSRF(r); err != nil {
-		httpx.WriteProblem(rw, r, err)
-		return
-	}
-	c, ok := w.whoIs(r)
+	c, ok := w.formCaller(rw, r, "sign in to edit your application")
 	if !ok {
-		httpx.WriteProblem(rw, r, apperr.Unauthenticated("sign in to edit your application"))
 		return
 	}
 	id := r.PathValue("id")

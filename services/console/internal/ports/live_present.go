@@ -253,13 +253,8 @@ func (w *Web) presentPage(rw http.ResponseWriter, r *http.Request) {
 // browser back to the presenter screen.
 func (w *Web) presentAction(rw http.ResponseWriter, r *http.Request, path string, body []byte) {
 	r.Body = http.MaxBytesReader(rw, r.Body, maxForm)
-	if err := httpx.CheckCSRF(r); err != nil {
-		httpx.WriteProblem(rw, r, err)
-		return
-	}
-	c, ok := w.whoIs(r)
+	c, ok := w.formCaller(rw, r, "sign in to present this deck")
 	if !ok {
-		httpx.WriteProblem(rw, r, apperr.Unauthenticated("sign in to present this deck"))
 		return
 	}
 	id := r.PathValue("id")
@@ -381,13 +376,8 @@ func (w *Web) renderDeck(rw http.ResponseWriter, r *http.Request, c caller, stat
 
 func (w *Web) createDeck(rw http.ResponseWriter, r *http.Request) {
 	r.Body = http.MaxBytesReader(rw, r.Body, maxForm)
-	if err := httpx.CheckCSRF(r); err != nil {
-		httpx.WriteProblem(rw, r, err)
-		return
-	}
-	c, ok := w.whoIs(r)
+	c, ok := w.formCaller(rw, r, "sign in to prepare a session deck")
 	if !ok {
-		httpx.WriteProblem(rw, r, apperr.Unauthenticated("sign in to prepare a session deck"))
 		return
 	}
 	id := r.PathValue("id")

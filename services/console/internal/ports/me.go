@@ -173,13 +173,8 @@ func (w *Web) answerPage(rw http.ResponseWriter, r *http.Request) {
 
 // answer takes the member's ballot and casts their answer with it.
 func (w *Web) answer(rw http.ResponseWriter, r *http.Request) {
-	if err := httpx.CheckCSRF(r); err != nil {
-		httpx.WriteProblem(rw, r, err)
-		return
-	}
-	c, ok := w.whoIs(r)
+	c, ok := w.formCaller(rw, r, "sign in to answer")
 	if !ok {
-		httpx.WriteProblem(rw, r, apperr.Unauthenticated("sign in to answer"))
 		return
 	}
 	id := r.PathValue("id")

@@ -64,13 +64,8 @@ func (w *Web) renderNotifications(rw http.ResponseWriter, r *http.Request, c cal
 }
 
 func (w *Web) saveNotifications(rw http.ResponseWriter, r *http.Request) {
-	if err := httpx.CheckCSRF(r); err != nil {
-		httpx.WriteProblem(rw, r, err)
-		return
-	}
-	c, ok := w.whoIs(r)
+	c, ok := w.formCaller(rw, r, "sign in to change your notification settings")
 	if !ok {
-		httpx.WriteProblem(rw, r, apperr.Unauthenticated("sign in to change your notification settings"))
 		return
 	}
 	r.Body = http.MaxBytesReader(rw, r.Body, 16<<10)

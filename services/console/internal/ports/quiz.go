@@ -148,13 +148,8 @@ func (w *Web) scoreQuiz(rw http.ResponseWriter, r *http.Request) {
 // saveQuiz saves the answers as the assessment of a CoP the caller coordinates; the
 // feedback service decides whether they may.
 func (w *Web) saveQuiz(rw http.ResponseWriter, r *http.Request) {
-	if err := httpx.CheckCSRF(r); err != nil {
-		httpx.WriteProblem(rw, r, err)
-		return
-	}
-	c, ok := w.whoIs(r)
+	c, ok := w.formCaller(rw, r, "sign in as the CoP's coordinator to save the result")
 	if !ok {
-		httpx.WriteProblem(rw, r, apperr.Unauthenticated("sign in as the CoP's coordinator to save the result"))
 		return
 	}
 	cop := r.PostFormValue("cop")

@@ -125,6 +125,21 @@ func (w *Web) whoIs(r *http.Request) (caller, bool) {
 	return caller{claims: c, token: tok}, true
 }
 
+// formCaller returns the signed-in caller of a form post after checking its CSRF token,
+// or answers the problem: 403 without the token, 401 with why (e.g. "sign in to answer")
+// when signed out.
+func (w *Web) formCaller(rw http.ResponseWriter, r *http.Request, what string) (caller, bool) {
+	if err := httpx.CheckCSRF(r); err != nil {
+		httpx.WriteProblem(rw, r, err)
+		return caller{}, false
+	}
+	c, ok := w.whoIs(r)
+	if !ok {
+		httpx.WriteProblem(rw, r, apperr.Unauthenticated(what))
+	}
+	return c, ok
+}
+
 // pageCaller returns the signed-in caller of a page, or sends the browser to sign in.
 func (w *Web) pageCaller(rw http.ResponseWriter, r *http.Request) (caller, bool) {
 	c, ok := w.whoIs(r)
@@ -297,13 +312,8 @@ func (w *Web) copAccess(r *http.Request, c caller, id string) error {
 // person's own token: the registry decides whether they may, the console only carries
 // the request. The decision shows on the page once the registry's event comes back.
 func (w *Web) decide(rw http.ResponseWriter, r *http.Request) {
-	if err := httpx.CheckCSRF(r); err != nil {
-		httpx.WriteProblem(rw, r, err)
-		return
-	}
-	c, ok := w.whoIs(r)
+	c, ok := w.formCaller(rw, r, "sign in to decide on a proposal")
 	if !ok {
-		httpx.WriteProblem(rw, r, apperr.Unauthenticated("sign in to decide on a proposal"))
 		return
 	}
 	id := r.PathValue("id")
