@@ -102,7 +102,7 @@ func TestOfficerSignsInEveryWay(t *testing.T) {
 			t.Fatalf("after the passkey sign-in, /v1/me says %+v", viaPasskey)
 		}
 		browser.CheckAccessibility(t, ctx, axe, "page after the passkey sign-in")
-		if err := browser.Screenshot(ctx, filepath.Join(artifactsDir, fmt.Sprintf("everyway-%d.png", width))); err != nil {
+		if err := browser.Screenshot(ctx, filepath.Join(browser.ArtifactsDir, fmt.Sprintf("everyway-%d.png", width))); err != nil {
 			t.Fatal(err)
 		}
 	}

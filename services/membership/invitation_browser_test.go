@@ -9,7 +9,6 @@ import (
 	"context"
 	"fmt"
 	"net/http"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -22,30 +21,6 @@ import (
 	"github.com/copnet/copnet/services/console"
 	"github.com/copnet/copnet/services/registry"
 )
-
-// artifactsDir keeps the screenshots for people to look at; git ignores it.
-var artifactsDir = filepath.Join("testdata", "artifacts")
-
-// fits fails when the page scrolls sideways at the current width.
-func fits(t *testing.T, ctx context.Context, what string) {
-	t.Helper()
-	wide, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`document.documentElement.scrollWidth > document.documentElement.clientWidth`))
-	if err != nil {
-		t.Fatalf("%s: %v", what, err)
-	}
-	if wide {
-		t.Errorf("%s scrolls sideways", what)
-	}
-}
-
-func shoot(t *testing.T, ctx context.Context, name string) {
-	t.Helper()
-	path := filepath.Join(artifactsDir, name+".png")
-	if err := browser.Screenshot(ctx, path); err != nil {
-		t.Fatal(err)
-	}
-	t.Logf("screenshot: %s", path)
-}
 
 // TestInvitationPageInChromium: a member invitation opened from its mail, at 390 and 1280
 // px. The page names the CoP and shows its Code of Practice; accepting without ticking the
@@ -112,8 +87,8 @@ func TestInvitationPageInChromium(t *testing.T) {
 			if err != nil || label != "I accept the Code of Practice (version 1)" {
 				t.Errorf("checkbox label %q (%v)", label, err)
 			}
-			fits(t, ctx, "the invitation page")
-			shoot(t, ctx, fmt.Sprintf("invitation-open-%d", width))
+			browser.Fits(t, ctx, "the invitation page")
+			browser.Shoot(t, ctx, fmt.Sprintf("invitation-open-%d", width))
 			browser.CheckAccessibility(t, ctx, axe, fmt.Sprintf("the invitation page at %d px", width))
 
 			if width == browser.DesktopWidth {
@@ -133,7 +108,7 @@ func TestInvitationPageInChromium(t *testing.T) {
 				if !strings.Contains(status, "Only "+addr+", signed in, can accept or decline it.") {
 					t.Errorf("the sender's view says %q", status)
 				}
-				shoot(t, sender, fmt.Sprintf("invitation-sender-%d", width))
+				browser.Shoot(t, sender, fmt.Sprintf("invitation-sender-%d", width))
 				browser.CheckAccessibility(t, sender, axe, fmt.Sprintf("the sender's view at %d px", width))
 
 				// Without the box ticked the server refuses, whatever the browser checks.
@@ -149,7 +124,7 @@ func TestInvitationPageInChromium(t *testing.T) {
 				if _, ok := e.in(t).members(cop.ID)[e.in(t).personOf(addr)]; ok {
 					t.Fatal("joined without accepting the Code of Practice")
 				}
-				shoot(t, ctx, fmt.Sprintf("invitation-error-%d", width))
+				browser.Shoot(t, ctx, fmt.Sprintf("invitation-error-%d", width))
 				browser.CheckAccessibility(t, ctx, axe, fmt.Sprintf("the invitation page with its error at %d px", width))
 			}
 
@@ -163,8 +138,8 @@ func TestInvitationPageInChromium(t *testing.T) {
 			if err != nil || !strings.Contains(next, "You are now a member of Nurses of the Goldfields.") {
 				t.Errorf("after accepting the page says %q (%v)", next, err)
 			}
-			fits(t, ctx, "the accepted invitation")
-			shoot(t, ctx, fmt.Sprintf("invitation-accepted-%d", width))
+			browser.Fits(t, ctx, "the accepted invitation")
+			browser.Shoot(t, ctx, fmt.Sprintf("invitation-accepted-%d", width))
 			browser.CheckAccessibility(t, ctx, axe, fmt.Sprintf("the accepted invitation at %d px", width))
 		})
 	}

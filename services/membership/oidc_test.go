@@ -16,7 +16,6 @@ import (
 	"net"
 	"net/http"
 	"net/url"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -688,9 +687,5 @@ func screenshot(t *testing.T, ctx context.Context, name string) {
 	if widths[0] > widths[1] {
 		t.Errorf("%s scrolls sideways: %d px of content in %d px", name, widths[0], widths[1])
 	}
-	path := filepath.Join(artifactsDir, name+".png")
-	if err := browser.Screenshot(ctx, path); err != nil {
-		t.Fatal(err)
-	}
-	t.Logf("screenshot: %s", path)
+	browser.Shoot(t, ctx, name)
 }

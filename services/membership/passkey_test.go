@@ -41,8 +41,6 @@ import (
 	"github.com/copnet/copnet/services/registry"
 )
 
-// artifactsDir keeps the screenshots for people to look at; git ignores it.
-
 // startLocalhostNode runs registry, membership and the console on a node whose public URL
 // is http://localhost:PORT. The node listens on 127.0.0.1 at a port of testkit's choosing,
 // so a reverse proxy on PORT (keeping the browser's Host) puts it where its URL says.
@@ -218,7 +216,7 @@ func TestPasskeyJourney(t *testing.T) {
 				t.Fatalf("adding a passkey failed: %s", msg)
 			}
 			browser.CheckAccessibility(t, ctx, axe, "account page with the passkey added")
-			shoot(t, ctx, fmt.Sprintf("passkey-added-%d", width))
+			browser.Shoot(t, ctx, fmt.Sprintf("passkey-added-%d", width))
 			creds, err := browser.Credentials(ctx, auth)
 			if err != nil {
 				t.Fatal(err)
@@ -244,7 +242,7 @@ func TestPasskeyJourney(t *testing.T) {
 			signOut(t, ctx)
 			open(t, ctx, base+"/signin")
 			browser.CheckAccessibility(t, ctx, axe, "sign-in page")
-			shoot(t, ctx, fmt.Sprintf("passkey-signin-%d", width))
+			browser.Shoot(t, ctx, fmt.Sprintf("passkey-signin-%d", width))
 			if msg := outcome(t, ctx, `#passkey-signin`, `li.who`); msg != "" {
 				t.Fatalf("signing in with the passkey failed: %s", msg)
 			}
@@ -261,7 +259,7 @@ func TestPasskeyJourney(t *testing.T) {
 				t.Fatalf("the account page lists %q (%v), want the national grant", shown, err)
 			}
 			browser.CheckAccessibility(t, ctx, axe, "account page after the passkey sign-in")
-			shoot(t, ctx, fmt.Sprintf("passkey-signed-in-%d", width))
+			browser.Shoot(t, ctx, fmt.Sprintf("passkey-signed-in-%d", width))
 			var sessions int
 			var signCount float64
 			if err := db.QueryRow(context.Background(), `SELECT (SELECT count(*) FROM sessions WHERE person_id = $1 AND method = 'passkey'),
@@ -300,7 +298,7 @@ func TestPasskeyJourney(t *testing.T) {
 			if msg := outcome(t, ctx, `#passkey-signin`, `li.who`); !strings.Contains(msg, "copied") {
 				t.Fatalf("a passkey whose counter went backwards: %q, want a refusal saying it may have been copied", msg)
 			}
-			shoot(t, ctx, fmt.Sprintf("passkey-refused-%d", width))
+			browser.Shoot(t, ctx, fmt.Sprintf("passkey-refused-%d", width))
 			if tok := accessToken(t, ctx, base); tok != "" {
 				t.Fatal("a refused passkey sign-in left an access cookie")
 			}

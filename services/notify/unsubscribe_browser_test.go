@@ -6,7 +6,6 @@ package notify_test
 import (
 	"context"
 	"net/url"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -15,29 +14,6 @@ import (
 	"github.com/copnet/copnet/pkg/events"
 	"github.com/copnet/copnet/pkg/testkit/browser"
 )
-
-// artifactsDir keeps the screenshots for people to look at; git ignores it.
-var artifactsDir = filepath.Join("testdata", "artifacts")
-
-func fits(t *testing.T, ctx context.Context, what string) {
-	t.Helper()
-	wide, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`document.documentElement.scrollWidth > document.documentElement.clientWidth`))
-	if err != nil {
-		t.Fatalf("%s: %v", what, err)
-	}
-	if wide {
-		t.Errorf("%s scrolls sideways", what)
-	}
-}
-
-func shoot(t *testing.T, ctx context.Context, name string) {
-	t.Helper()
-	path := filepath.Join(artifactsDir, name+".png")
-	if err := browser.Screenshot(ctx, path); err != nil {
-		t.Fatal(err)
-	}
-	t.Logf("screenshot: %s", path)
-}
 
 // TestUnsubscribePageInChromium: the footer link opens a page that asks first (changing
 // nothing), its button stops that one kind of mail, and a broken link says so; at 390 and
@@ -83,22 +59,22 @@ func TestUnsubscribePageInChromium(t *testing.T) {
 		}
 		e.waitCount(t, 0, `SELECT count(*) FROM preferences WHERE cadence = 'off'`)
 		browser.CheckAccessibility(t, ctx, axe, name("unsubscribe-ask"))
-		fits(t, ctx, name("unsubscribe-ask"))
-		shoot(t, ctx, name("unsubscribe-ask"))
+		browser.Fits(t, ctx, name("unsubscribe-ask"))
+		browser.Shoot(t, ctx, name("unsubscribe-ask"))
 
 		if err := chromedp.Do(ctx, chromedp.Click(`#stop`), chromedp.WaitVisible(`#done`)); err != nil {
 			t.Fatal(err)
 		}
 		e.waitCount(t, 1, `SELECT count(*) FROM preferences WHERE person_id = 'coord' AND kind = 'participation' AND cadence = 'off'`)
 		browser.CheckAccessibility(t, ctx, axe, name("unsubscribe-done"))
-		fits(t, ctx, name("unsubscribe-done"))
-		shoot(t, ctx, name("unsubscribe-done"))
+		browser.Fits(t, ctx, name("unsubscribe-done"))
+		browser.Shoot(t, ctx, name("unsubscribe-done"))
 
 		if err := chromedp.Do(ctx, chromedp.Navigate(e.n.URL+"/unsubscribe?token=broken"), chromedp.WaitVisible(`#broken`)); err != nil {
 			t.Fatal(err)
 		}
 		browser.CheckAccessibility(t, ctx, axe, name("unsubscribe-broken"))
-		fits(t, ctx, name("unsubscribe-broken"))
-		shoot(t, ctx, name("unsubscribe-broken"))
+		browser.Fits(t, ctx, name("unsubscribe-broken"))
+		browser.Shoot(t, ctx, name("unsubscribe-broken"))
 	}
 }

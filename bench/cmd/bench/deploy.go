@@ -87,29 +87,12 @@ type Memory struct {
 // runMemory starts the copnet binary (embedded NATS, every service) on a fresh database and
 // reads its peak RSS idle, then under the pipeline's load at the highest concurrency.
 func runMemory(ctx context.Context, cfg runConfig, conc int) (*Memory, error) {
-	bin, err := binaries(cfg)
+	a, err := startAllInOne(ctx, cfg, "copnet")
 	if err != nil {
 		return nil, err
 	}
-	db, err := newDatabase(ctx)
-	if err != nil {
-		return nil, err
-	}
-	defer db.drop()
-	data := filepath.Join(cfg.workDir, "copnet-data")
-	addr, natsAddr := freeAddr(), freeAddr()
-	p, err := startProcess("copnet", filepath.Join(bin, "copnet"), nil, []string{
-		"COPNET_DATA_DIR=" + data, "DATABASE_URL=" + db.URL, "COPNET_HTTP_ADDR=" + addr,
-		"COPNET_AUTH_SECRET=" + benchSecret, "COPNET_NATS_LISTEN=" + natsAddr, "COPNET_LOG_LEVEL=warn",
-	}, cfg.workDir)
-	if err != nil {
-		return nil, err
-	}
-	defer p.stop()
-	u := "http://" + addr
-	if err := p.waitHTTP(ctx, u+"/readyz", 90*time.Second); err != nil {
-		return nil, err
-	}
+	defer a.stop()
+	p, u, db, data, natsAddr := a.process, a.url, a.db, a.dataDir, a.natsAddr
 	time.Sleep(cfg.idleWait)
 	pid := p.cmd.Process.Pid
 	m := &Memory{IdleAfter: cfg.idleWait.String()}
@@ -141,4 +124,45 @@ func runMemory(ctx context.Context, cfg runConfig, conc int) (*Memory, error) {
 	rss, _ = memKB(pid, "VmRSS")
 	m.LoadHWMMB, m.LoadRSSMB = round2(float64(hwm)/1024), round2(float64(rss)/1024)
 	return m, nil
+}
+
+// allInOne is the copnet binary running as operators run it, on its own database.
+type allInOne struct {
+	process                *process
+	db                     *database
+	url, dataDir, natsAddr string
+}
+
+// startAllInOne starts the copnet binary named name (its data under the run's work dir)
+// and waits until it is ready.
+func startAllInOne(ctx context.Context, cfg runConfig, name string) (*allInOne, error) {
+	bin, err := binaries(cfg)
+	if err != nil {
+		return nil, err
+	}
+	db, err := newDatabase(ctx)
+	if err != nil {
+		return nil, err
+	}
+	a := &allInOne{db: db, dataDir: filepath.Join(cfg.workDir, name+"-data"), natsAddr: freeAddr()}
+	addr := freeAddr()
+	a.process, err = startProcess(name, filepath.Join(bin, "copnet"), nil, []string{
+		"COPNET_DATA_DIR=" + a.dataDir, "DATABASE_URL=" + db.URL, "COPNET_HTTP_ADDR=" + addr,
+		"COPNET_AUTH_SECRET=" + benchSecret, "COPNET_NATS_LISTEN=" + a.natsAddr, "COPNET_LOG_LEVEL=warn",
+	}, cfg.workDir)
+	if err != nil {
+		db.drop()
+		return nil, err
+	}
+	a.url = "http://" + addr
+	if err := a.process.waitHTTP(ctx, a.url+"/readyz", 90*time.Second); err != nil {
+		a.stop()
+		return nil, err
+	}
+	return a, nil
+}
+
+func (a *allInOne) stop() {
+	a.process.stop()
+	a.db.drop()
 }

@@ -10,7 +10,6 @@ import (
 	"fmt"
 	"net"
 	"net/http"
-	"path/filepath"
 	"regexp"
 	"sort"
 	"strconv"
@@ -92,28 +91,12 @@ func openPoll(ctx context.Context, base, cop string, minResponses int) (id, code
 }
 
 func runLive(ctx context.Context, cfg runConfig) (*Live, error) {
-	bin, err := binaries(cfg)
+	a, err := startAllInOne(ctx, cfg, "copnet-live")
 	if err != nil {
 		return nil, err
 	}
-	db, err := newDatabase(ctx)
-	if err != nil {
-		return nil, err
-	}
-	defer db.drop()
-	addr, natsAddr := freeAddr(), freeAddr()
-	p, err := startProcess("copnet-live", filepath.Join(bin, "copnet"), nil, []string{
-		"COPNET_DATA_DIR=" + filepath.Join(cfg.workDir, "copnet-live"), "DATABASE_URL=" + db.URL, "COPNET_HTTP_ADDR=" + addr,
-		"COPNET_AUTH_SECRET=" + benchSecret, "COPNET_NATS_LISTEN=" + natsAddr, "COPNET_LOG_LEVEL=warn",
-	}, cfg.workDir)
-	if err != nil {
-		return nil, err
-	}
-	defer p.stop()
-	base := "http://" + addr
-	if err := p.waitHTTP(ctx, base+"/readyz", 90*time.Second); err != nil {
-		return nil, err
-	}
+	defer a.stop()
+	p, base := a.process, a.url
 	t := target{registry: base, knowledge: base, console: base}
 	cops, err := setupCoPs(ctx, t, "live", 1)
 	if err != nil {

@@ -162,3 +162,29 @@ func Screenshot(ctx context.Context, path string) error {
 	}
 	return nil
 }
+
+// ArtifactsDir is where a test package keeps the screenshots for people to look at,
+// relative to the package (git ignores it).
+var ArtifactsDir = filepath.Join("testdata", "artifacts")
+
+// Shoot saves a full-page screenshot as ArtifactsDir/name.png and logs where.
+func Shoot(t testing.TB, ctx context.Context, name string) {
+	t.Helper()
+	path := filepath.Join(ArtifactsDir, name+".png")
+	if err := Screenshot(ctx, path); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("screenshot: %s", path)
+}
+
+// Fits fails the test when the page scrolls sideways at the browser's width.
+func Fits(t testing.TB, ctx context.Context, what string) {
+	t.Helper()
+	wide, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`document.documentElement.scrollWidth > document.documentElement.clientWidth`))
+	if err != nil {
+		t.Fatalf("%s: %v", what, err)
+	}
+	if wide {
+		t.Errorf("%s scrolls sideways", what)
+	}
+}
