@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/ThreeDotsLabs/watermill"
 	"github.com/ThreeDotsLabs/watermill-nats/v2/pkg/nats"
 	wmsql "github.com/ThreeDotsLabs/watermill-sql/v4/pkg/sql"
 	"github.com/ThreeDotsLabs/watermill/components/forwarder"
@@ -113,8 +112,8 @@ func (b *Bus) InitOutbox(pool *pgxpool.Pool) error {
 
 func (b *Bus) outboxSubscriber(pool *pgxpool.Pool, backoff wmsql.BackoffManager) (*wmsql.Subscriber, error) {
 	return wmsql.NewSubscriber(wmsql.BeginnerFromPgx(pool), wmsql.SubscriberConfig{
-		SchemaAdapter:  wmsql.DefaultPostgreSQLSchema{},
-		OffsetsAdapter: wmsql.DefaultPostgreSQLOffsetsAdapter{},
+		SchemaAdapter:  outboxSchema,
+		OffsetsAdapter: outboxOffsets,
 		PollInterval:   b.cfg.OutboxPoll,
 		ResendInterval: 250 * time.Millisecond,
 		RetryInterval:  250 * time.Millisecond,
@@ -139,73 +138,6 @@ func (b *Bus) NewPublisher(name string) (message.Publisher, error) {
 		return nil, err
 	}
 	return pub, nil
-}
-
-// RunForwarder moves committed outbox rows of pool's schema to JetStream until ctx ends.
-// A broker outage only delays it: a row is acknowledged once JetStream has stored it.
-func (b *Bus) RunForwarder(ctx context.Context, name string, pool *pgxpool.Pool) error {
-	b.WatchOutbox(name, pool)
-	defer b.unwatchOutbox(name, pool)
-	wake := make(chan struct{}, 1)
-	go b.listenForCommits(ctx, pool, notifyPrefix+name, wake)
-	sub, err := b.outboxSubscriber(pool, &commitWaker{ctx: ctx, wake: wake, idle: b.cfg.OutboxPoll,
-		fallback: wmsql.NewDefaultBackoffManager(b.cfg.OutboxPoll, 250*time.Millisecond)})
-	if err != nil {
-		return err
-	}
-	pub, err := b.NewPublisher("copnet-forwarder-" + name)
-	if err != nil {
-		return err
-	}
-	fwd, err := forwarder.NewForwarder(sub, pub, b.wmLog, forwarder.Config{
-		ForwarderTopic: outboxTopic,
-		CloseTimeout:   10 * time.Second,
-	})
-	if err != nil {
-		return fmt.Errorf("forwarder %s: %w", name, err)
-	}
-	go func() {
-		<-ctx.Done()
-		fwd.Close() //nolint:errcheck // shutting down
-	}()
-	return fwd.Run(ctx)
-}
-
-// commitWaker is the forwarder's pause when the outbox is empty: it returns as soon as a
-// commit notifies, or after idle at the latest. (watermill-sql sleeps for whatever its
-// backoff manager returns, so waiting here is how a notification cuts the sleep short.)
-// The forwarder reads only rows of transactions older than the oldest one still running in
-// the cluster, so a notified row can stay unreadable while some other long transaction
-// runs: after a wake-up that found nothing it keeps looking, backing off to 100ms, for up
-// to idle, instead of going back to sleep.
-type commitWaker struct {
-	ctx      context.Context
-	wake     <-chan struct{}
-	idle     time.Duration
-	fallback wmsql.BackoffManager
-	until    time.Time
-	delay    time.Duration
-}
-
-func (w *commitWaker) HandleError(logger watermill.LoggerAdapter, noMsg bool, err error) time.Duration {
-	if err != nil || !noMsg {
-		w.until = time.Time{}
-		return w.fallback.HandleError(logger, noMsg, err)
-	}
-	if time.Now().Before(w.until) {
-		d := w.delay
-		w.delay = min(2*w.delay, 100*time.Millisecond)
-		return d
-	}
-	t := time.NewTimer(w.idle)
-	defer t.Stop()
-	select {
-	case <-w.wake:
-		w.until, w.delay = time.Now().Add(w.idle), 5*time.Millisecond
-	case <-t.C:
-	case <-w.ctx.Done():
-	}
-	return 0
 }
 
 // listenForCommits holds a connection listening on channel and signals wake for each
