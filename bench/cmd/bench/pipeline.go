@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	mrand "math/rand/v2"
 	"net/http"
@@ -10,7 +11,9 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/nats-io/nats.go"
 
+	"github.com/copnet/copnet/pkg/events"
 	"github.com/copnet/copnet/pkg/httpx"
 )
 
@@ -36,6 +39,11 @@ type PipelineLevel struct {
 	EndToEnd       Latency `json:"http_201_to_visible_latency"`
 	LagDrainMillis float64 `json:"consumer_lag_zero_after_load_ms"`
 	LagDrained     bool    `json:"consumer_lag_drained"`
+	// The end-to-end latency in its two hops, so the next bottleneck is visible: from the
+	// 201 (the command's commit) until the forwarder publishes its event (seen by a core NATS
+	// subscriber on the node's server), and from there until the console applied it.
+	CommitToForwarded  Latency `json:"http_201_to_forwarded_latency"`
+	ForwardedToVisible Latency `json:"forwarded_to_visible_latency"`
 }
 
 // Pipeline is the pipeline section for one deployment shape.
@@ -113,10 +121,12 @@ type visibility struct {
 	pending map[string]time.Time
 	seen    []time.Duration
 	lastAt  time.Time
+	// visibleAt is when each id appeared.
+	visibleAt map[string]time.Time
 }
 
 func newVisibility(pool *pgxpool.Pool, query string) *visibility {
-	return &visibility{pool: pool, query: query, every: 2 * time.Millisecond, pending: map[string]time.Time{}}
+	return &visibility{pool: pool, query: query, every: 2 * time.Millisecond, pending: map[string]time.Time{}, visibleAt: map[string]time.Time{}}
 }
 
 func (v *visibility) add(id string, at time.Time) {
@@ -149,6 +159,7 @@ func (v *visibility) run(ctx context.Context) {
 				for _, id := range found {
 					if at, ok := v.pending[id]; ok {
 						v.seen = append(v.seen, now.Sub(at))
+						v.visibleAt[id] = now
 						delete(v.pending, id)
 						v.lastAt = now
 					}
@@ -196,6 +207,10 @@ func runPipeline(ctx context.Context, cfg runConfig, t target, cops []string, re
 			stopProfile = onLevel(conc)
 		}
 		vis := newVisibility(pool, "SELECT id FROM console.projects WHERE id = ANY($1)")
+		fwd, err := watchForwarded(nc)
+		if err != nil {
+			return nil, err
+		}
 		vctx, vcancel := context.WithCancel(ctx)
 		go vis.run(vctx)
 		count := cfg.pipelineCommands
@@ -203,6 +218,7 @@ func runPipeline(ctx context.Context, cfg runConfig, t target, cops []string, re
 		var errs atomic.Int64
 		var firstErr atomic.Value
 		httpLat := make([][]time.Duration, conc)
+		httpAt := make([][]idAt, conc)
 		var last atomic.Int64
 		deadline := time.Now().Add(cfg.phaseLimit)
 		start := time.Now()
@@ -224,6 +240,7 @@ func runPipeline(ctx context.Context, cfg runConfig, t target, cops []string, re
 					}
 					httpLat[w] = append(httpLat[w], at.Sub(t0))
 					vis.add(p.ID, at)
+					httpAt[w] = append(httpAt[w], idAt{p.ID, at})
 					last.Store(at.UnixNano())
 				}
 			}()
@@ -237,6 +254,7 @@ func runPipeline(ctx context.Context, cfg runConfig, t target, cops []string, re
 			drainMs = ms(drain)
 		}
 		vcancel()
+		fwd.stop()
 		if stopProfile != nil {
 			stopProfile()
 		}
@@ -247,6 +265,7 @@ func runPipeline(ctx context.Context, cfg runConfig, t target, cops []string, re
 		vis.mu.Lock()
 		l := PipelineLevel{Concurrency: conc, Commands: len(all) + int(errs.Load()), Errors: int(errs.Load()), Visible: len(vis.seen),
 			HTTP: summarise(all), EndToEnd: summarise(vis.seen), LagDrainMillis: drainMs, LagDrained: drained && allVisible}
+		l.CommitToForwarded, l.ForwardedToVisible = fwd.hops(committedAt(httpAt), vis.visibleAt)
 		if !vis.lastAt.IsZero() {
 			l.CommandsPerS = round2(float64(len(vis.seen)) / vis.lastAt.Sub(start).Seconds())
 		}
@@ -258,4 +277,70 @@ func runPipeline(ctx context.Context, cfg runConfig, t target, cops []string, re
 		out.Levels = append(out.Levels, l)
 	}
 	return out, nil
+}
+
+type idAt struct {
+	id string
+	at time.Time
+}
+
+func committedAt(per [][]idAt) map[string]time.Time {
+	out := map[string]time.Time{}
+	for _, l := range per {
+		for _, x := range l {
+			out[x.id] = x.at
+		}
+	}
+	return out
+}
+
+// forwarded records when each project_mapped event was published by the forwarder, as a
+// core NATS subscriber on the node's server sees it (JetStream stores and this subscriber
+// receives the same publish).
+type forwarded struct {
+	sub *nats.Subscription
+	mu  sync.Mutex
+	at  map[string]time.Time
+}
+
+func watchForwarded(nc *nats.Conn) (*forwarded, error) {
+	f := &forwarded{at: map[string]time.Time{}}
+	sub, err := nc.Subscribe(events.ProjectMapped{}.EventName().Filter(), func(m *nats.Msg) {
+		now := time.Now()
+		var ev struct {
+			ProjectID string `json:"project_id"`
+		}
+		if json.Unmarshal(m.Data, &ev) == nil && ev.ProjectID != "" {
+			f.mu.Lock()
+			if _, ok := f.at[ev.ProjectID]; !ok {
+				f.at[ev.ProjectID] = now
+			}
+			f.mu.Unlock()
+		}
+	})
+	if err != nil {
+		return nil, fmt.Errorf("watch forwarded events: %w", err)
+	}
+	f.sub = sub
+	return f, nil
+}
+
+func (f *forwarded) stop() { _ = f.sub.Unsubscribe() }
+
+// hops splits each command's end-to-end latency at the moment its event was forwarded.
+func (f *forwarded) hops(committed, visible map[string]time.Time) (toForwarded, toVisible Latency) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var a, b []time.Duration
+	for id, at := range committed {
+		fw, ok := f.at[id]
+		if !ok {
+			continue
+		}
+		a = append(a, fw.Sub(at))
+		if v, ok := visible[id]; ok {
+			b = append(b, v.Sub(fw))
+		}
+	}
+	return summarise(a), summarise(b)
 }

@@ -280,7 +280,7 @@ func (r *Results) Markdown() string {
 	for _, p := range r.Pipeline {
 		for _, l := range p.Levels {
 			row("pipeline "+p.Deployment, fmt.Sprintf("×%d: %d commands (%d errors)", l.Concurrency, l.Commands, l.Errors),
-				fmt.Sprintf("%.1f cmd/s visible; HTTP %s; 201→visible %s; lag zero %.0f ms after load", l.CommandsPerS, lat(l.HTTP), lat(l.EndToEnd), l.LagDrainMillis))
+				fmt.Sprintf("%.1f cmd/s visible; HTTP %s; 201→visible %s (201→forwarded %s, forwarded→visible %s); lag zero %.0f ms after load", l.CommandsPerS, lat(l.HTTP), lat(l.EndToEnd), lat(l.CommitToForwarded), lat(l.ForwardedToVisible), l.LagDrainMillis))
 		}
 	}
 	if s := r.Scale; s != nil {
