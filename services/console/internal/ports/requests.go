@@ -401,13 +401,21 @@ func formText(field, v string, max int, multiline bool) error {
 	return nil
 }
 
-// fieldMessage is an input error in words for the page: "body: write your answer".
+// required adds a "required" problem on field unless ok, or unless field has one already.
+func required(fields []apperr.FieldError, field string, ok bool, msg string) []apperr.FieldError {
+	if ok || slices.ContainsFunc(fields, func(f apperr.FieldError) bool { return f.Field == field }) {
+		return fields
+	}
+	return append(fields, apperr.FieldError{Field: field, Message: msg})
+}
+
+// fieldMessage is an input error in words for the page: "Your answer: write your answer".
 func fieldMessage(err error) string {
 	var ae *apperr.Error
 	if errors.As(err, &ae) && len(ae.Fields) > 0 {
 		var parts []string
 		for _, f := range ae.Fields {
-			parts = append(parts, fieldNames[f.Field]+" "+f.Message)
+			parts = append(parts, fieldNames[f.Field]+": "+f.Message)
 		}
 		return strings.Join(parts, "; ")
 	}
@@ -514,6 +522,8 @@ func parseAskForm(form url.Values) (askForm, error) {
 			fields = append(fields, ae.Fields...)
 		}
 	}
+	fields = required(fields, "topics", len(list(f.Topics, ",")) > 0, "name at least one, separated by commas")
+	fields = required(fields, "question", f.Question != "", "write your question")
 	if len(fields) > 0 {
 		return f, apperr.InvalidFields(fields...)
 	}
@@ -589,6 +599,7 @@ func parseExpertiseForm(form url.Values) (expertiseForm, error) {
 			fields = append(fields, ae.Fields...)
 		}
 	}
+	fields = required(fields, "topics", len(list(f.Topics, ",")) > 0, "name at least one, separated by commas")
 	if len(fields) > 0 {
 		return f, apperr.InvalidFields(fields...)
 	}
