@@ -4,11 +4,15 @@ package knowledge_test
 // expert finds what was routed to them, and nobody else reads either.
 
 import (
+	"fmt"
 	"net/http"
 	"net/url"
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/copnet/copnet/pkg/events"
+	"github.com/copnet/copnet/pkg/testkit"
 )
 
 type expertCard struct {
@@ -125,6 +129,16 @@ func TestTheAskerReadsTheAnswerAndNobodyElseReadsTheRequest(t *testing.T) {
 	if len(inbox.Requests) != 0 {
 		t.Fatalf("a closed request still awaits the expert: %+v", inbox)
 	}
+
+	// Erased, the expert's card and words go from the request; the question stays the asker's.
+	e.Publish(t, events.PersonErased{PersonID: "expert"})
+	testkit.Eventually(t, waitFor, func() error {
+		_, raw := e.Do(t, "GET", "/v1/requests/"+id, asker, nil)
+		if strings.Contains(string(raw), "Vic Expert") || strings.Contains(string(raw), "Victorian Health") || strings.Contains(string(raw), "sustainability plan") {
+			return fmt.Errorf("the erased expert still shows: %s", raw)
+		}
+		return nil
+	})
 
 	for _, bad := range []string{"filter=everyone", "", "filter=mine&status=pending", "filter=mine&cursor=nonsense", "filter=mine&limit=0"} {
 		if code, raw := e.Do(t, "GET", "/v1/requests?"+bad, asker, nil); code != http.StatusBadRequest {
