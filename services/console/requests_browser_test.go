@@ -3,8 +3,9 @@ package console_test
 // Issue 18's scenario 6 in Chromium: an Otago organisation asks how to fund its work after
 // the project period; a Victorian expert, who declared the topic on their expertise page
 // with national visibility, answers from their inbox; the asker reads the answer by the
-// expert's name and organisation and closes the question. The console, knowledge and
-// membership run on one node; every page is driven as its people would, without scripts.
+// expert's name and organisation and closes the question. The console, knowledge,
+// membership and notify run on one node (mail in Mailpit); every page is driven as its
+// people would, without scripts.
 
 import (
 	"context"
@@ -21,6 +22,7 @@ import (
 	chromium "github.com/copnet/copnet/pkg/testkit/browser"
 	"github.com/copnet/copnet/services/knowledge"
 	"github.com/copnet/copnet/services/membership"
+	"github.com/copnet/copnet/services/notify"
 )
 
 // checkRequestsPage saves a screenshot and checks the page fits the width and is axe-clean.
@@ -42,9 +44,9 @@ func checkRequestsPage(t *testing.T, ctx context.Context, axe, name string, widt
 // Otago one and a Victorian one, and registers the asker (a member of the Otago CoP), the
 // expert (of the Victorian CoP) and a bystander (another Otago member). It returns the
 // node and their tokens.
-func requestsNode(t *testing.T) (n *testkit.Node, asker, expert, bystander string) {
+func requestsNode(t *testing.T, width int) (n *testkit.Node, asker, expert, bystander string) {
 	t.Helper()
-	n = startConsole(t, knowledge.Factory, membership.Factory)
+	n = startConsole(t, knowledge.Factory, membership.Factory, notify.Factory)
 	register := func(name, email, org string) string {
 		var p struct {
 			ID string `json:"id"`
@@ -54,9 +56,9 @@ func requestsNode(t *testing.T) (n *testkit.Node, asker, expert, bystander strin
 		}
 		return p.ID
 	}
-	askerID := register("Aroha Ngata", "aroha@example.org", "Otago Catchment Trust")
-	expertID := register("Sam Lee", "sam@example.org", "Landcare Victoria")
-	bystanderID := register("Ben Hall", "ben@example.org", "Otago Catchment Trust")
+	askerID := register("Aroha Ngata", fmt.Sprintf("aroha-%d@example.org", width), "Otago Catchment Trust")
+	expertID := register("Sam Lee", fmt.Sprintf("sam-%d@example.org", width), "Landcare Victoria")
+	bystanderID := register("Ben Hall", fmt.Sprintf("ben-%d@example.org", width), "Otago Catchment Trust")
 	n.Publish(t,
 		events.RegionCreated{RegionID: "otago", Name: "Otago"},
 		events.RegionCreated{RegionID: "vic", Name: "Victoria"},
@@ -82,9 +84,12 @@ func TestRequestsJourneyInChromium(t *testing.T) {
 		t.Skip("slow: drives Chromium through asking, answering and closing a question")
 	}
 	axe := chromium.AxeSource(t)
+	mp := testkit.Mailpit(t)
+	t.Setenv("COPNET_SMTP_URL", mp.SMTPURL())
+	t.Setenv("COPNET_MAIL_FROM", "copnet <noreply@copnet.example>")
 	for _, width := range []int{chromium.PhoneWidth, chromium.DesktopWidth} {
 		t.Run(fmt.Sprintf("%d px", width), func(t *testing.T) {
-			n, askerTok, expertTok, bystanderTok := requestsNode(t)
+			n, askerTok, expertTok, bystanderTok := requestsNode(t, width)
 			// The Victorian expert declares their expertise: their name and organisation come
 			// from their account; they choose who may see it.
 			expert := browserAt(t, n, width, expertTok)
@@ -145,6 +150,12 @@ func TestRequestsJourneyInChromium(t *testing.T) {
 			}
 			checkRequestsPage(t, asker, axe, "asked", width)
 
+			// notify tells the expert, with a link to the question.
+			requestPath := strings.TrimPrefix(requestURL, n.URL)
+			if m := mp.WaitFor(t, fmt.Sprintf("sam-%d@example.org", width)); !strings.Contains(m.Text, requestPath) {
+				t.Errorf("the expert's mail does not link to %s:\n%s", requestPath, m.Text)
+			}
+
 			// Someone it does not concern cannot read it, even from the asker's own CoP.
 			bystander := browserAt(t, n, width, bystanderTok)
 			if st := visit(t, bystander, requestURL); st != http.StatusForbidden {
@@ -168,7 +179,11 @@ func TestRequestsJourneyInChromium(t *testing.T) {
 			}
 			checkRequestsPage(t, expert, axe, "answered", width)
 
-			// The asker reads the answer by the expert's name and closes the question.
+			// The asker is told by mail and reads the answer by the expert's name (their list
+			// counts it too), and closes the question.
+			if m := mp.WaitFor(t, fmt.Sprintf("aroha-%d@example.org", width)); !strings.Contains(m.Text, requestPath) {
+				t.Errorf("the asker's mail does not link to %s:\n%s", requestPath, m.Text)
+			}
 			must(t, asker, "reopen the question", chromedp.Navigate(n.URL+"/requests"), chromedp.WaitVisible(`#mine`))
 			if s := text(t, asker, `#mine`); !strings.Contains(s, "1 answer") {
 				t.Errorf("the asker's list reads:\n%s", s)
