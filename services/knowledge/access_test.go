@@ -55,6 +55,11 @@ var accessTable = []testkit.AccessCase[accessReq]{
 		Want: testkit.Allowed(http.StatusCreated, append(runners[:3:3], testkit.MemberOwn, anotherMember)...)},
 	{Route: "POST /v1/requests/{id}/answers", Req: accessReq{"/v1/requests/{request}/answers", `{"body":"a"}`}, Want: testkit.Allowed(http.StatusCreated, runners...)},
 	{Route: "POST /v1/requests/{id}/close", Req: accessReq{"/v1/requests/{request}/close", ""}, Want: testkit.Allowed(http.StatusOK, append(runners[:3:3], testkit.MemberOwn)...)},
+	// Reading: one's own requests and expertise only; a request by those it concerns.
+	{Route: "GET /v1/requests", Req: accessReq{"/v1/requests?filter=mine", ""}, Want: testkit.Allowed(http.StatusOK, signedIn...)},
+	{Route: "GET /v1/requests/{id}", Req: accessReq{"/v1/requests/{request}", ""}, Want: testkit.Allowed(http.StatusOK, append(runners[:3:3], testkit.MemberOwn)...)},
+	{Route: "GET /v1/expertise", Req: accessReq{"/v1/expertise", ""}, Want: testkit.Allowed(http.StatusOK, signedIn...)},
+	{Route: "DELETE /v1/expertise/{id}", Req: accessReq{"/v1/expertise/{expertise}", ""}, Want: testkit.Allowed(http.StatusNoContent, testkit.National, testkit.MemberOwn)},
 	{Route: "POST /v1/assets", Req: accessReq{"/v1/assets", `{"cop_id":"cop-vic","title":"A{n}","url":"https://example.org/{n}","topics":["t"],"licence":"CC-BY-4.0"}`},
 		Want: testkit.Allowed(http.StatusCreated, runners...)},
 	{Route: "GET /v1/assets", Req: accessReq{"/v1/assets?region=vic", ""}, Want: testkit.Allowed(http.StatusOK, signedIn...)},
@@ -98,6 +103,12 @@ func TestEveryRouteChecksRoleAndScope(t *testing.T) {
 				e.must(t, http.StatusCreated, "POST", "/v1/requests", tokens[testkit.MemberOwn],
 					map[string]any{"person_id": "person-1", "cop_id": "cop-vic", "topics": []string{"nobody declared this"}, "question": "q"}, &req)
 				path = strings.ReplaceAll(path, "{request}", req.ID)
+			}
+			if strings.Contains(path, "{expertise}") {
+				var ex struct{ ID string }
+				e.must(t, http.StatusCreated, "POST", "/v1/expertise", tokens[testkit.MemberOwn],
+					map[string]any{"person_id": "person-1", "topics": []string{"t"}, "level": "expert", "visibility": "national"}, &ex)
+				path = strings.ReplaceAll(path, "{expertise}", ex.ID)
 			}
 			var body any
 			if c.Req.body != "" {

@@ -59,12 +59,14 @@ func TestRequestGoesToRoutedExpertsAndAnswerToAsker(t *testing.T) {
 
 	e.publish(t, events.RequestRaised{RequestID: "r1", CoPID: "c1", Region: "vic", Topics: []string{"funding"},
 		AskerID: "asker", RoutedTo: []string{"expert1", "asker"}})
-	if m := e.mp.WaitFor(t, "expert1@example.org"); !strings.Contains(m.Subject, "knowledge request on funding") {
-		t.Fatalf("routed expert: %q", m.Subject)
+	// Each mail links to the question's own page, where the expert answers and the asker
+	// reads the answer.
+	if m := e.mp.WaitFor(t, "expert1@example.org"); !strings.Contains(m.Subject, "knowledge request on funding") || !strings.Contains(m.Text, "/requests/r1") {
+		t.Fatalf("routed expert: %q %q", m.Subject, m.Text)
 	}
 	e.publish(t, events.RequestAnswered{RequestID: "r1", AnswerID: "a1", AskerID: "asker"})
-	if m := e.mp.WaitFor(t, "asker@example.org"); !strings.Contains(m.Subject, "Your request was answered") {
-		t.Fatalf("asker: %q", m.Subject)
+	if m := e.mp.WaitFor(t, "asker@example.org"); !strings.Contains(m.Subject, "Your request was answered") || !strings.Contains(m.Text, "/requests/r1") {
+		t.Fatalf("asker: %q %q", m.Subject, m.Text)
 	}
 	e.waitCount(t, 2, `SELECT count(*) FROM notices WHERE kind = 'knowledge_request'`)
 	if got := e.mp.MessagesTo(t, "expert2@example.org"); len(got) != 0 {

@@ -19,11 +19,14 @@ import (
 func (r *Repository) DeclareExpertise(ctx context.Context, e *app.Expertise) error {
 	e.CreatedAt = r.now()
 	return postgres.Tx(ctx, r.pool, func(tx pgx.Tx) error {
-		err := tx.QueryRow(ctx, `INSERT INTO expertise (id, person_id, cop_id, region, topics, level, visibility, created_at)
-			VALUES ($1,$2,$3,$4,$5,$6,$7,$8) ON CONFLICT ON CONSTRAINT expertise_person_cop DO UPDATE
+		err := tx.QueryRow(ctx, `INSERT INTO expertise (id, person_id, cop_id, region, topics, level, visibility, created_at,
+			name, organisation, description)
+			VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11) ON CONFLICT ON CONSTRAINT expertise_person_cop DO UPDATE
 			SET topics = excluded.topics, level = excluded.level, visibility = excluded.visibility,
-			region = excluded.region, created_at = excluded.created_at RETURNING id`,
-			e.ID, e.PersonID, e.CoPID, e.Region, e.Topics, e.Level, e.Visibility, e.CreatedAt).Scan(&e.ID)
+			region = excluded.region, created_at = excluded.created_at,
+			name = excluded.name, organisation = excluded.organisation, description = excluded.description RETURNING id`,
+			e.ID, e.PersonID, e.CoPID, e.Region, e.Topics, e.Level, e.Visibility, e.CreatedAt,
+			e.Name, e.Organisation, e.Description).Scan(&e.ID)
 		if err != nil {
 			return err
 		}

@@ -346,6 +346,12 @@ type NewExpertise struct {
 	Topics     []string `json:"topics"`
 	Level      string   `json:"level"`
 	Visibility string   `json:"visibility"`
+	// Name, Organisation and Description, optional, are the card shown with the expertise to
+	// the people whose requests reach the expert (and to national, hubs and coordinators
+	// overseeing those requests).
+	Name         string `json:"name"`
+	Organisation string `json:"organisation"`
+	Description  string `json:"description"`
 }
 
 // Levels of expertise a person may declare.
@@ -363,10 +369,14 @@ func (a *Application) DeclareExpertise(ctx context.Context, c httpx.Claims, in N
 	v.Check(slices.Contains(Levels, in.Level), "level", "must be practitioner, experienced or expert")
 	v.Check(slices.Contains(domain.Visibilities, domain.Visibility(in.Visibility)), "visibility", "must be cop, region or national")
 	v.Check(in.CoPID != "" || in.Visibility == string(domain.VisibleNational), "cop_id", "is required unless visibility is national")
+	text(&v, "name", in.Name, 200, false)
+	text(&v, "organisation", in.Organisation, 200, false)
+	text(&v, "description", in.Description, 500, false)
 	if err := v.Err(); err != nil {
 		return nil, err
 	}
-	e := &Expertise{ID: newID(), PersonID: in.PersonID, CoPID: in.CoPID, Topics: in.Topics, Level: in.Level, Visibility: in.Visibility}
+	e := &Expertise{ID: newID(), PersonID: in.PersonID, CoPID: in.CoPID, Topics: in.Topics, Level: in.Level, Visibility: in.Visibility,
+		Name: strings.TrimSpace(in.Name), Organisation: strings.TrimSpace(in.Organisation), Description: strings.TrimSpace(in.Description)}
 	if in.CoPID != "" {
 		region, err := a.repo.CoPRegion(ctx, in.CoPID, "cop_id")
 		if err != nil {

@@ -54,14 +54,19 @@ type OverlapFilter struct {
 
 // Expertise is a person's declared expertise.
 type Expertise struct {
-	ID         string    `json:"id"`
-	PersonID   string    `json:"person_id"`
-	CoPID      string    `json:"cop_id,omitempty"`
-	Region     string    `json:"region,omitempty"`
-	Topics     []string  `json:"topics"`
-	Level      string    `json:"level"`
-	Visibility string    `json:"visibility"`
-	CreatedAt  time.Time `json:"created_at"`
+	ID         string   `json:"id"`
+	PersonID   string   `json:"person_id"`
+	CoPID      string   `json:"cop_id,omitempty"`
+	Region     string   `json:"region,omitempty"`
+	Topics     []string `json:"topics"`
+	Level      string   `json:"level"`
+	Visibility string   `json:"visibility"`
+	// Name, Organisation and Description are the expert's card: what the people whose
+	// requests reach them see.
+	Name         string    `json:"name"`
+	Organisation string    `json:"organisation"`
+	Description  string    `json:"description"`
+	CreatedAt    time.Time `json:"created_at"`
 }
 
 // Request is a request for information and the experts it was routed to.

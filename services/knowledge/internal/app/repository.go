@@ -99,4 +99,6 @@ type Repository interface {
 	RefreshGaps(ctx context.Context, region string, topics []string) error
 	// Gaps lists the gaps of region (empty: every region).
 	Gaps(ctx context.Context, region string) ([]Gap, error)
+
+	RequestReader
 }

@@ -24,7 +24,7 @@ func NewHTTP(a *app.Application) *HTTP { return &HTTP{app: a} }
 
 // Routes lists every route the knowledge service serves.
 func (h *HTTP) Routes() []Route {
-	return []Route{
+	return append([]Route{
 		{Method: "GET", Path: "/v1/topics", Handle: h.listTopics},
 		{Method: "POST", Path: "/v1/topics", Handle: h.addTopic},
 		{Method: "POST", Path: "/v1/projects", Handle: h.mapProject},
@@ -38,7 +38,7 @@ func (h *HTTP) Routes() []Route {
 		{Method: "POST", Path: "/v1/assets", Handle: h.shareAsset},
 		{Method: "GET", Path: "/v1/assets", Handle: h.listAssets},
 		{Method: "GET", Path: "/v1/gaps", Handle: h.listGaps},
-	}
+	}, h.readingRoutes()...)
 }
 
 // Register mounts the routes on mux.

@@ -315,7 +315,8 @@ func (a *Application) OnRequestRaised(ctx context.Context, ev events.RequestRais
 		}
 	}
 	people = slices.DeleteFunc(slices.Clone(people), func(p string) bool { return p == ev.AskerID })
-	body := "A CoP asks for help on " + strings.Join(ev.Topics, ", ") + ". Your declared expertise matches."
+	body := "A CoP asks for help on " + strings.Join(ev.Topics, ", ") + ". Your declared expertise matches. Read the question and answer it: " +
+		a.s.PublicURL + "/requests/" + url.PathEscape(ev.RequestID)
 	return a.tell(ctx, noticesFor(people, env.ID, domain.KindRequest, "A knowledge request on "+strings.Join(ev.Topics, ", "), body)...)
 }
 
@@ -324,7 +325,7 @@ func (a *Application) OnRequestAnswered(ctx context.Context, ev events.RequestAn
 	if ev.AskerID == "" {
 		return nil // asked before knowledge named askers, or the asker was erased
 	}
-	body := "An expert answered your request. Sign in to copnet to read the answer: " + a.s.PublicURL + "/"
+	body := "An expert answered your request. Read the answer: " + a.s.PublicURL + "/requests/" + url.PathEscape(ev.RequestID)
 	return a.tell(ctx, noticesFor([]string{ev.AskerID}, env.ID, domain.KindRequest, "Your request was answered", body)...)
 }
 
