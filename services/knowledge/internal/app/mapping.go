@@ -9,6 +9,8 @@ import (
 	"net/http"
 	"slices"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/copnet/copnet/pkg/apperr"
 	"github.com/copnet/copnet/pkg/httpx"
@@ -148,7 +150,9 @@ func viewer(c httpx.Claims) Viewer {
 func (a *Application) ShareFile(ctx context.Context, c httpx.Claims, in NewAsset, name string, content []byte) (*Asset, error) {
 	var v apperr.Validator
 	name = strings.TrimSpace(name)
-	v.Check(name != "" && len(name) <= 200 && !strings.ContainsAny(name, "/\\\x00\r\n\""), "file", "needs a file name of at most 200 characters without slashes or quotes")
+	// The name is only ever shown and sent back in Content-Disposition (quoted there).
+	v.Check(name != "" && len(name) <= 200 && utf8.ValidString(name) && !strings.ContainsFunc(name, unicode.IsControl) &&
+		!strings.ContainsAny(name, "/\\"), "file", "needs a file name of at most 200 characters")
 	v.Check(len(content) > 0, "file", "is empty")
 	if len(content) > MaxFileBytes {
 		return nil, apperr.TooLarge("file", "is larger than 10 MiB")
