@@ -49,7 +49,12 @@ type pages struct {
 
 var pageNames = []string{"national", "region", "cop", "signin", "setup", "account", "invitation", "notifications", "error",
 	"apply", "applications", "application", "me", "answer", "quiz",
-	"join", "room", "deck", "present"}
+	"join", "room", "deck", "present",
+	"map",
+	"project",
+	"overlap",
+	"resources",
+}
 
 func mustParsePages() *pages {
 	p := &pages{byName: map[string]*template.Template{}}
