@@ -249,6 +249,26 @@ func TestResourcesJourneyInChromium(t *testing.T) {
 			if s := text(t, ben, `main`); strings.Contains(s, title) {
 				t.Errorf("a member of another CoP sees the CoP's file:\n%s", s)
 			}
+			// A file over the limit is refused with a message, and nothing is shared.
+			if width == chromium.DesktopWidth {
+				big := filepath.Join(dir, "recording.bin")
+				if err := os.WriteFile(big, make([]byte, 11<<20), 0o600); err != nil {
+					t.Fatal(err)
+				}
+				if err := chromedp.Do(ana, chromedp.Navigate(n.URL+"/cops/cop-west/resources"), chromedp.WaitVisible(`#share-form`),
+					chromedp.SendKeys(`#title`, "Session recording"), chromedp.SendKeys(`#topics`, "engagement"),
+					chromedp.SetUploadFiles(`#file`, []string{big}), chromedp.Click(`#share-resource`), chromedp.WaitVisible(`#resources-error`)); err != nil {
+					t.Fatalf("upload too large a file: %v", err)
+				}
+				if s := text(t, ana, `#resources-error`); !strings.Contains(s, "larger than 10 MB") {
+					t.Errorf("refusing a large file says %q", s)
+				}
+				if s := text(t, ana, `main`); strings.Contains(s, "recording.bin") {
+					t.Errorf("the large file is in the library:\n%s", s)
+				}
+				checkMappingPage(t, ana, axe, "resources-too-large", width)
+			}
+
 			href, err := chromedp.Run(cara, chromedp.Evaluate[string](`document.querySelector('#library a.download').href`))
 			if err != nil {
 				t.Fatal(err)

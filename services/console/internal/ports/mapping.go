@@ -110,6 +110,8 @@ type timelineRow struct {
 	X, Width float64
 	// Overlaps names the CoPs whose work overlaps this project, for its text.
 	Overlaps []string
+	// Theirs marks another CoP's project, drawn beside the one it overlaps.
+	Theirs bool
 }
 
 // timeline is the CoP's projects over months.
@@ -121,22 +123,29 @@ type timeline struct {
 }
 
 // buildTimeline lays the projects out over whole months, from the month of the earliest
-// start to the end of the month of the latest end.
-func buildTimeline(ps []kProject, overlapsOf map[string][]string) timeline {
+// start to the end of the month of the latest end; others' projects (those of overlaps,
+// with their CoP's name) are drawn too, so that the overlap in time shows.
+func buildTimeline(ps, others []kProject, overlapsOf map[string][]string) timeline {
 	var tl timeline
 	var first, last time.Time
 	type dated struct {
 		p        kProject
 		from, to time.Time
+		theirs   bool
 	}
 	var ds []dated
-	for _, p := range ps {
+	seen := map[string]bool{}
+	for i, p := range slices.Concat(ps, others) {
+		if seen[p.ID] {
+			continue
+		}
+		seen[p.ID] = true
 		a, errA := time.Parse(time.DateOnly, p.StartsOn)
 		b, errB := time.Parse(time.DateOnly, p.EndsOn)
 		if errA != nil || errB != nil {
 			continue
 		}
-		ds = append(ds, dated{p, a, b.AddDate(0, 0, 1)})
+		ds = append(ds, dated{p, a, b.AddDate(0, 0, 1), i >= len(ps)})
 		if first.IsZero() || a.Before(first) {
 			first = a
 		}
@@ -171,7 +180,7 @@ func buildTimeline(ps []kProject, overlapsOf map[string][]string) timeline {
 	slices.SortStableFunc(ds, func(a, b dated) int { return a.from.Compare(b.from) })
 	for _, d := range ds {
 		x := at(d.from)
-		tl.Rows = append(tl.Rows, timelineRow{Project: d.p, X: x, Width: max(at(d.to)-x, 4), Overlaps: overlapsOf[d.p.ID]})
+		tl.Rows = append(tl.Rows, timelineRow{Project: d.p, X: x, Width: max(at(d.to)-x, 4), Overlaps: overlapsOf[d.p.ID], Theirs: d.theirs})
 	}
 	return tl
 }
@@ -328,15 +337,21 @@ func (w *Web) mapPage(rw http.ResponseWriter, r *http.Request) {
 		return
 	}
 	overlapsOf := map[string][]string{}
+	var others []kProject
 	for _, o := range os {
 		if o.Status == "open" && o.Theirs.ID != "" {
-			overlapsOf[o.Ours.ID] = append(overlapsOf[o.Ours.ID], o.Theirs.CoPName)
+			if !slices.Contains(overlapsOf[o.Ours.ID], o.Theirs.CoPName) {
+				overlapsOf[o.Ours.ID] = append(overlapsOf[o.Ours.ID], o.Theirs.CoPName)
+			}
+			if o.Theirs.CoPID != id {
+				others = append(others, o.Theirs)
+			}
 		}
 	}
 	name := w.copName(r, id)
 	w.pages.render(rw, r, http.StatusOK, "map", mapPageData{
 		pageData: pageData{Title: "Map of " + name, Caller: c.claims, CSRF: httpx.CSRFToken(rw, r), Notice: mapNotices[r.URL.Query().Get("notice")]},
-		CoPID:    id, CoPName: name, Timeline: buildTimeline(ps, overlapsOf), Projects: ps, Overlaps: os,
+		CoPID:    id, CoPName: name, Timeline: buildTimeline(ps, others, overlapsOf), Projects: ps, Overlaps: os,
 		Whole: c.claims.IsNational() || c.claims.IsCoordinatorOf(id) || c.claims.Holds(httpx.RoleHub)})
 }
 
@@ -569,4 +584,60 @@ func (w *Web) resolveOverlap(rw http.ResponseWriter, r *http.Request) {
 		return
 	}
 	http.Redirect(rw, r, "/overlaps/"+url.PathEscape(id)+"?notice=coordinated", http.StatusSeeOther)
+}
+
+// copWorkSummary is what the CoP home shows of the map and the library, as the caller may
+// see them (see copWork and renderResources): counts, the open overlaps to act on, the
+// latest resources, and where to go for the rest.
+type copWorkSummary struct {
+	Projects     []kProject
+	OpenOverlaps []overlapView
+	Resources    []kAsset
+	MapURL       string
+	NewURL       string
+	ResourcesURL string
+	// Problem says why the map or the library could not be read ("" when they were):
+	// the home page shows it in place of the section rather than failing whole.
+	Problem string
+}
+
+// maxSummaryResources is how many of the latest resources the CoP home lists.
+const maxSummaryResources = 5
+
+// CoPWorkSummary returns a CoP's projects, open overlaps and latest resources for the CoP
+// home page, read with the caller's token (a member sees their own projects and the
+// overlaps touching them; a coordinator, hub or national the whole CoP's).
+func (w *Web) CoPWorkSummary(r *http.Request, c caller, cop string) copWorkSummary {
+	base := "/cops/" + url.PathEscape(cop)
+	s := copWorkSummary{MapURL: base + "/map", NewURL: base + "/projects/new", ResourcesURL: base + "/resources"}
+	ps, os, err := w.copWork(r, c, cop)
+	if err != nil {
+		s.Problem = "The map could not be read: " + problemWords(err)
+		return s
+	}
+	s.Projects = ps
+	for _, o := range os {
+		if o.Status == "open" {
+			s.OpenOverlaps = append(s.OpenOverlaps, o)
+		}
+	}
+	var list struct {
+		Assets []kAsset `json:"assets"`
+	}
+	if err := w.readAPI(r, c, "/v1/assets?"+url.Values{"cop": {cop}}.Encode(), &list); err != nil {
+		s.Problem = "The library could not be read: " + problemWords(err)
+		return s
+	}
+	s.Resources = list.Assets[:min(len(list.Assets), maxSummaryResources)]
+	return s
+}
+
+// problemWords is an error as a person may read it: a service's refusal in its own words,
+// anything else as "try again".
+func problemWords(err error) string {
+	var ae *apperr.Error
+	if errors.As(err, &ae) && ae.Detail != "" {
+		return ae.Detail
+	}
+	return "try again in a moment"
 }

@@ -13,7 +13,7 @@ func TestTimelineLaysProjectsOverMonths(t *testing.T) {
 		{ID: "b", Title: "Forum", StartsOn: "2026-04-01", EndsOn: "2026-05-31"},
 		{ID: "a", Title: "Survey", StartsOn: "2026-03-01", EndsOn: "2026-03-31"},
 	}
-	tl := buildTimeline(ps, map[string][]string{"b": {"South CoP"}})
+	tl := buildTimeline(ps, nil, map[string][]string{"b": {"South CoP"}})
 	if tl.From != "Mar 2026" || tl.To != "May 2026" || len(tl.Ticks) != 2 {
 		t.Fatalf("axis %s – %s, ticks %v", tl.From, tl.To, tl.Ticks)
 	}

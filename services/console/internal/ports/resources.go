@@ -175,18 +175,28 @@ func (w *Web) renderResources(rw http.ResponseWriter, r *http.Request, c caller,
 func (w *Web) shareResource(rw http.ResponseWriter, r *http.Request) {
 	// The form carries a file: its body may be larger than any other form's.
 	httpx.RaiseBodyLimit(r, maxResourceForm)
+	f, err := parseResourceForm(r)
+	var ae *apperr.Error
+	if errors.As(err, &ae) && ae.Kind == apperr.KindTooLarge {
+		// A body over the limit was not read whole, its CSRF token included; nothing is
+		// done with it, so the person is only told why, on the page they came from.
+		if c, ok := w.whoIs(r); ok {
+			w.renderResources(rw, r, c, http.StatusRequestEntityTooLarge, f, "", "Not shared: the file is larger than 10 MB.", nil)
+			return
+		}
+		httpx.WriteProblem(rw, r, err)
+		return
+	}
 	c, ok := w.formCaller(rw, r, "sign in to share a resource")
 	if !ok {
 		return
 	}
 	id := r.PathValue("id")
-	f, err := parseResourceForm(r)
 	if err == nil {
 		err = checkID("id", id)
 	}
 	if err != nil {
-		var ae *apperr.Error
-		if errors.As(err, &ae) && len(ae.Fields) > 0 && ae.Kind != apperr.KindTooLarge {
+		if errors.As(err, &ae) && len(ae.Fields) > 0 {
 			w.renderResources(rw, r, c, http.StatusBadRequest, f, "", "Please check the form.", fieldMap(ae.Fields))
 			return
 		}
