@@ -181,7 +181,11 @@ func (w *Web) shareResource(rw http.ResponseWriter, r *http.Request) {
 		// A body over the limit was not read whole, its CSRF token included; nothing is
 		// done with it, so the person is only told why, on the page they came from.
 		if c, ok := w.whoIs(r); ok {
-			w.renderResources(rw, r, c, http.StatusRequestEntityTooLarge, f, "", "Not shared: the file is larger than 10 MB.", nil)
+			if f.Visibility == "" {
+				f.Visibility = "cop"
+			}
+			w.renderResources(rw, r, c, http.StatusRequestEntityTooLarge, f, "",
+				"Not shared: the file is larger than 10 MB. Choose a smaller file (or share a link to it) and fill in the form again.", nil)
 			return
 		}
 		httpx.WriteProblem(rw, r, err)

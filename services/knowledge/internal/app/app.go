@@ -157,27 +157,6 @@ func (a *Application) Topics(ctx context.Context, c httpx.Claims) ([]Topic, erro
 	return a.repo.Topics(ctx)
 }
 
-// authorizeCoP lets national, the hub of the CoP's region and the CoP's coordinator act on
-// a CoP's behalf, and returns the CoP's region. An unknown CoP is a 422 on field.
-// Input problems (v) are reported before the CoP is looked up when there is no CoP to
-// look up, and after the scope check otherwise, so that nobody learns more than a 403.
-func (a *Application) authorizeCoP(ctx context.Context, c httpx.Claims, v *apperr.Validator, cop, field, what string) (string, error) {
-	if err := httpx.Authorize(c, c.IsNational() || c.Holds(httpx.RoleHub) || c.IsCoordinatorOf(cop), what); err != nil {
-		return "", err
-	}
-	if cop == "" {
-		return "", v.Err()
-	}
-	region, err := a.repo.CoPRegion(ctx, cop, field)
-	if err != nil {
-		return "", err
-	}
-	if err := httpx.Authorize(c, c.IsNational() || c.IsHubOf(region) || c.IsCoordinatorOf(cop), what); err != nil {
-		return "", err
-	}
-	return region, v.Err()
-}
-
 // NewProject is the input of MapProject.
 type NewProject struct {
 	CoPID        string             `json:"cop_id"`
