@@ -140,6 +140,9 @@ type resourcesPageData struct {
 	Assets         []kAsset
 	Form           resourceForm
 	Fields         map[string]string
+	// CanShare: the caller's grants let them share into this CoP's library (knowledge
+	// decides; this only spares others a form that would be refused).
+	CanShare bool
 }
 
 var resourceNotices = map[string]string{"shared": "Shared. It is in the library below for everyone its visibility allows."}
@@ -166,9 +169,14 @@ func (w *Web) renderResources(rw http.ResponseWriter, r *http.Request, c caller,
 		return
 	}
 	name := w.copName(r, id)
+	canShare := c.claims.IsNational() || c.claims.IsCoordinatorOf(id) || c.claims.IsMemberOf(id)
+	if !canShare {
+		region, err := w.store.RegionOf(r.Context(), id)
+		canShare = err == nil && c.claims.IsHubOf(region)
+	}
 	w.pages.render(rw, r, status, "resources", resourcesPageData{
 		pageData: pageData{Title: "Resources · " + name, Caller: c.claims, CSRF: httpx.CSRFToken(rw, r), Notice: notice, Error: problem},
-		CoPID:    id, CoPName: name, Assets: list.Assets, Form: f, Fields: fields})
+		CoPID:    id, CoPName: name, Assets: list.Assets, Form: f, Fields: fields, CanShare: canShare})
 }
 
 // shareResource forwards a link (JSON) or a file (multipart) to knowledge.
