@@ -267,6 +267,8 @@ type mapPageData struct {
 	Timeline       timeline
 	Projects       []kProject
 	Overlaps       []overlapView
+	// Outlined says the timeline draws other CoPs' projects (open overlaps).
+	Outlined bool
 	// Whole says the caller sees the CoP's whole map (its coordinator, hub, national);
 	// a member sees what they mapped.
 	Whole bool
@@ -351,7 +353,7 @@ func (w *Web) mapPage(rw http.ResponseWriter, r *http.Request) {
 	name := w.copName(r, id)
 	w.pages.render(rw, r, http.StatusOK, "map", mapPageData{
 		pageData: pageData{Title: "Map of " + name, Caller: c.claims, CSRF: httpx.CSRFToken(rw, r), Notice: mapNotices[r.URL.Query().Get("notice")]},
-		CoPID:    id, CoPName: name, Timeline: buildTimeline(ps, others, overlapsOf), Projects: ps, Overlaps: os,
+		CoPID:    id, CoPName: name, Timeline: buildTimeline(ps, others, overlapsOf), Projects: ps, Overlaps: os, Outlined: len(others) > 0,
 		Whole: c.claims.IsNational() || c.claims.IsCoordinatorOf(id) || c.claims.Holds(httpx.RoleHub)})
 }
 
