@@ -189,8 +189,9 @@ func forgetPattern(next http.Handler) http.Handler {
 
 func limitBody(n int64, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		r2 := r.WithContext(r.Context())
-		r2.Body = http.MaxBytesReader(w, r.Body, n)
+		b := &bodyLimit{w: w, body: r.Body, limit: n}
+		r2 := r.WithContext(context.WithValue(r.Context(), bodyLimitKey{}, b))
+		r2.Body = b
 		next.ServeHTTP(w, r2)
 	})
 }

@@ -7,6 +7,7 @@ require (
 	github.com/chromedp/chromedp v0.23.0
 	github.com/copnet/copnet/pkg v0.0.0
 	github.com/copnet/copnet/services/feedback v0.0.0-00010101000000-000000000000
+	github.com/copnet/copnet/services/knowledge v0.0.0
 	github.com/copnet/copnet/services/membership v0.0.0
 	github.com/copnet/copnet/services/registry v0.0.0
 	github.com/copnet/copnet/services/scheduling v0.0.0-00010101000000-000000000000
@@ -111,3 +112,5 @@ replace github.com/copnet/copnet/services/membership => ../membership
 replace github.com/copnet/copnet/services/feedback => ../feedback
 
 replace github.com/copnet/copnet/services/notify => ../notify
+
+replace github.com/copnet/copnet/services/knowledge => ../knowledge

@@ -1,8 +1,10 @@
 package knowledge_test
 
 import (
+	"encoding/json"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 
@@ -30,7 +32,20 @@ var subjects = map[testkit.Caller]string{testkit.National: "sec-1", testkit.HubO
 var (
 	signedIn = callers[1:]
 	runners  = []testkit.Caller{testkit.National, testkit.HubOwn, testkit.CoordOwn}
+	// workers are those who may do a CoP's work: its runners and its members.
+	workers = append(runners[:3:3], testkit.MemberOwn, anotherMember)
 )
+
+// hidden expects ok for callers and 404 for every other signed-in caller.
+func hidden(ok int, allowed ...testkit.Caller) testkit.Expect {
+	e := testkit.Allowed(ok, allowed...)
+	for _, c := range signedIn {
+		if !slices.Contains(allowed, c) {
+			e = e.With(c, http.StatusNotFound)
+		}
+	}
+	return e
+}
 
 // accessReq is one request: body's {n} is replaced by a number unique to the call, {sub} by
 // the caller's subject.
@@ -43,9 +58,11 @@ var accessTable = []testkit.AccessCase[accessReq]{
 	{Route: "POST /v1/topics", Req: accessReq{"/v1/topics", `{"name":"topic {n}"}`}, Want: testkit.Allowed(http.StatusCreated, testkit.National)},
 	{Route: "POST /v1/projects", Req: accessReq{"/v1/projects",
 		`{"cop_id":"cop-vic","title":"P{n}","topics":["t{n}"],"communities":[{"place":"au.wa.p{n}","group":"g{n}"}],"starts_on":"2026-01-01","ends_on":"2026-01-02"}`},
-		Want: testkit.Allowed(http.StatusCreated, runners...)},
-	{Route: "GET /v1/projects", Req: accessReq{"/v1/projects?cop=cop-vic", ""}, Want: testkit.Allowed(http.StatusOK, runners...)},
-	{Route: "GET /v1/overlaps", Req: accessReq{"/v1/overlaps?cop=cop-vic", ""}, Want: testkit.Allowed(http.StatusOK, runners...)},
+		Want: testkit.Allowed(http.StatusCreated, workers...)},
+	// A member lists their own projects and overlaps in their CoP (see
+	// TestMembersMapTheirOwnWorkAndSeeItsOverlaps).
+	{Route: "GET /v1/projects", Req: accessReq{"/v1/projects?cop=cop-vic", ""}, Want: testkit.Allowed(http.StatusOK, workers...)},
+	{Route: "GET /v1/overlaps", Req: accessReq{"/v1/overlaps?cop=cop-vic", ""}, Want: testkit.Allowed(http.StatusOK, workers...)},
 	{Route: "PUT /v1/overlaps/{id}", Req: accessReq{"/v1/overlaps/{overlap}", `{"status":"acknowledged"}`}, Want: testkit.Allowed(http.StatusOK, runners...)},
 	// Declaring expertise and raising requests is for oneself (a body for someone else is
 	// 403, see TestOnlyThoseWhoBelongActInACoP), in a CoP one belongs to.
@@ -61,7 +78,11 @@ var accessTable = []testkit.AccessCase[accessReq]{
 	{Route: "GET /v1/expertise", Req: accessReq{"/v1/expertise", ""}, Want: testkit.Allowed(http.StatusOK, signedIn...)},
 	{Route: "DELETE /v1/expertise/{id}", Req: accessReq{"/v1/expertise/{expertise}", ""}, Want: testkit.Allowed(http.StatusNoContent, testkit.National, testkit.MemberOwn)},
 	{Route: "POST /v1/assets", Req: accessReq{"/v1/assets", `{"cop_id":"cop-vic","title":"A{n}","url":"https://example.org/{n}","topics":["t"],"licence":"CC-BY-4.0"}`},
-		Want: testkit.Allowed(http.StatusCreated, runners...)},
+		Want: testkit.Allowed(http.StatusCreated, workers...)},
+	{Route: "POST /v1/assets/files", Req: accessReq{"/v1/assets/files", "multipart"}, Want: testkit.Allowed(http.StatusCreated, workers...)},
+	// What a caller may not see does not exist for them: 404, not 403.
+	{Route: "GET /v1/assets/{id}/file", Req: accessReq{"/v1/assets/{file}/file", ""}, Want: hidden(http.StatusOK, workers...)},
+	{Route: "GET /v1/overlaps/{id}", Req: accessReq{"/v1/overlaps/{overlap}", ""}, Want: hidden(http.StatusOK, runners...)},
 	{Route: "GET /v1/assets", Req: accessReq{"/v1/assets?region=vic", ""}, Want: testkit.Allowed(http.StatusOK, signedIn...)},
 	{Route: "GET /v1/gaps", Req: accessReq{"/v1/gaps?region=vic", ""}, Want: testkit.Allowed(http.StatusOK, testkit.National, testkit.HubOwn)},
 }
@@ -89,6 +110,15 @@ func TestEveryRouteChecksRoleAndScope(t *testing.T) {
 		return nil
 	})
 
+	code, raw := upload(t, e, tokens[testkit.MemberOwn], "cop-vic", "cop", "guide.txt", []byte("a guide"))
+	if code != http.StatusCreated {
+		t.Fatalf("upload → %d %s", code, raw)
+	}
+	var file struct{ ID string }
+	if err := json.Unmarshal(raw, &file); err != nil {
+		t.Fatal(err)
+	}
+
 	var routes []string
 	for _, rt := range ports.NewHTTP(nil).Routes() {
 		routes = append(routes, rt.Method+" "+rt.Path)
@@ -97,7 +127,11 @@ func TestEveryRouteChecksRoleAndScope(t *testing.T) {
 	testkit.CheckAccess(t, testkit.AccessMatrix[accessReq]{Routes: routes, Callers: callers, Cases: accessTable,
 		Do: func(t *testing.T, c testkit.AccessCase[accessReq], caller testkit.Caller) (int, http.Header, []byte) {
 			n++
-			path := strings.ReplaceAll(c.Req.path, "{overlap}", overlap)
+			path := strings.NewReplacer("{overlap}", overlap, "{file}", file.ID).Replace(c.Req.path)
+			if c.Req.body == "multipart" {
+				code, raw := upload(t, e, tokens[caller], "cop-vic", "cop", "f.txt", []byte("text"))
+				return code, nil, raw
+			}
 			if strings.Contains(path, "{request}") {
 				var req struct{ ID string }
 				e.must(t, http.StatusCreated, "POST", "/v1/requests", tokens[testkit.MemberOwn],

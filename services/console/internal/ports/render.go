@@ -50,7 +50,9 @@ type pages struct {
 var pageNames = []string{"national", "region", "cop", "signin", "setup", "account", "invitation", "notifications", "error",
 	"apply", "applications", "application", "me", "answer", "quiz",
 	"join", "room", "deck", "present",
-	"requests", "request", "ask", "expertise"}
+	"requests", "request", "ask", "expertise",
+	"map", "project", "overlap", "resources",
+}
 
 func mustParsePages() *pages {
 	p := &pages{byName: map[string]*template.Template{}}

@@ -163,6 +163,10 @@ func (r *Repository) ErasePerson(ctx context.Context, person string) (lost []app
 			"DELETE FROM request_matches WHERE person_id = $1",
 			"UPDATE requests SET person_id = NULL, question = '' WHERE person_id = $1",
 			"UPDATE answers SET person_id = NULL, body = '' WHERE person_id = $1",
+			// Their projects and assets stay on the map and in the library, no longer
+			// linked to them, and the contact they gave goes.
+			"UPDATE projects SET mapped_by = '', contact = '' WHERE mapped_by = $1",
+			"UPDATE assets SET shared_by = '' WHERE shared_by = $1",
 		} {
 			if _, err := tx.Exec(ctx, q, person); err != nil {
 				return err

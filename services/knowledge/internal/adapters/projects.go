@@ -42,9 +42,10 @@ func mapped(p *app.Project) events.ProjectMapped {
 // self-originated project_mapped); it reports whether it stored it.
 func insertProject(ctx context.Context, tx pgx.Tx, p *app.Project) (bool, error) {
 	tag, err := tx.Exec(ctx, `INSERT INTO projects (id, cop_id, region, title, organisation, topics,
-		methods, starts_on, ends_on, origin, created_at) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11)
+		methods, starts_on, ends_on, origin, created_at, mapped_by, contact) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13)
 		ON CONFLICT (id) DO NOTHING`,
-		p.ID, p.CoPID, p.Region, p.Title, p.Organisation, p.Topics, p.Methods, p.StartsOn, p.EndsOn, p.Origin, p.CreatedAt)
+		p.ID, p.CoPID, p.Region, p.Title, p.Organisation, p.Topics, p.Methods, p.StartsOn, p.EndsOn, p.Origin, p.CreatedAt,
+		p.MappedBy, p.Contact)
 	if err != nil || tag.RowsAffected() == 0 {
 		return false, err
 	}
@@ -146,14 +147,14 @@ func (r *Repository) RecordOverlap(ctx context.Context, o app.Overlap) error {
 }
 
 const projectColumns = `p.id, p.cop_id, p.region, p.title, p.organisation, p.topics, p.methods, p.starts_on,
-	p.ends_on, p.origin, p.created_at,
+	p.ends_on, p.origin, p.created_at, p.mapped_by, p.contact,
 	coalesce((SELECT array_agg(c.place || '|' || c.grp ORDER BY c.place, c.grp) FROM project_communities c WHERE c.project_id = p.id), '{}')`
 
 func scanProject(row pgx.Row) (*app.Project, error) {
 	var p app.Project
 	var communities []string
 	if err := row.Scan(&p.ID, &p.CoPID, &p.Region, &p.Title, &p.Organisation, &p.Topics, &p.Methods,
-		&p.StartsOn, &p.EndsOn, &p.Origin, &p.CreatedAt, &communities); err != nil {
+		&p.StartsOn, &p.EndsOn, &p.Origin, &p.CreatedAt, &p.MappedBy, &p.Contact, &communities); err != nil {
 		return nil, err
 	}
 	for _, c := range communities {
@@ -192,7 +193,8 @@ func loadProjects(ctx context.Context, q querier, ids []string) (map[string]*app
 func (r *Repository) Projects(ctx context.Context, f app.ProjectFilter) ([]*app.Project, error) {
 	rows, err := r.pool.Query(ctx, "SELECT "+projectColumns+` FROM projects p
 		WHERE ($1 = '' OR p.cop_id = $1) AND ($2 = '' OR p.region = $2) AND ($3 = '' OR p.topics @> ARRAY[$3])
-		ORDER BY p.starts_on DESC, p.id LIMIT $4`, f.CoP, f.Region, f.Topic, f.Limit)
+		AND ($5 = '' OR p.mapped_by = $5)
+		ORDER BY p.starts_on DESC, p.id LIMIT $4`, f.CoP, f.Region, f.Topic, f.Limit, f.MappedBy)
 	if err != nil {
 		return nil, err
 	}
@@ -208,14 +210,17 @@ func (r *Repository) Projects(ctx context.Context, f app.ProjectFilter) ([]*app.
 	return out, rows.Err()
 }
 
-const overlapColumns = "id, kind, score, ARRAY[project_a, project_b], cop_ids, regions, status, note, detected_at, updated_at"
+const overlapColumns = `id, kind, score, ARRAY[project_a, project_b], cop_ids, regions, status, note, detected_at, updated_at,
+	(SELECT coalesce(array_agg(p.cop_id || '|' || p.mapped_by ORDER BY p.id), '{}') FROM projects p
+		WHERE p.id IN (project_a, project_b) AND p.mapped_by <> '')`
 
 // Overlaps lists overlaps, highest score first.
 func (r *Repository) Overlaps(ctx context.Context, f app.OverlapFilter) ([]app.Overlap, error) {
 	rows, err := r.pool.Query(ctx, "SELECT "+overlapColumns+` FROM project_overlaps
 		WHERE ($1 = '' OR regions @> ARRAY[$1]) AND ($2 = '' OR cop_ids @> ARRAY[$2])
 		AND ($3 = '' OR kind = $3) AND ($4 = '' OR status = $4)
-		ORDER BY score DESC, id LIMIT $5`, f.Region, f.CoP, f.Kind, f.Status, f.Limit)
+		AND ($6 = '' OR EXISTS (SELECT 1 FROM projects p WHERE p.id IN (project_a, project_b) AND p.mapped_by = $6))
+		ORDER BY score DESC, id LIMIT $5`, f.Region, f.CoP, f.Kind, f.Status, f.Limit, f.MappedBy)
 	if err != nil {
 		return nil, err
 	}

@@ -10,29 +10,6 @@ import (
 	"github.com/copnet/copnet/services/knowledge/internal/app"
 )
 
-// ShareAsset stores an asset and publishes asset_shared.
-func (r *Repository) ShareAsset(ctx context.Context, a *app.Asset) error {
-	a.CreatedAt = r.now()
-	return postgres.Tx(ctx, r.pool, func(tx pgx.Tx) error {
-		if _, err := tx.Exec(ctx, `INSERT INTO assets (id, cop_id, region, title, url, topics, licence, created_at)
-			VALUES ($1,$2,$3,$4,$5,$6,$7,$8)`, a.ID, a.CoPID, a.Region, a.Title, a.URL, a.Topics, a.Licence, a.CreatedAt); err != nil {
-			return err
-		}
-		return r.publish(ctx, tx, events.AssetShared{AssetID: a.ID, CoPID: a.CoPID, Region: a.Region, Topics: a.Topics, Licence: a.Licence})
-	})
-}
-
-// Assets lists assets on topic in region (empty: any), newest first.
-func (r *Repository) Assets(ctx context.Context, topic, region string, limit int) ([]app.Asset, error) {
-	rows, err := r.pool.Query(ctx, `SELECT id, cop_id, region, title, url, topics, licence, created_at FROM assets
-		WHERE ($1 = '' OR topics @> ARRAY[$1]) AND ($2 = '' OR region = $2) ORDER BY created_at DESC, id LIMIT $3`,
-		topic, region, limit)
-	if err != nil {
-		return nil, err
-	}
-	return pgx.CollectRows(rows, pgx.RowToStructByPos[app.Asset])
-}
-
 // RecordSessionHeld stores a held session's topics as supply and returns its CoP's region
 // ("" while the CoP is unknown). A redelivery updates the topics.
 func (r *Repository) RecordSessionHeld(ctx context.Context, s app.HeldSession) (string, error) {

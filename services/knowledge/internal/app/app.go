@@ -157,27 +157,6 @@ func (a *Application) Topics(ctx context.Context, c httpx.Claims) ([]Topic, erro
 	return a.repo.Topics(ctx)
 }
 
-// authorizeCoP lets national, the hub of the CoP's region and the CoP's coordinator act on
-// a CoP's behalf, and returns the CoP's region. An unknown CoP is a 422 on field.
-// Input problems (v) are reported before the CoP is looked up when there is no CoP to
-// look up, and after the scope check otherwise, so that nobody learns more than a 403.
-func (a *Application) authorizeCoP(ctx context.Context, c httpx.Claims, v *apperr.Validator, cop, field, what string) (string, error) {
-	if err := httpx.Authorize(c, c.IsNational() || c.Holds(httpx.RoleHub) || c.IsCoordinatorOf(cop), what); err != nil {
-		return "", err
-	}
-	if cop == "" {
-		return "", v.Err()
-	}
-	region, err := a.repo.CoPRegion(ctx, cop, field)
-	if err != nil {
-		return "", err
-	}
-	if err := httpx.Authorize(c, c.IsNational() || c.IsHubOf(region) || c.IsCoordinatorOf(cop), what); err != nil {
-		return "", err
-	}
-	return region, v.Err()
-}
-
 // NewProject is the input of MapProject.
 type NewProject struct {
 	CoPID        string             `json:"cop_id"`
@@ -188,9 +167,12 @@ type NewProject struct {
 	StartsOn     string             `json:"starts_on"`
 	EndsOn       string             `json:"ends_on"`
 	Methods      []string           `json:"methods"`
+	// Contact is how CoPs whose work overlaps may reach the team behind the project.
+	Contact string `json:"contact"`
 }
 
-// MapProject puts a CoP's project on the map (its coordinator, its hub, national).
+// MapProject puts a CoP's project on the map: its coordinator, its hub, national, and its
+// members, who map their own work (see authorizeWork).
 func (a *Application) MapProject(ctx context.Context, c httpx.Claims, in NewProject) (*Project, error) {
 	var v apperr.Validator
 	v.Check(in.CoPID != "" && len(in.CoPID) <= 64, "cop_id", "is required")
@@ -212,7 +194,8 @@ func (a *Application) MapProject(ctx context.Context, c httpx.Claims, in NewProj
 	for _, m := range in.Methods {
 		v.Check(strings.TrimSpace(m) != "" && len(m) <= 100, "methods", "must be non-empty names of at most 100 characters")
 	}
-	region, err := a.authorizeCoP(ctx, c, &v, in.CoPID, "cop_id", "map this CoP's projects")
+	text(&v, "contact", in.Contact, 300, false)
+	region, err := a.authorizeWork(ctx, c, &v, in.CoPID, "cop_id", "map this CoP's projects")
 	if err != nil {
 		return nil, err
 	}
@@ -220,6 +203,7 @@ func (a *Application) MapProject(ctx context.Context, c httpx.Claims, in NewProj
 		Project: domain.Project{ID: newID(), CoPID: in.CoPID, Region: region, Organisation: strings.TrimSpace(in.Organisation),
 			Topics: in.Topics, StartsOn: from, EndsOn: to},
 		Title: strings.TrimSpace(in.Title), Methods: nonNil(in.Methods),
+		MappedBy: c.Subject, Contact: strings.TrimSpace(in.Contact),
 	}
 	for _, cm := range in.Communities {
 		p.Communities = append(p.Communities, domain.Community{Place: cm.Place, Group: domain.Normalise(cm.Group)})
@@ -239,10 +223,12 @@ type ProjectQuery struct {
 	CoP, Region, Topic string
 }
 
-// Projects lists the map. National sees all; a hub its region; a coordinator its CoP.
+// Projects lists the map. National sees all; a hub its region; a coordinator its CoP; a
+// member the projects they mapped in their CoP.
 func (a *Application) Projects(ctx context.Context, c httpx.Claims, q ProjectQuery) ([]*Project, error) {
 	f := ProjectFilter{CoP: q.CoP, Region: q.Region, Limit: 500}
-	if err := a.scope(ctx, c, &f.Region, &f.CoP, "see the project map"); err != nil {
+	var err error
+	if f.MappedBy, err = a.scopeWork(ctx, c, &f.Region, &f.CoP, "see the project map"); err != nil {
 		return nil, err
 	}
 	topic, err := a.canonicalTopic(ctx, q.Topic)
@@ -297,10 +283,11 @@ type OverlapQuery struct {
 var statuses = []string{"acknowledged", "coordinated", "dismissed"}
 
 // Overlaps lists overlaps the caller may see: national all, a hub those touching its
-// region, a coordinator those touching its CoP.
+// region, a coordinator those touching its CoP, a member those touching their own projects.
 func (a *Application) Overlaps(ctx context.Context, c httpx.Claims, q OverlapQuery) ([]Overlap, error) {
 	f := OverlapFilter{Region: q.Region, CoP: q.CoP, Kind: q.Kind, Status: q.Status, Limit: 500}
-	if err := a.scope(ctx, c, &f.Region, &f.CoP, "see overlaps"); err != nil {
+	var err error
+	if f.MappedBy, err = a.scopeWork(ctx, c, &f.Region, &f.CoP, "see overlaps"); err != nil {
 		return nil, err
 	}
 	var v apperr.Validator
@@ -319,18 +306,21 @@ type Resolution struct {
 }
 
 // ResolveOverlap records what was done about an overlap (national, the hub of a region it
-// touches, the coordinator of a CoP it touches).
+// touches, the coordinator of a CoP it touches, a member who mapped one of its projects).
 func (a *Application) ResolveOverlap(ctx context.Context, c httpx.Claims, id string, in Resolution) (Overlap, error) {
 	const what = "act on this overlap"
-	if err := httpx.Authorize(c, c.IsNational() || c.Holds(httpx.RoleHub) || c.Holds(httpx.RoleCoordinator), what); err != nil {
+	if err := httpx.Authorize(c, c.Signed(), what); err != nil {
 		return Overlap{}, err
 	}
 	var v apperr.Validator
 	v.Check(slices.Contains(statuses, in.Status), "status", "must be acknowledged, coordinated or dismissed")
 	text(&v, "note", in.Note, 2000, false)
 	return a.repo.ResolveOverlap(ctx, id, in.Status, strings.TrimSpace(in.Note), func(o Overlap) error {
-		if err := httpx.Authorize(c, c.IsNational() || slices.ContainsFunc(o.Regions, c.IsHubOf) ||
-			slices.ContainsFunc(o.CoPIDs, c.IsCoordinatorOf), what); err != nil {
+		ok, err := a.maySeeOverlap(ctx, c, o)
+		if err != nil {
+			return err
+		}
+		if err := httpx.Authorize(c, ok, what); err != nil {
 			return err
 		}
 		return v.Err()
@@ -560,23 +550,39 @@ type NewAsset struct {
 	URL     string   `json:"url"`
 	Topics  []string `json:"topics"`
 	Licence string   `json:"licence"`
+	// Visibility is who sees it: cop, region or national (the default, as before).
+	Visibility string `json:"visibility"`
 }
 
-// ShareAsset shares a CoP's reusable asset (its coordinator, its hub, national).
+// ShareAsset shares a CoP's reusable link (its members, its coordinator, its hub, national).
 func (a *Application) ShareAsset(ctx context.Context, c httpx.Claims, in NewAsset) (*Asset, error) {
+	return a.share(ctx, c, in, nil)
+}
+
+// share stores a link (file nil) or an uploaded file as a CoP's asset.
+func (a *Application) share(ctx context.Context, c httpx.Claims, in NewAsset, file *AssetFile) (*Asset, error) {
 	var v apperr.Validator
 	v.Check(in.CoPID != "", "cop_id", "is required")
 	text(&v, "title", in.Title, 200, true)
-	u, err := url.Parse(in.URL)
-	v.Check(err == nil && (u.Scheme == "https" || u.Scheme == "http") && u.Host != "" && len(in.URL) <= 2000, "url", "must be an http(s) URL")
+	if file == nil {
+		u, err := url.Parse(in.URL)
+		v.Check(err == nil && (u.Scheme == "https" || u.Scheme == "http") && u.Host != "" && len(in.URL) <= 2000, "url", "must be an http(s) URL")
+	}
 	checkTopics(&v, "topics", in.Topics, true)
 	text(&v, "licence", in.Licence, 100, false)
-	region, err := a.authorizeCoP(ctx, c, &v, in.CoPID, "cop_id", "share this CoP's assets")
+	if in.Visibility == "" {
+		in.Visibility = string(domain.VisibleNational)
+	}
+	v.Check(slices.Contains(domain.Visibilities, domain.Visibility(in.Visibility)), "visibility", "must be cop, region or national")
+	region, err := a.authorizeWork(ctx, c, &v, in.CoPID, "cop_id", "share this CoP's assets")
 	if err != nil {
 		return nil, err
 	}
 	as := &Asset{ID: newID(), CoPID: in.CoPID, Region: region, Title: strings.TrimSpace(in.Title), URL: in.URL,
-		Topics: in.Topics, Licence: strings.TrimSpace(in.Licence)}
+		Topics: in.Topics, Licence: strings.TrimSpace(in.Licence), Visibility: in.Visibility, SharedBy: c.Subject, File: file}
+	if file != nil {
+		as.URL = ""
+	}
 	return as, a.repo.InTx(ctx, func(ctx context.Context) error {
 		var err error
 		if as.Topics, err = a.canonical(ctx, as.Topics); err != nil {
@@ -590,16 +596,17 @@ func (a *Application) ShareAsset(ctx context.Context, c httpx.Claims, in NewAsse
 	})
 }
 
-// Assets lists shared assets to any signed-in caller: reuse across regions is the point.
-func (a *Application) Assets(ctx context.Context, c httpx.Claims, topic, region string) ([]Asset, error) {
+// Assets lists the shared assets the caller may see (their visibility, see Viewer): reuse
+// across regions is the point of national ones.
+func (a *Application) Assets(ctx context.Context, c httpx.Claims, q AssetQuery) ([]Asset, error) {
 	if err := httpx.Authorize(c, c.Signed(), "list assets"); err != nil {
 		return nil, err
 	}
-	topic, err := a.canonicalTopic(ctx, topic)
+	topic, err := a.canonicalTopic(ctx, q.Topic)
 	if err != nil {
 		return nil, err
 	}
-	return a.repo.Assets(ctx, topic, region, 500)
+	return a.repo.Assets(ctx, AssetFilter{Topic: topic, Region: q.Region, CoP: q.CoP, Viewer: viewer(c), Limit: 500})
 }
 
 // Gaps lists knowledge gaps: national for any region (or all), a hub for its own.

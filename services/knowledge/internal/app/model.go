@@ -24,12 +24,17 @@ type Project struct {
 	Methods   []string
 	Origin    string
 	CreatedAt time.Time
+	// MappedBy is the person who mapped it on this node ("" for another node's project);
+	// Contact is how CoPs whose work overlaps may reach its team.
+	MappedBy, Contact string
 }
 
 // ProjectFilter selects projects; empty fields do not filter.
 type ProjectFilter struct {
 	CoP, Region, Topic string
-	Limit              int
+	// MappedBy keeps the projects one person mapped (a member's own work).
+	MappedBy string
+	Limit    int
 }
 
 // Overlap is two projects flagged together.
@@ -44,12 +49,17 @@ type Overlap struct {
 	Note       string    `json:"note"`
 	DetectedAt time.Time `json:"detected_at"`
 	UpdatedAt  time.Time `json:"updated_at"`
+	// Mappers are "cop|person" of each of its projects mapped here by a person: who, as a
+	// member of that CoP, may act on it.
+	Mappers []string `json:"-"`
 }
 
 // OverlapFilter selects overlaps; empty fields do not filter.
 type OverlapFilter struct {
 	Region, CoP, Kind, Status string
-	Limit                     int
+	// MappedBy keeps the overlaps touching a project this person mapped.
+	MappedBy string
+	Limit    int
 }
 
 // Expertise is a person's declared expertise.
@@ -111,16 +121,47 @@ type Answer struct {
 	CreatedAt time.Time `json:"created_at"`
 }
 
-// Asset is a reusable asset a CoP shared.
+// Asset is a reusable asset a CoP shared: a link (URL) or an uploaded file (File).
 type Asset struct {
-	ID        string    `json:"id"`
-	CoPID     string    `json:"cop_id"`
-	Region    string    `json:"region"`
-	Title     string    `json:"title"`
-	URL       string    `json:"url"`
-	Topics    []string  `json:"topics"`
-	Licence   string    `json:"licence"`
-	CreatedAt time.Time `json:"created_at"`
+	ID         string     `json:"id"`
+	CoPID      string     `json:"cop_id"`
+	Region     string     `json:"region"`
+	Title      string     `json:"title"`
+	URL        string     `json:"url"`
+	Topics     []string   `json:"topics"`
+	Licence    string     `json:"licence"`
+	Visibility string     `json:"visibility"`
+	SharedBy   string     `json:"shared_by,omitempty"`
+	File       *AssetFile `json:"file,omitempty"`
+	CreatedAt  time.Time  `json:"created_at"`
+}
+
+// AssetFile is an uploaded file: its name, its sniffed content type and size; Content
+// only when it is stored or downloaded.
+type AssetFile struct {
+	Name        string `json:"name"`
+	ContentType string `json:"content_type"`
+	Size        int64  `json:"size"`
+	Content     []byte `json:"-"`
+}
+
+// AssetFilter selects the assets Viewer may see; empty fields do not filter.
+type AssetFilter struct {
+	Topic, Region, CoP string
+	Viewer             Viewer
+	Limit              int
+}
+
+// Viewer is who asks for assets, as their visibility needs it: national sees all; a
+// person sees national ones, cop ones of the CoPs they belong to or coordinate (members
+// as membership's events say) and of the regions they are hub of, and region ones of
+// those regions and of the regions of their CoPs.
+type Viewer struct {
+	National     bool
+	Person       string
+	Coordinated  []string
+	MemberOf     []string
+	HubOfRegions []string
 }
 
 // Gap is a topic with demand in a region that no supply there meets (domain.Supplies).

@@ -43,6 +43,10 @@ type Repository interface {
 	// publishes overlap_detected.
 	RecordOverlap(ctx context.Context, o Overlap) error
 	Overlaps(ctx context.Context, f OverlapFilter) ([]Overlap, error)
+	// Overlap loads one overlap; an unknown one is a 404.
+	Overlap(ctx context.Context, id string) (Overlap, error)
+	// ProjectsByID loads projects in the order of ids (those unknown left out).
+	ProjectsByID(ctx context.Context, ids []string) ([]*Project, error)
 	// ResolveOverlap sets an overlap's status and note under a row lock, after authorize
 	// has seen it; a new status publishes overlap_resolved.
 	ResolveOverlap(ctx context.Context, id, status, note string, authorize func(Overlap) error) (Overlap, error)
@@ -81,9 +85,14 @@ type Repository interface {
 	// CloseRequest marks a request closed.
 	CloseRequest(ctx context.Context, id string) error
 
-	// ShareAsset stores an asset (topics canonical) and publishes asset_shared.
+	// ShareAsset stores an asset (topics canonical), its file's bytes when it has one, and
+	// publishes asset_shared.
 	ShareAsset(ctx context.Context, as *Asset) error
-	Assets(ctx context.Context, topic, region string, limit int) ([]Asset, error)
+	// Assets lists the assets f.Viewer may see, newest first.
+	Assets(ctx context.Context, f AssetFilter) ([]Asset, error)
+	// AssetContent loads an uploaded file, bytes included, if viewer may see its asset
+	// (nil otherwise, and for a link or an unknown asset).
+	AssetContent(ctx context.Context, id string, viewer Viewer) (*AssetFile, error)
 
 	// RecordSessionHeld stores a held session's topics (canonical) as supply and returns
 	// its CoP's region ("" while the CoP is unknown).

@@ -38,6 +38,9 @@ func (h *HTTP) Routes() []Route {
 		{Method: "POST", Path: "/v1/assets", Handle: h.shareAsset},
 		{Method: "GET", Path: "/v1/assets", Handle: h.listAssets},
 		{Method: "GET", Path: "/v1/gaps", Handle: h.listGaps},
+		{Method: "GET", Path: "/v1/overlaps/{id}", Handle: h.overlap},
+		{Method: "POST", Path: "/v1/assets/files", Handle: h.uploadAsset},
+		{Method: "GET", Path: "/v1/assets/{id}/file", Handle: h.downloadAsset},
 	}, h.readingRoutes()...)
 }
 
@@ -72,6 +75,8 @@ type ProjectView struct {
 	Methods      []string           `json:"methods"`
 	Origin       string             `json:"origin"`
 	CreatedAt    time.Time          `json:"created_at"`
+	MappedBy     string             `json:"mapped_by,omitempty"`
+	Contact      string             `json:"contact"`
 }
 
 func view(p *app.Project) ProjectView {
@@ -79,6 +84,7 @@ func view(p *app.Project) ProjectView {
 		ID: p.ID, CoPID: p.CoPID, Region: p.Region, Title: p.Title, Organisation: p.Organisation,
 		Topics: p.Topics, Communities: p.Communities, StartsOn: p.StartsOn.Format(time.DateOnly),
 		EndsOn: p.EndsOn.Format(time.DateOnly), Methods: p.Methods, Origin: p.Origin, CreatedAt: p.CreatedAt,
+		MappedBy: p.MappedBy, Contact: p.Contact,
 	}
 }
 
@@ -168,7 +174,7 @@ func (h *HTTP) shareAsset(ctx context.Context, c httpx.Claims, r *http.Request) 
 
 func (h *HTTP) listAssets(ctx context.Context, c httpx.Claims, r *http.Request) (int, any, error) {
 	q := r.URL.Query()
-	as, err := h.app.Assets(ctx, c, q.Get("topic"), q.Get("region"))
+	as, err := h.app.Assets(ctx, c, app.AssetQuery{Topic: q.Get("topic"), Region: q.Get("region"), CoP: q.Get("cop")})
 	return http.StatusOK, map[string]any{"assets": as}, err
 }
 
