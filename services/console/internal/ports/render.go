@@ -49,7 +49,8 @@ type pages struct {
 
 var pageNames = []string{"national", "region", "cop", "signin", "setup", "account", "invitation", "notifications", "error",
 	"apply", "applications", "application", "me", "answer", "quiz",
-	"join", "room", "deck", "present"}
+	"join", "room", "deck", "present",
+	"report", "copreport"}
 
 func mustParsePages() *pages {
 	p := &pages{byName: map[string]*template.Template{}}
@@ -120,6 +121,7 @@ var funcs = template.FuncMap{
 	"statuses":  func() []string { return projection.Statuses },
 	"stages":    func() []string { return projection.Stages },
 	"sparkline": sparkline,
+	"trend":     trendWords,
 	"bar":       bar,
 	"isNational": func(c httpx.Claims) bool {
 		return c.IsNational()

@@ -423,7 +423,10 @@ func (s *Store) Region(ctx context.Context, id string) (*RegionDetail, error) {
 			return err
 		}
 		d = &RegionDetail{RegionFigures: figures[0], Queue: []QueuedCoP{}, Health: []CoPHealth{}}
-		rows, err := tx.Query(ctx, `SELECT id, name, scope, topics, status_at FROM cops WHERE region = $1 AND status = 'proposed'`, id)
+		// The queue is what awaits the hub's decision: a proposal of some round (odd rank),
+		// not one whose group was asked for changes (even rank, waiting for the group).
+		rows, err := tx.Query(ctx, `SELECT id, name, scope, topics, status_at FROM cops
+			WHERE region = $1 AND status = 'proposed' AND status_rank % 2 = 1`, id)
 		if err != nil {
 			return err
 		}

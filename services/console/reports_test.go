@@ -1,0 +1,293 @@
+package console_test
+
+import (
+	"encoding/csv"
+	"encoding/json"
+	"net/http"
+	"reflect"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/copnet/copnet/pkg/httpx"
+	"github.com/copnet/copnet/services/console/internal/ports"
+	"github.com/copnet/copnet/services/console/internal/projection"
+)
+
+// wantReport are the report's evidence figures of scenario, worked out by hand: north held
+// sn2 and sn1, south ss1 (ss2 was cancelled); o1 touches both regions, o2 (acknowledged)
+// and o3 (coordinated) north only; north's r1 was answered (twice), r3 not; south's r2 was.
+var wantReport = map[string]projection.ReportFigures{
+	"north": {SessionsHeld: 2, OverlapsDetected: 3, OverlapsCoordinated: 1, OverlapsOpen: 1, GapsOpen: 1, GapsSupplied: 1,
+		RequestsRaised: 2, RequestsAnswered: 1},
+	"south": {SessionsHeld: 1, OverlapsDetected: 1, OverlapsCoordinated: 0, OverlapsOpen: 1, GapsOpen: 1, GapsSupplied: 0,
+		RequestsRaised: 1, RequestsAnswered: 1},
+	// The nation counts the cross-region o1 once.
+	"": {SessionsHeld: 3, OverlapsDetected: 3, OverlapsCoordinated: 1, OverlapsOpen: 1, GapsOpen: 2, GapsSupplied: 1,
+		RequestsRaised: 3, RequestsAnswered: 2},
+}
+
+// checkReport compares a report's evidence figures with wantReport.
+func checkReport(t *testing.T, rep *projection.Report) {
+	t.Helper()
+	if rep.Scope == "" && rep.Totals.ReportFigures != wantReport[""] {
+		t.Errorf("national totals = %+v, want %+v", rep.Totals.ReportFigures, wantReport[""])
+	}
+	for _, r := range rep.Regions {
+		if r.ReportFigures != wantReport[r.ID] {
+			t.Errorf("region %s = %+v, want %+v", r.ID, r.ReportFigures, wantReport[r.ID])
+		}
+		want := expectedRegions()[r.ID]
+		if !reflect.DeepEqual(r.RegionFigures, want) {
+			t.Errorf("region %s figures differ from the summary's:\n got  %+v\n want %+v", r.ID, r.RegionFigures, want)
+		}
+	}
+}
+
+// readCSV parses a CSV answer back, as a spreadsheet would, and checks its header row.
+func readCSV(t *testing.T, raw []byte, header []string) [][]string {
+	t.Helper()
+	if !strings.Contains(string(raw), "\r\n") {
+		t.Errorf("CSV lines do not end in CRLF (RFC 4180): %q", raw)
+	}
+	rows, err := csv.NewReader(strings.NewReader(string(raw))).ReadAll()
+	if err != nil {
+		t.Fatalf("CSV does not parse: %v\n%s", err, raw)
+	}
+	if len(rows) == 0 || !slices.Equal(rows[0], header) {
+		t.Fatalf("CSV header = %q, want %q", rows[0], header)
+	}
+	return rows[1:]
+}
+
+// cell is row's value under column name.
+func cell(t *testing.T, header, row []string, name string) string {
+	t.Helper()
+	i := slices.Index(header, name)
+	if i < 0 {
+		t.Fatalf("no column %q", name)
+	}
+	return row[i]
+}
+
+// TestNetworkReports checks the national and regional reports' figures (HTML and CSV)
+// against the scenario's, and who may have them.
+func TestNetworkReports(t *testing.T) {
+	n := startConsole(t)
+	evs := scenario(time.Now())
+	n.Publish(t, evs...)
+	settled(t, n, len(evs))
+	nat, north := national(t, n), hub(t, n, "north")
+
+	t.Run("national CSV", func(t *testing.T) {
+		st, raw := n.Do(t, "GET", "/report.csv", nat, nil)
+		if st != http.StatusOK {
+			t.Fatalf("status %d: %s", st, raw)
+		}
+		h := ports.ReportCSVHeader()
+		rows := readCSV(t, raw, h)
+		if len(rows) != 3 || rows[0][0] != "region" || rows[1][0] != "region" || rows[2][0] != "total" {
+			t.Fatalf("rows = %q, want north, south and the total", rows)
+		}
+		want := map[string]map[string]string{
+			"north": {"cops": "3", "status_active": "1", "status_proposed": "1", "stage_potential": "2", "members": "3", "sessions_held": "2",
+				"sessions_held_90d": "1", "attendance_trend": "0.5 0.8", "latest_confidence_mean": "3.8", "declining": "1",
+				"overlaps_detected": "3", "overlaps_coordinated": "1", "overlaps_open": "1", "gaps_open": "1", "gaps_supplied": "1",
+				"requests_raised": "2", "requests_answered": "1"},
+			"south": {"cops": "2", "status_declined": "1", "sessions_held": "1", "overlaps_coordinated": "0", "requests_answered": "1"},
+			"": {"name": "All regions", "cops": "5", "members": "6", "sessions_held": "3", "overlaps_detected": "3",
+				"overlaps_coordinated": "1", "gaps_open": "2", "requests_raised": "3", "requests_answered": "2"},
+		}
+		for _, row := range rows {
+			for col, v := range want[row[1]] {
+				if got := cell(t, h, row, col); got != v {
+					t.Errorf("row %q column %s = %q, want %q", row[1], col, got, v)
+				}
+			}
+		}
+	})
+
+	t.Run("region CSV lists its CoPs", func(t *testing.T) {
+		st, raw := n.Do(t, "GET", "/regions/north/report.csv", north, nil)
+		if st != http.StatusOK {
+			t.Fatalf("status %d: %s", st, raw)
+		}
+		h := ports.ReportCSVHeader()
+		rows := readCSV(t, raw, h)
+		var kinds []string
+		for _, r := range rows {
+			kinds = append(kinds, r[0]+":"+r[1])
+		}
+		if !slices.Equal(kinds, []string{"region:north", "cop:n1", "cop:n2"}) {
+			t.Fatalf("rows = %q, want north then its approved CoPs", kinds)
+		}
+		n1 := rows[1]
+		for col, v := range map[string]string{"status_active": "1", "stage_coalescing": "1", "charter_version": "1", "members": "2",
+			"attendance_trend": "0.5 0.8", "declining": "1"} {
+			if got := cell(t, h, n1, col); got != v {
+				t.Errorf("n1 %s = %q, want %q", col, got, v)
+			}
+		}
+	})
+
+	t.Run("pages", func(t *testing.T) {
+		b := newBrowser(t, n.URL)
+		b.signIn(nat)
+		p := b.get("/report")
+		if p.status != http.StatusOK {
+			t.Fatalf("GET /report: %d", p.status)
+		}
+		for _, want := range []string{"Network report: National network", "Scope:", "every region", `data-figure="requests_answered">2 <span class="of">of 3`,
+			`data-figure="overlaps_coordinated">1 <span class="of">of 3`, `href="/report.csv"`, "/static/report.css"} {
+			if !strings.Contains(p.body, want) {
+				t.Errorf("national report lacks %q", want)
+			}
+		}
+		hb := newBrowser(t, n.URL)
+		hb.signIn(north)
+		p = hb.get("/regions/north/report")
+		if p.status != http.StatusOK || !strings.Contains(p.body, "Network report: Northland") || !strings.Contains(p.body, `id="report-cops"`) ||
+			!strings.Contains(p.body, "rising, 50% to 80% over 2 sessions") {
+			t.Errorf("north's report as its hub: %d\n%s", p.status, p.body)
+		}
+	})
+
+	t.Run("access", func(t *testing.T) {
+		south, coord, member := hub(t, n, "south"), n.Coordinator(t, "n1"), n.Member(t, "p1")
+		for _, c := range []struct {
+			path, token string
+			want        int
+		}{
+			{"/report.csv", nat, http.StatusOK},
+			{"/report.csv", north, http.StatusForbidden},
+			{"/report.csv", coord, http.StatusForbidden},
+			{"/regions/north/report.csv", north, http.StatusOK},
+			{"/regions/north/report.csv", nat, http.StatusOK},
+			{"/regions/north/report.csv", south, http.StatusForbidden},
+			{"/regions/north/report.csv", coord, http.StatusForbidden},
+			{"/regions/north/report.csv", member, http.StatusForbidden},
+			{"/regions/nowhere/report.csv", nat, http.StatusNotFound},
+		} {
+			st, raw := n.Do(t, "GET", c.path, c.token, nil)
+			if st != c.want {
+				t.Errorf("GET %s: %d %s, want %d", c.path, st, raw, c.want)
+				continue
+			}
+			if st >= 400 {
+				if p := new(httpx.Problem); json.Unmarshal(raw, p) != nil || p.Status != st {
+					t.Errorf("GET %s: %d is not a problem body: %s", c.path, st, raw)
+				}
+			}
+		}
+		for _, c := range []struct {
+			path, token string
+			want        int
+		}{
+			{"/report", north, http.StatusForbidden},
+			{"/regions/north/report", south, http.StatusForbidden},
+			{"/regions/north/report", member, http.StatusForbidden},
+		} {
+			b := newBrowser(t, n.URL)
+			b.signIn(c.token)
+			if p := b.get(c.path); p.status != c.want {
+				t.Errorf("page %s: %d, want %d", c.path, p.status, c.want)
+			}
+		}
+		if p := newBrowser(t, n.URL).get("/report.csv"); p.status != http.StatusSeeOther {
+			t.Errorf("anonymous /report.csv: %d, want a redirect to sign in", p.status)
+		}
+	})
+}
+
+// TestCoPReportAndExports checks a CoP's report and its CSV exports, and that only those
+// who run the CoP (its coordinator, working group, hub, national) have them.
+func TestCoPReportAndExports(t *testing.T) {
+	n := startConsole(t)
+	evs := scenario(time.Now())
+	n.Publish(t, evs...)
+	settled(t, n, len(evs))
+	coord := n.Coordinator(t, "n1")
+
+	t.Run("attendance", func(t *testing.T) {
+		st, raw := n.Do(t, "GET", "/cops/n1/exports/attendance.csv", coord, nil)
+		if st != http.StatusOK {
+			t.Fatalf("status %d: %s", st, raw)
+		}
+		rows := readCSV(t, raw, ports.AttendanceCSVHeader())
+		day := func(d int) string {
+			loc, _ := time.LoadLocation("Pacific/Auckland")
+			return time.Now().Add(time.Duration(d) * 24 * time.Hour).In(loc).Format(time.DateOnly)
+		}
+		want := [][]string{
+			{"1", "Triage basics", day(-120), "Pacific/Auckland", "true", "5", "3", "2", "10", "0.5"},
+			{"2", "Triage in practice", day(-10), "Pacific/Auckland", "true", "8", "1", "1", "10", "0.8"},
+		}
+		if !reflect.DeepEqual(rows, want) {
+			t.Errorf("attendance rows:\n got  %q\n want %q", rows, want)
+		}
+	})
+	t.Run("projects and polls", func(t *testing.T) {
+		_, raw := n.Do(t, "GET", "/cops/n1/exports/projects.csv", coord, nil)
+		rows := readCSV(t, raw, ports.ProjectsCSVHeader())
+		if want := [][]string{{"pr1", "Triage outreach", "Health North", "triage", "Kaitaia: older people", "2026-01-01", "2026-06-30"}}; !reflect.DeepEqual(rows, want) {
+			t.Errorf("projects rows = %q, want %q", rows, want)
+		}
+		_, raw = n.Do(t, "GET", "/cops/n1/exports/polls.csv", coord, nil)
+		rows = readCSV(t, raw, ports.PollsCSVHeader())
+		want := [][]string{
+			{"e1", "sn1", "evaluation", "evaluation", "published", "6", "3.8", "4.2", "", "", ""},
+			{"e2", "sn2", "evaluation", "evaluation", "published", "7", "3.2", "3.9", "", "", ""},
+		}
+		if !reflect.DeepEqual(rows, want) {
+			t.Errorf("polls rows:\n got  %q\n want %q", rows, want)
+		}
+		_, raw = n.Do(t, "GET", "/cops/s1/exports/polls.csv", hub(t, n, "south"), nil)
+		rows = readCSV(t, raw, ports.PollsCSVHeader())
+		if len(rows) != 2 || rows[0][0] != "c1" || rows[0][8] != "4" || rows[1][0] != "e3" || rows[1][4] != "withheld" {
+			t.Errorf("s1 polls rows = %q, want c1's check-in counts and e3 withheld", rows)
+		}
+	})
+	t.Run("report page", func(t *testing.T) {
+		b := newBrowser(t, n.URL)
+		b.signIn(coord)
+		p := b.get("/cops/n1/report")
+		if p.status != http.StatusOK {
+			t.Fatalf("status %d: %s", p.status, p.body)
+		}
+		for _, want := range []string{"CoP report: Nurses North", `data-figure="sessions_held">2`, "rising, 50% to 80% over 2 sessions",
+			"rising, 3.2 to 3.8 over 2 sessions", "Outcomes recorded", "/cops/n1/exports/roster.csv", "Triage outreach"} {
+			if !strings.Contains(p.body, want) {
+				t.Errorf("CoP report lacks %q", want)
+			}
+		}
+	})
+	t.Run("access", func(t *testing.T) {
+		wg := n.Token(t, httpx.Claims{Subject: "wg-1", Grants: []httpx.Grant{{Role: httpx.RoleWorkingGroup, CoP: "n1"}}})
+		member := n.Token(t, httpx.Claims{Subject: "p1", Grants: []httpx.Grant{{Role: httpx.RoleMember, CoP: "n1"}}})
+		allowed := map[string]string{"national": national(t, n), "hub": hub(t, n, "north"), "coordinator": coord, "working group": wg}
+		refused := map[string]string{"member": member, "other hub": hub(t, n, "south"), "other coordinator": n.Coordinator(t, "s1"),
+			"member of another CoP": n.Token(t, httpx.Claims{Subject: "p5", Grants: []httpx.Grant{{Role: httpx.RoleMember, CoP: "s1"}}})}
+		for _, export := range []string{"attendance", "projects", "polls", "roster"} {
+			path := "/cops/n1/exports/" + export + ".csv"
+			for who, tok := range allowed {
+				// The roster comes from membership, which this node does not run: 404, not 403.
+				if st, raw := n.Do(t, "GET", path, tok, nil); st == http.StatusForbidden || (export != "roster" && st != http.StatusOK) {
+					t.Errorf("%s as %s: %d %s", path, who, st, raw)
+				}
+			}
+			for who, tok := range refused {
+				if st, raw := n.Do(t, "GET", path, tok, nil); st != http.StatusForbidden {
+					t.Errorf("%s as %s: %d %s, want 403", path, who, st, raw)
+				}
+			}
+		}
+		for who, tok := range refused {
+			b := newBrowser(t, n.URL)
+			b.signIn(tok)
+			if p := b.get("/cops/n1/report"); p.status != http.StatusForbidden {
+				t.Errorf("/cops/n1/report as %s: %d, want 403", who, p.status)
+			}
+		}
+	})
+}
