@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/copnet/copnet/pkg/events"
 	"github.com/copnet/copnet/pkg/httpx"
 	"github.com/copnet/copnet/services/console/internal/ports"
 	"github.com/copnet/copnet/services/console/internal/projection"
@@ -290,4 +291,37 @@ func TestCoPReportAndExports(t *testing.T) {
 			}
 		}
 	})
+}
+
+// TestRegionPageHealthAndQueueCard checks the region page: the "Awaiting a decision" card
+// counts only proposals awaiting the hub (not those waiting for the group's changes), each
+// CoP's health row says its trend in words and its declining flag, the overlaps link to
+// where they are acted on, and the menu leads to the person's applications.
+func TestRegionPageHealthAndQueueCard(t *testing.T) {
+	n := startConsole(t)
+	evs := append(scenario(time.Now()),
+		events.CoPProposed{CoPID: "n4", Region: "north", Name: "Weavers North", Scope: "local", Topics: []string{}, HostOrganisations: []string{}, Stage: "potential"},
+		events.CoPChangesRequested{CoPID: "n4", Region: "north", Reason: "Name a contact", Round: 1})
+	n.Publish(t, evs...)
+	settled(t, n, len(evs))
+	b := newBrowser(t, n.URL)
+	b.signIn(hub(t, n, "north"))
+	p := b.get("/regions/north")
+	if p.status != http.StatusOK {
+		t.Fatalf("region page: %d", p.status)
+	}
+	if got := figure(p.body, "awaiting_decision"); got != "1" {
+		t.Errorf("awaiting a decision = %q, want 1 (n3; n4 waits for the group's changes)", got)
+	}
+	row := between(p.body, `<tr data-cop="n1">`, "</tr>")
+	for _, want := range []string{"rising, 50% to 80% over 2 sessions", `data-figure="declining">Declining`, "Version 1", "Coalescing", `href="/cops/n1/report"`} {
+		if !strings.Contains(row, want) {
+			t.Errorf("n1's health row lacks %q:\n%s", want, row)
+		}
+	}
+	for _, want := range []string{`href="/overlaps/o1"`, `href="/regions/north/report"`, `href="/applications"`} {
+		if !strings.Contains(p.body, want) {
+			t.Errorf("region page lacks %s", want)
+		}
+	}
 }

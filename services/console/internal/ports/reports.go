@@ -10,6 +10,7 @@ import (
 	"encoding/csv"
 	"errors"
 	"fmt"
+	"math"
 	"net/http"
 	"net/url"
 	"slices"
@@ -164,7 +165,7 @@ func reportCSVRows(rep *projection.Report) [][]string {
 	return rows
 }
 
-func round3(f float64) float64 { v, _ := strconv.ParseFloat(strconv.FormatFloat(f, 'f', 3, 64), 64); return v }
+func round3(f float64) float64 { return math.Round(f*1000) / 1000 }
 
 // series writes a trend as its values separated by spaces, oldest first: one cell.
 func series(s []float64) string {
@@ -289,8 +290,9 @@ type copReportData struct {
 	Dated      string
 	Attendance []attendanceView
 	Outcomes   []outcomeView
-	// OutcomesError says why the outcomes could not be read from scheduling.
-	OutcomesError string
+	// OutcomesError says why the outcomes could not be read from scheduling;
+	// OutcomesNote that this node keeps no sessions of the CoP (scheduling runs elsewhere).
+	OutcomesError, OutcomesNote string
 }
 
 func (w *Web) copReport(rw http.ResponseWriter, r *http.Request) {
@@ -313,6 +315,8 @@ func (w *Web) copReport(rw http.ResponseWriter, r *http.Request) {
 	case err != nil:
 		w.log.WarnContext(r.Context(), "read the CoP's sessions from scheduling", "cop", rep.ID, "error", err)
 		d.OutcomesError = "The outcomes could not be read from the scheduling service just now."
+	case status == http.StatusNotFound:
+		d.OutcomesNote = "The outcomes are kept by the scheduling service, which has no sessions of this CoP on this node."
 	case status >= 300:
 		d.OutcomesError = "The scheduling service did not give the outcomes: " + detail
 	}
