@@ -3,6 +3,7 @@ package console_test
 import (
 	"encoding/csv"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"reflect"
 	"slices"
@@ -12,8 +13,11 @@ import (
 
 	"github.com/copnet/copnet/pkg/events"
 	"github.com/copnet/copnet/pkg/httpx"
+	"github.com/copnet/copnet/pkg/testkit"
+	"github.com/copnet/copnet/services/console"
 	"github.com/copnet/copnet/services/console/internal/ports"
 	"github.com/copnet/copnet/services/console/internal/projection"
+	"github.com/copnet/copnet/services/scheduling"
 )
 
 // wantReport are the report's evidence figures of scenario, worked out by hand: north held
@@ -323,5 +327,71 @@ func TestRegionPageHealthAndQueueCard(t *testing.T) {
 		if !strings.Contains(p.body, want) {
 			t.Errorf("region page lacks %s", want)
 		}
+	}
+}
+
+// TestCoPReportShowsSchedulingOutcomes runs scheduling beside the console: the outcomes
+// recorded when a session is marked held come from scheduling with the coordinator's own
+// token, and the session's day shows in the CoP's zone in the report and the export.
+func TestCoPReportShowsSchedulingOutcomes(t *testing.T) {
+	start := time.Now().UTC().Truncate(time.Hour)
+	clock := testkit.NewClock(start)
+	mel, err := time.LoadLocation("Australia/Melbourne")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The first session is two days on at 09:30 in Melbourne, whatever UTC day that is.
+	first := time.Date(start.In(mel).Year(), start.In(mel).Month(), start.In(mel).Day()+2, 9, 30, 0, 0, mel)
+	n := testkit.StartNode(t, testkit.NodeOptions{Now: clock.Now}, scheduling.Factory, console.NewFactory(console.Options{}))
+	nat, coord := national(t, n), n.Coordinator(t, "c1")
+	n.Publish(t,
+		events.RegionCreated{RegionID: "vic", Name: "Victoria"},
+		events.CoPProposed{CoPID: "c1", Region: "vic", Name: "Nurses", Scope: "regional", Topics: []string{"triage"},
+			HostOrganisations: []string{"Health"}, Stage: "potential"},
+		events.CoPApproved{CoPID: "c1", Region: "vic"})
+	var prog struct {
+		Sessions []struct {
+			ID string `json:"id"`
+		} `json:"sessions"`
+	}
+	testkit.Eventually(t, waitFor, func() error {
+		if st := n.JSON(t, "POST", "/v1/cops/c1/programs", nat, map[string]any{
+			"title": "Share, Discuss, Apply", "sessions": 2, "first_session_at": first.Format("2006-01-02T15:04"),
+			"timezone": "Australia/Melbourne", "cadence": "FREQ=WEEKLY", "duration_minutes": 90,
+			"format": []string{"share", "discuss", "apply"}, "checkins": []int{}}, &prog); st != http.StatusCreated {
+			return fmt.Errorf("plan the program: %d (scheduling may not know the CoP yet)", st)
+		}
+		return nil
+	})
+	clock.Set(first.Add(24 * time.Hour))
+	if st := n.JSON(t, "POST", "/v1/sessions/"+prog.Sessions[0].ID+"/held", nat,
+		map[string]any{"notes": "Good turnout", "outcomes": []string{"Agreed a shared triage checklist"}}, nil); st != http.StatusOK {
+		t.Fatalf("mark held: %d", st)
+	}
+	testkit.Eventually(t, waitFor, func() error {
+		if len(n.Messages(t, "cop.*.scheduling.session_held")) != 1 {
+			var subjects []string
+			for _, m := range n.Messages(t, "cop.>") {
+				subjects = append(subjects, m.Subject)
+			}
+			return fmt.Errorf("session_held not published yet: %v", subjects)
+		}
+		return nil
+	})
+	drained(t, n)
+
+	b := newBrowser(t, n.URL)
+	b.signIn(coord)
+	p := b.get("/cops/c1/report")
+	// 09:30 in Melbourne is the evening before in UTC: the report shows Melbourne's day.
+	for _, want := range []string{"Agreed a shared triage checklist", first.Format("Mon 2 Jan 2006"), `data-figure="sessions_held">1`} {
+		if !strings.Contains(p.body, want) {
+			t.Errorf("CoP report (%d) lacks %q", p.status, want)
+		}
+	}
+	_, raw := n.Do(t, "GET", "/cops/c1/exports/attendance.csv", coord, nil)
+	rows := readCSV(t, raw, ports.AttendanceCSVHeader())
+	if len(rows) != 1 || rows[0][2] != first.Format(time.DateOnly) || rows[0][3] != "Australia/Melbourne" || rows[0][4] != "true" {
+		t.Errorf("attendance rows = %q, want session 1 on %s in Melbourne, held", rows, first.Format(time.DateOnly))
 	}
 }
