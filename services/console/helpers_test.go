@@ -221,6 +221,9 @@ func scenario(now time.Time) []events.Event {
 		events.RequestRaised{RequestID: "r2", CoPID: "s1", Region: "south", Topics: []string{"wetlands"}},
 		events.RequestAnswered{RequestID: "r2", AnswerID: "ra3"},
 		events.RequestRaised{RequestID: "r3", CoPID: "n2", Region: "north", Topics: []string{"food"}},
+		// North had a gap on wound care, filled since.
+		events.GapIdentified{Region: "north", Topic: "wound care", SupplyingRegions: []string{}},
+		events.GapFilled{Region: "north", Topic: "wound care"},
 	}
 }
 

@@ -22,14 +22,15 @@ import (
 
 // wantReport are the report's evidence figures of scenario, worked out by hand: north held
 // sn2 and sn1, south ss1 (ss2 was cancelled); o1 touches both regions, o2 (acknowledged)
-// and o3 (coordinated) north only; north's r1 was answered (twice), r3 not; south's r2 was.
+// and o3 (coordinated) north only; north's r1 was answered (twice), r3 not; south's r2 was;
+// north's gap on wound care was filled.
 var wantReport = map[string]projection.ReportFigures{
-	"north": {SessionsHeld: 2, OverlapsDetected: 3, OverlapsCoordinated: 1, OverlapsOpen: 1, GapsOpen: 1, GapsSupplied: 1,
+	"north": {SessionsHeld: 2, OverlapsDetected: 3, OverlapsCoordinated: 1, OverlapsOpen: 1, GapsOpen: 1, GapsSupplied: 1, GapsFilled: 1,
 		RequestsRaised: 2, RequestsAnswered: 1},
 	"south": {SessionsHeld: 1, OverlapsDetected: 1, OverlapsCoordinated: 0, OverlapsOpen: 1, GapsOpen: 1, GapsSupplied: 0,
 		RequestsRaised: 1, RequestsAnswered: 1},
 	// The nation counts the cross-region o1 once.
-	"": {SessionsHeld: 3, OverlapsDetected: 3, OverlapsCoordinated: 1, OverlapsOpen: 1, GapsOpen: 2, GapsSupplied: 1,
+	"": {SessionsHeld: 3, OverlapsDetected: 3, OverlapsCoordinated: 1, OverlapsOpen: 1, GapsOpen: 2, GapsSupplied: 1, GapsFilled: 1,
 		RequestsRaised: 3, RequestsAnswered: 2},
 }
 
@@ -98,11 +99,11 @@ func TestNetworkReports(t *testing.T) {
 		want := map[string]map[string]string{
 			"north": {"cops": "3", "status_active": "1", "status_proposed": "1", "stage_potential": "2", "members": "3", "sessions_held": "2",
 				"sessions_held_90d": "1", "attendance_trend": "0.5 0.8", "latest_confidence_mean": "3.8", "declining": "1",
-				"overlaps_detected": "3", "overlaps_coordinated": "1", "overlaps_open": "1", "gaps_open": "1", "gaps_supplied": "1",
+				"overlaps_detected": "3", "overlaps_coordinated": "1", "overlaps_open": "1", "gaps_open": "1", "gaps_supplied": "1", "gaps_filled": "1",
 				"requests_raised": "2", "requests_answered": "1"},
 			"south": {"cops": "2", "status_declined": "1", "sessions_held": "1", "overlaps_coordinated": "0", "requests_answered": "1"},
 			"": {"name": "All regions", "cops": "5", "members": "6", "sessions_held": "3", "overlaps_detected": "3",
-				"overlaps_coordinated": "1", "gaps_open": "2", "requests_raised": "3", "requests_answered": "2"},
+				"overlaps_coordinated": "1", "gaps_open": "2", "gaps_filled": "1", "requests_raised": "3", "requests_answered": "2"},
 		}
 		for _, row := range rows {
 			for col, v := range want[row[1]] {

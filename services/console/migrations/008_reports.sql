@@ -23,3 +23,15 @@ CREATE INDEX cop_overlaps_status ON cop_overlaps (status) WHERE detected_at IS N
 -- The CoP's time zone, as scheduling gave it with each session: reports and exports show a
 -- session's day as the CoP lived it, not in UTC.
 ALTER TABLE sessions ADD COLUMN timezone text NOT NULL DEFAULT '';
+
+-- Gaps filled: knowledge announces a gap closing (gap_filled) as it announces one opening.
+-- A gap is open while its latest identification is later than its latest filling; each
+-- filling is kept once, for "gaps filled". A filling consumed before the gap's
+-- identification keeps its row with identified_at -infinity, never shown as open.
+ALTER TABLE gaps ADD COLUMN filled_at timestamptz;
+CREATE TABLE gap_fills (
+	region    text NOT NULL,
+	topic     text NOT NULL,
+	filled_at timestamptz NOT NULL,
+	PRIMARY KEY (region, topic, filled_at)
+);

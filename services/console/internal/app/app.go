@@ -38,6 +38,7 @@ type Repository interface {
 	ApplyOverlapDetected(ctx context.Context, ev events.OverlapDetected, env events.Envelope) error
 	ApplyOverlapResolved(ctx context.Context, ev events.OverlapResolved, env events.Envelope) error
 	ApplyGapIdentified(ctx context.Context, ev events.GapIdentified, env events.Envelope) error
+	ApplyGapFilled(ctx context.Context, ev events.GapFilled, env events.Envelope) error
 	ApplyRequestRaised(ctx context.Context, ev events.RequestRaised, env events.Envelope) error
 	ApplyRequestAnswered(ctx context.Context, ev events.RequestAnswered, env events.Envelope) error
 }
@@ -191,4 +192,9 @@ func (a *Application) OnRequestRaised(ctx context.Context, ev events.RequestRais
 // OnRequestAnswered projects request_answered (the reports' requests answered).
 func (a *Application) OnRequestAnswered(ctx context.Context, ev events.RequestAnswered, env events.Envelope) error {
 	return a.repo.ApplyRequestAnswered(ctx, ev, env)
+}
+
+// OnGapFilled projects gap_filled (the reports' gaps filled).
+func (a *Application) OnGapFilled(ctx context.Context, ev events.GapFilled, env events.Envelope) error {
+	return a.repo.ApplyGapFilled(ctx, ev, env)
 }

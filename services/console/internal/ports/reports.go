@@ -114,7 +114,7 @@ func ReportCSVHeader() []string {
 	}
 	return append(h, "members", "sessions_held", "sessions_held_90d", "attendance_trend", "latest_attendance_rate",
 		"confidence_trend", "latest_confidence_mean", "declining", "overlaps_detected", "overlaps_coordinated", "overlaps_open",
-		"gaps_open", "gaps_supplied", "requests_raised", "requests_answered", "charter_version", "latest_checkin_meets_needs_share")
+		"gaps_open", "gaps_supplied", "gaps_filled", "requests_raised", "requests_answered", "charter_version", "latest_checkin_meets_needs_share")
 }
 
 // reportCSVRows are the report's rows under ReportCSVHeader: the regions, then the totals
@@ -132,7 +132,7 @@ func reportCSVRows(rep *projection.Report) [][]string {
 	}
 	evidence := func(f projection.ReportFigures) []string {
 		return []string{strconv.Itoa(f.OverlapsDetected), strconv.Itoa(f.OverlapsCoordinated), strconv.Itoa(f.OverlapsOpen),
-			strconv.Itoa(f.GapsOpen), strconv.Itoa(f.GapsSupplied), strconv.Itoa(f.RequestsRaised), strconv.Itoa(f.RequestsAnswered)}
+			strconv.Itoa(f.GapsOpen), strconv.Itoa(f.GapsSupplied), strconv.Itoa(f.GapsFilled), strconv.Itoa(f.RequestsRaised), strconv.Itoa(f.RequestsAnswered)}
 	}
 	var rows [][]string
 	for _, g := range rep.Regions {
@@ -159,7 +159,7 @@ func reportCSVRows(rep *projection.Report) [][]string {
 		}
 		rows = append(rows, slices.Concat([]string{"cop", h.ID, h.Name, h.Region, "1"}, counts(byStatus, byStage),
 			[]string{strconv.Itoa(h.Members), "", strconv.Itoa(h.SessionsHeld90d), series(h.AttendanceTrend), last(h.AttendanceTrend),
-				"", "", declining, "", "", "", "", "", "", ""},
+				"", "", declining, "", "", "", "", "", "", "", ""},
 			[]string{strconv.Itoa(h.CharterVersion), checkin}))
 	}
 	return rows

@@ -249,6 +249,8 @@ func Apply(ctx context.Context, tx pgx.Tx, ev events.Event, env events.Envelope)
 		return s.ApplyOverlapResolved(ctx, ev, env)
 	case events.GapIdentified:
 		return s.ApplyGapIdentified(ctx, ev, env)
+	case events.GapFilled:
+		return s.ApplyGapFilled(ctx, ev, env)
 	case events.RequestRaised:
 		return s.ApplyRequestRaised(ctx, ev, env)
 	case events.RequestAnswered:

@@ -25,6 +25,20 @@ func (s *Store) ApplyRequestRaised(ctx context.Context, ev events.RequestRaised,
 	})
 }
 
+// ApplyGapFilled projects gap_filled: the gap closes unless identified again later, and
+// the filling counts once.
+func (s *Store) ApplyGapFilled(ctx context.Context, ev events.GapFilled, env events.Envelope) error {
+	return s.apply(ctx, env, func(t *txn) error {
+		if err := t.exec(`INSERT INTO gap_fills (region, topic, filled_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING`,
+			ev.Region, ev.Topic, env.Time); err != nil {
+			return err
+		}
+		return t.exec(`INSERT INTO gaps (region, topic, identified_at, filled_at) VALUES ($1, $2, '-infinity', $3)
+			ON CONFLICT (region, topic) DO UPDATE SET filled_at = GREATEST(gaps.filled_at, EXCLUDED.filled_at)`,
+			ev.Region, ev.Topic, env.Time)
+	})
+}
+
 // ApplyRequestAnswered projects request_answered: one row per answer, so a request answered
 // twice counts once as answered and an answer consumed before its request waits for it.
 func (s *Store) ApplyRequestAnswered(ctx context.Context, ev events.RequestAnswered, env events.Envelope) error {
@@ -56,10 +70,13 @@ type ReportFigures struct {
 	OverlapsDetected    int `json:"overlaps_detected"`
 	OverlapsCoordinated int `json:"overlaps_coordinated"`
 	OverlapsOpen        int `json:"overlaps_open"`
-	// GapsOpen counts topics asked for without supply; GapsSupplied those another region
-	// could fill.
+	// GapsOpen counts topics asked for without supply in the region; GapsSupplied those
+	// another region could fill.
 	GapsOpen     int `json:"gaps_open"`
 	GapsSupplied int `json:"gaps_supplied"`
+	// GapsFilled counts the times a gap of the region closed: supply in the region now
+	// meets the demand.
+	GapsFilled int `json:"gaps_filled"`
 	// RequestsRaised counts requests for information raised by the region's CoPs;
 	// RequestsAnswered those with at least one answer.
 	RequestsRaised   int `json:"requests_raised"`
@@ -119,6 +136,7 @@ func (s *Store) Report(ctx context.Context, region string) (*Report, error) {
 			t.SessionsHeld += r.SessionsHeld
 			t.GapsOpen += r.GapsOpen
 			t.GapsSupplied += r.GapsSupplied
+			t.GapsFilled += r.GapsFilled
 			t.RequestsRaised += r.RequestsRaised
 			t.RequestsAnswered += r.RequestsAnswered
 			for k, v := range r.CoPsByStatus {
@@ -177,12 +195,22 @@ func reportFigures(ctx context.Context, tx pgx.Tx, ids []string, at map[string]*
 		return err
 	}
 	rows, err = tx.Query(ctx, `SELECT region, count(*), count(*) FILTER (WHERE cardinality(supplying_regions) > 0)
-		FROM gaps WHERE region = ANY($1) GROUP BY region`, ids)
+		FROM gaps WHERE region = ANY($1) AND (filled_at IS NULL OR identified_at > filled_at) GROUP BY region`, ids)
 	if err != nil {
 		return err
 	}
 	if _, err := pgx.ForEachRow(rows, []any{&id, &a, &b}, func() error {
 		at[id].GapsOpen, at[id].GapsSupplied = a, b
+		return nil
+	}); err != nil {
+		return err
+	}
+	rows, err = tx.Query(ctx, `SELECT region, count(*) FROM gap_fills WHERE region = ANY($1) GROUP BY region`, ids)
+	if err != nil {
+		return err
+	}
+	if _, err := pgx.ForEachRow(rows, []any{&id, &a}, func() error {
+		at[id].GapsFilled = a
 		return nil
 	}); err != nil {
 		return err

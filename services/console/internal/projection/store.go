@@ -373,7 +373,8 @@ func overlaps(ctx context.Context, tx pgx.Tx, scope overlapScope, limit int) ([]
 // for a region page (suppliers false), its region's gaps only.
 func gaps(ctx context.Context, tx pgx.Tx, region string, suppliers bool) ([]Gap, error) {
 	rows, err := tx.Query(ctx, `SELECT region, topic, supplying_regions, identified_at FROM gaps
-		WHERE $1 = '' OR region = $1 OR ($2 AND $1 = ANY(supplying_regions)) ORDER BY region, topic`, region, suppliers)
+		WHERE (filled_at IS NULL OR identified_at > filled_at)
+			AND ($1 = '' OR region = $1 OR ($2 AND $1 = ANY(supplying_regions))) ORDER BY region, topic`, region, suppliers)
 	if err != nil {
 		return nil, err
 	}
