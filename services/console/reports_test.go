@@ -17,6 +17,7 @@ import (
 	"github.com/copnet/copnet/services/console"
 	"github.com/copnet/copnet/services/console/internal/ports"
 	"github.com/copnet/copnet/services/console/internal/projection"
+	"github.com/copnet/copnet/services/membership"
 	"github.com/copnet/copnet/services/scheduling"
 )
 
@@ -394,5 +395,56 @@ func TestCoPReportShowsSchedulingOutcomes(t *testing.T) {
 	rows := readCSV(t, raw, ports.AttendanceCSVHeader())
 	if len(rows) != 1 || rows[0][2] != first.Format(time.DateOnly) || rows[0][3] != "Australia/Melbourne" || rows[0][4] != "true" {
 		t.Errorf("attendance rows = %q, want session 1 on %s in Melbourne, held", rows, first.Format(time.DateOnly))
+	}
+}
+
+// TestRosterExportFromMembership runs membership beside the console: the roster export is
+// what membership gives the caller (names and roles, never contact details), each name
+// safe from spreadsheet formulas; a member of the CoP gets 403.
+func TestRosterExportFromMembership(t *testing.T) {
+	n := startConsole(t, membership.Factory)
+	nat := national(t, n)
+	evs := []events.Event{
+		events.RegionCreated{RegionID: "vic", Name: "Victoria"},
+		events.CoPProposed{CoPID: "c1", Region: "vic", Name: "Nurses", Scope: "regional", Topics: []string{}, HostOrganisations: []string{}, Stage: "potential"},
+		events.CoPApproved{CoPID: "c1", Region: "vic"},
+		events.CharterPublished{CoPID: "c1", Region: "vic", Version: 1},
+	}
+	n.Publish(t, evs...)
+	people := map[string]string{}
+	for i, name := range []string{"Mere Tane", "=SUM(A1:A9)"} {
+		var p struct{ ID string }
+		if st := n.JSON(t, "POST", "/v1/people", nat, map[string]string{"name": name, "email": fmt.Sprintf("person%d@example.org", i)}, &p); st != http.StatusCreated {
+			t.Fatalf("register %s: %d", name, st)
+		}
+		people[name] = p.ID
+		testkit.Eventually(t, waitFor, func() error {
+			if st := n.JSON(t, "POST", "/v1/cops/c1/members", nat, map[string]any{"person_id": p.ID, "code_of_practice_version": 1}, nil); st != http.StatusCreated {
+				return fmt.Errorf("join %s: %d (membership may not know the CoP yet)", name, st)
+			}
+			return nil
+		})
+	}
+	if st := n.JSON(t, "PUT", "/v1/cops/c1/members/"+people["Mere Tane"]+"/roles", nat, map[string]any{"roles": []string{"working_group"}}, nil); st != http.StatusOK {
+		t.Fatalf("working group role: %d", st)
+	}
+	drained(t, n)
+	for _, who := range []string{"national", "coordinator"} {
+		tok := map[string]string{"national": nat, "coordinator": n.Coordinator(t, "c1")}[who]
+		st, raw := n.Do(t, "GET", "/cops/c1/exports/roster.csv", tok, nil)
+		if st != http.StatusOK {
+			t.Fatalf("roster as %s: %d %s", who, st, raw)
+		}
+		rows := readCSV(t, raw, ports.RosterCSVHeader())
+		if len(rows) != 2 || rows[0][0] != "'=SUM(A1:A9)" || rows[1][0] != "Mere Tane" || rows[1][1] != "working_group" || rows[0][2] != "1" {
+			t.Errorf("roster as %s = %q", who, rows)
+		}
+		if strings.Contains(string(raw), "@example.org") {
+			t.Errorf("roster as %s carries e-mail addresses: %s", who, raw)
+		}
+	}
+	member := n.Token(t, httpx.Claims{Subject: people["Mere Tane"], Grants: []httpx.Grant{{Role: httpx.RoleMember, CoP: "c1"}}})
+	if st, raw := n.Do(t, "GET", "/cops/c1/exports/roster.csv", member, nil); st != http.StatusForbidden {
+		t.Errorf("roster as a member: %d %s, want 403", st, raw)
 	}
 }
