@@ -116,6 +116,15 @@ type GapIdentified struct {
 // EventName implements Event.
 func (GapIdentified) EventName() Name { return Name{"knowledge", "gap_identified", 1} }
 
+// GapFilled: A region's gap closed: its demand on the topic now meets supply in the region.
+type GapFilled struct {
+	Region string `json:"region"`
+	Topic  string `json:"topic"`
+}
+
+// EventName implements Event.
+func (GapFilled) EventName() Name { return Name{"knowledge", "gap_filled", 1} }
+
 func knowledgeEvents() []Event {
-	return []Event{TopicAdded{}, ProjectMapped{}, OverlapDetected{}, OverlapResolved{}, ExpertiseDeclared{}, RequestRaised{}, RequestAnswered{}, AssetShared{}, GapIdentified{}}
+	return []Event{TopicAdded{}, ProjectMapped{}, OverlapDetected{}, OverlapResolved{}, ExpertiseDeclared{}, RequestRaised{}, RequestAnswered{}, AssetShared{}, GapIdentified{}, GapFilled{}}
 }

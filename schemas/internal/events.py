@@ -183,6 +183,8 @@ EVENTS = {
     f("topics","Topics","[]string",A(S(100))), f("licence","Licence","string",S(100,False))]),
   ("gap_identified", "GapIdentified", "A region has demand on a topic and no supply.",
    [f("region","Region","string",TOKEN), f("topic","Topic","string",S(100)), f("supplying_regions","SupplyingRegions","[]string",A(TOKEN))]),
+  ("gap_filled", "GapFilled", "A region's gap closed: its demand on the topic now meets supply in the region.",
+   [f("region","Region","string",TOKEN), f("topic","Topic","string",S(100))]),
  ],
  "feedback": [
   ("poll_opened", "PollOpened", "A poll, evaluation or check-in opened.",

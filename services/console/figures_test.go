@@ -244,6 +244,13 @@ func TestReplayGivesSameFigures(t *testing.T) {
 		if !reflect.DeepEqual(got, want) {
 			t.Errorf("figures differ after replay:\n got  %+v\n want %+v", got, want)
 		}
+		for _, path := range []string{"/report.csv", "/regions/north/report.csv", "/regions/south/report.csv"} {
+			_, fromA := a.Do(t, "GET", path, national(t, a), nil)
+			_, fromB := b.Do(t, "GET", path, national(t, b), nil)
+			if string(fromA) != string(fromB) {
+				t.Errorf("%s differs after replay:\n got  %s\n want %s", path, fromB, fromA)
+			}
+		}
 	})
 
 	t.Run("applied in reverse order", func(t *testing.T) {
@@ -268,6 +275,13 @@ func TestReplayGivesSameFigures(t *testing.T) {
 		}
 		if !reflect.DeepEqual(comparable(*got), want) {
 			t.Errorf("figures differ when applied in reverse:\n got  %+v\n want %+v", comparable(*got), want)
+		}
+		for _, region := range []string{"", "north", "south"} {
+			rep, err := projection.NewStore(pool, nil).Report(ctx, region)
+			if err != nil {
+				t.Fatal(err)
+			}
+			checkReport(t, rep)
 		}
 	})
 }

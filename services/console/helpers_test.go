@@ -211,6 +211,19 @@ func scenario(now time.Time) []events.Event {
 		events.OverlapResolved{OverlapID: "o2", Status: "acknowledged"},
 		events.GapIdentified{Region: "north", Topic: "wetland restoration", SupplyingRegions: []string{"south"}},
 		events.GapIdentified{Region: "south", Topic: "food security", SupplyingRegions: []string{}},
+		// For the reports: n1 and n2 coordinated a duplication; requests r1 (answered twice)
+		// and r3 in north, r2 (answered) in south.
+		events.OverlapDetected{OverlapID: "o3", Kind: "duplication", Score: 0.7, ProjectIDs: []string{"pr1", "pr4"}, CoPIDs: []string{"n1", "n2"}, Regions: []string{"north"}},
+		events.OverlapResolved{OverlapID: "o3", Status: "coordinated"},
+		events.RequestRaised{RequestID: "r1", CoPID: "n1", Region: "north", Topics: []string{"triage"}},
+		events.RequestAnswered{RequestID: "r1", AnswerID: "ra1"},
+		events.RequestAnswered{RequestID: "r1", AnswerID: "ra2"},
+		events.RequestRaised{RequestID: "r2", CoPID: "s1", Region: "south", Topics: []string{"wetlands"}},
+		events.RequestAnswered{RequestID: "r2", AnswerID: "ra3"},
+		events.RequestRaised{RequestID: "r3", CoPID: "n2", Region: "north", Topics: []string{"food"}},
+		// North had a gap on wound care, filled since.
+		events.GapIdentified{Region: "north", Topic: "wound care", SupplyingRegions: []string{}},
+		events.GapFilled{Region: "north", Topic: "wound care"},
 	}
 }
 

@@ -88,6 +88,12 @@ func TestDemandInOneRegionSupplyInAnother(t *testing.T) {
 		}
 		return nil
 	})
+	testkit.Eventually(t, waitFor, func() error {
+		if got := payloads[events.GapFilled](t, e); len(got) != 1 || got[0] != (events.GapFilled{Region: "vic", Topic: "soil health"}) {
+			return fmt.Errorf("gap_filled = %+v, want vic's soil health once", got)
+		}
+		return nil
+	})
 	e.must(t, http.StatusOK, "POST", "/v1/requests/"+req.ID+"/close", e.member(t, "asker"), nil, nil)
 	e.must(t, http.StatusConflict, "POST", "/v1/requests/"+req.ID+"/close", e.member(t, "asker"), nil, nil)
 }

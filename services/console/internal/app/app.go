@@ -38,6 +38,9 @@ type Repository interface {
 	ApplyOverlapDetected(ctx context.Context, ev events.OverlapDetected, env events.Envelope) error
 	ApplyOverlapResolved(ctx context.Context, ev events.OverlapResolved, env events.Envelope) error
 	ApplyGapIdentified(ctx context.Context, ev events.GapIdentified, env events.Envelope) error
+	ApplyGapFilled(ctx context.Context, ev events.GapFilled, env events.Envelope) error
+	ApplyRequestRaised(ctx context.Context, ev events.RequestRaised, env events.Envelope) error
+	ApplyRequestAnswered(ctx context.Context, ev events.RequestAnswered, env events.Envelope) error
 }
 
 // Application is the console's use cases.
@@ -179,4 +182,19 @@ func (a *Application) OnOverlapResolved(ctx context.Context, ev events.OverlapRe
 // OnGapIdentified projects gap_identified.
 func (a *Application) OnGapIdentified(ctx context.Context, ev events.GapIdentified, env events.Envelope) error {
 	return a.repo.ApplyGapIdentified(ctx, ev, env)
+}
+
+// OnRequestRaised projects request_raised (the reports' requests raised).
+func (a *Application) OnRequestRaised(ctx context.Context, ev events.RequestRaised, env events.Envelope) error {
+	return a.repo.ApplyRequestRaised(ctx, ev, env)
+}
+
+// OnRequestAnswered projects request_answered (the reports' requests answered).
+func (a *Application) OnRequestAnswered(ctx context.Context, ev events.RequestAnswered, env events.Envelope) error {
+	return a.repo.ApplyRequestAnswered(ctx, ev, env)
+}
+
+// OnGapFilled projects gap_filled (the reports' gaps filled).
+func (a *Application) OnGapFilled(ctx context.Context, ev events.GapFilled, env events.Envelope) error {
+	return a.repo.ApplyGapFilled(ctx, ev, env)
 }

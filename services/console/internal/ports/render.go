@@ -52,6 +52,7 @@ var pageNames = []string{"national", "region", "cop", "signin", "setup", "accoun
 	"join", "room", "deck", "present",
 	"requests", "request", "ask", "expertise",
 	"map", "project", "overlap", "resources",
+	"report", "copreport",
 }
 
 func mustParsePages() *pages {
@@ -123,6 +124,7 @@ var funcs = template.FuncMap{
 	"statuses":  func() []string { return projection.Statuses },
 	"stages":    func() []string { return projection.Stages },
 	"sparkline": sparkline,
+	"trend":     trendWords,
 	"bar":       bar,
 	"isNational": func(c httpx.Claims) bool {
 		return c.IsNational()

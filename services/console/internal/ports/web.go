@@ -94,7 +94,7 @@ func (w *Web) PageRoutes() []Route {
 		{"POST", "/quiz", w.scoreQuiz},
 		{"POST", "/quiz/save", w.saveQuiz},
 		{"GET", "/cops/{id}/results.csv", w.resultsCSV},
-	}, slices.Concat(w.liveRoutes(), w.requestsRoutes(), w.mappingRoutes())...)
+	}, slices.Concat(w.liveRoutes(), w.requestsRoutes(), w.mappingRoutes(), w.reportsRoutes())...)
 }
 
 // Register mounts every route.

@@ -249,6 +249,12 @@ func Apply(ctx context.Context, tx pgx.Tx, ev events.Event, env events.Envelope)
 		return s.ApplyOverlapResolved(ctx, ev, env)
 	case events.GapIdentified:
 		return s.ApplyGapIdentified(ctx, ev, env)
+	case events.GapFilled:
+		return s.ApplyGapFilled(ctx, ev, env)
+	case events.RequestRaised:
+		return s.ApplyRequestRaised(ctx, ev, env)
+	case events.RequestAnswered:
+		return s.ApplyRequestAnswered(ctx, ev, env)
 	default:
 		return nil // the console does not project this event
 	}
@@ -413,7 +419,7 @@ func (t *txn) sessionScheduled(ev events.SessionScheduled, _ events.Envelope) er
 	return t.changeSession(ev.SessionID, ev.CoPID, func() error {
 		// A scheduling is sequence 0; a reschedule with a higher sequence wins whichever
 		// arrives first.
-		if err := t.exec(`UPDATE sessions SET number = $2 WHERE id = $1`, ev.SessionID, ev.Number); err != nil {
+		if err := t.exec(`UPDATE sessions SET number = $2, timezone = $3 WHERE id = $1`, ev.SessionID, ev.Number, ev.Timezone); err != nil {
 			return err
 		}
 		return t.exec(`UPDATE sessions SET starts_at = $2, topic = $3, sequence = 0 WHERE id = $1 AND sequence < 0`,

@@ -373,7 +373,8 @@ func overlaps(ctx context.Context, tx pgx.Tx, scope overlapScope, limit int) ([]
 // for a region page (suppliers false), its region's gaps only.
 func gaps(ctx context.Context, tx pgx.Tx, region string, suppliers bool) ([]Gap, error) {
 	rows, err := tx.Query(ctx, `SELECT region, topic, supplying_regions, identified_at FROM gaps
-		WHERE $1 = '' OR region = $1 OR ($2 AND $1 = ANY(supplying_regions)) ORDER BY region, topic`, region, suppliers)
+		WHERE (filled_at IS NULL OR identified_at > filled_at)
+			AND ($1 = '' OR region = $1 OR ($2 AND $1 = ANY(supplying_regions))) ORDER BY region, topic`, region, suppliers)
 	if err != nil {
 		return nil, err
 	}
@@ -423,7 +424,10 @@ func (s *Store) Region(ctx context.Context, id string) (*RegionDetail, error) {
 			return err
 		}
 		d = &RegionDetail{RegionFigures: figures[0], Queue: []QueuedCoP{}, Health: []CoPHealth{}}
-		rows, err := tx.Query(ctx, `SELECT id, name, scope, topics, status_at FROM cops WHERE region = $1 AND status = 'proposed'`, id)
+		// The queue is what awaits the hub's decision: a proposal of some round (odd rank),
+		// not one whose group was asked for changes (even rank, waiting for the group).
+		rows, err := tx.Query(ctx, `SELECT id, name, scope, topics, status_at FROM cops
+			WHERE region = $1 AND status = 'proposed' AND status_rank % 2 = 1`, id)
 		if err != nil {
 			return err
 		}

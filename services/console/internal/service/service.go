@@ -104,6 +104,9 @@ func NewWith(o Options) func(context.Context, node.Deps) (node.Service, error) {
 		bus.On(r, "on_overlap_detected", a.OnOverlapDetected)
 		bus.On(r, "on_overlap_resolved", a.OnOverlapResolved)
 		bus.On(r, "on_gap_identified", a.OnGapIdentified)
+		bus.On(r, "on_gap_filled", a.OnGapFilled)
+		bus.On(r, "on_request_raised", a.OnRequestRaised)
+		bus.On(r, "on_request_answered", a.OnRequestAnswered)
 		var signIn ports.SignIn
 		if cfg.Enabled() {
 			signIn.OIDC = cfg.OIDCName

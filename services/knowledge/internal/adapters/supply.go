@@ -79,7 +79,8 @@ func gaps(ctx context.Context, q querier, region string, topics []string) ([]app
 
 // RefreshGaps judges topics in region again after demand or supply there changed: a topic
 // that has just become a gap is recorded and announced (gap_identified) once; one that
-// stopped being a gap is forgotten, so it is announced again if it comes back.
+// stopped being a gap is forgotten and announced (gap_filled), so it is announced again if
+// it comes back.
 func (r *Repository) RefreshGaps(ctx context.Context, region string, topics []string) error {
 	if region == "" || len(topics) == 0 {
 		return nil
@@ -102,8 +103,18 @@ func (r *Repository) RefreshGaps(ctx context.Context, region string, topics []st
 				evs = append(evs, events.GapIdentified{Region: region, Topic: g.Topic, SupplyingRegions: g.SupplyingRegions})
 			}
 		}
-		if _, err := tx.Exec(ctx, "DELETE FROM gaps WHERE region = $1 AND topic = ANY($2) AND NOT topic = ANY($3)", region, topics, isGap); err != nil {
+		// A gap that closed is announced (gap_filled), so the network's reports can count
+		// the gaps filled, not only those still open.
+		rows, err := tx.Query(ctx, "DELETE FROM gaps WHERE region = $1 AND topic = ANY($2) AND NOT topic = ANY($3) RETURNING topic", region, topics, isGap)
+		if err != nil {
 			return err
+		}
+		filled, err := pgx.CollectRows(rows, pgx.RowTo[string])
+		if err != nil {
+			return err
+		}
+		for _, topic := range filled {
+			evs = append(evs, events.GapFilled{Region: region, Topic: topic})
 		}
 		return r.publish(ctx, tx, evs...)
 	})
