@@ -61,7 +61,7 @@ func TestAMemberAcceptsEachNewCodeOfPractice(t *testing.T) {
 		if ms := e.myMemberships(aroha); len(ms) != 1 || ms[0] != (myMembership{CoPID: "cop-a", Accepted: v - 1, Current: v, MustAccept: true}) {
 			t.Fatalf("memberships after version %d = %+v, want it awaiting acceptance", v, ms)
 		}
-		p := accept(v - 1).problem(t, http.StatusUnprocessableEntity)
+		p := accept(v-1).problem(t, http.StatusUnprocessableEntity)
 		if !slices.Equal(p.fields(), []string{"code_of_practice_version"}) || !strings.Contains(p.Detail, fmt.Sprintf("version %d", v)) {
 			t.Errorf("accepting an old version: %+v, want it to name the current one", p)
 		}
