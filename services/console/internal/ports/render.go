@@ -49,7 +49,8 @@ type pages struct {
 
 var pageNames = []string{"national", "region", "cop", "signin", "setup", "account", "invitation", "notifications", "error",
 	"apply", "applications", "application", "me", "answer", "quiz",
-	"join", "room", "deck", "present"}
+	"join", "room", "deck", "present",
+	"charter", "accept", "roster", "directory", "copjoin"}
 
 func mustParsePages() *pages {
 	p := &pages{byName: map[string]*template.Template{}}
@@ -114,6 +115,7 @@ var funcs = template.FuncMap{
 		return optionalTime(t, func(t time.Time) string { return t.UTC().Format("2 Jan 2006 15:04 UTC") })
 	},
 	"ago":       ago,
+	"dec":       func(n int) int { return n - 1 },
 	"join":      strings.Join,
 	"list":      func(s ...string) []string { return s },
 	"title":     title,
