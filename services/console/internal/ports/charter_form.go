@@ -83,25 +83,32 @@ func parseAcceptForm(get func(string) string) (acceptForm, error) {
 // maxInvitees bounds one invitation form: a CoP's founding roster fits; more is a CSV.
 const maxInvitees = 200
 
+// invitee is one person of the invite box: an address, and the name given with it.
+type invitee struct {
+	Name, Email string
+}
+
 // parseAddresses reads the invite box: e-mail addresses one per line, or separated by
 // commas, semicolons or spaces, as people paste them from a mail client ("Name
-// <a@b.org>" too). Duplicates (ignoring case) count once. Every bad address is named.
-func parseAddresses(text string) ([]string, error) {
+// <a@b.org>" too, which names the invitee). Duplicates (ignoring case) count once. Every
+// bad address is named.
+func parseAddresses(text string) ([]invitee, error) {
 	if msg := checkText(text, 20_000, true); msg != "" {
 		return nil, apperr.Invalid("emails", "The addresses box "+msg)
 	}
 	seen := map[string]bool{}
-	var out, bad []string
+	var out []invitee
+	var bad []string
 	for _, item := range splitAddresses(text) {
 		a, err := mail.ParseAddress(item)
-		if err != nil || !strings.Contains(a.Address, "@") || strings.ContainsAny(a.Address, " <>") {
+		if err != nil || !strings.Contains(a.Address, "@") || strings.ContainsAny(a.Address, " <>") || len(a.Address) > 254 || len(a.Name) > 200 {
 			bad = append(bad, item)
 			continue
 		}
 		addr := strings.ToLower(a.Address)
 		if !seen[addr] {
 			seen[addr] = true
-			out = append(out, addr)
+			out = append(out, invitee{Name: strings.TrimSpace(a.Name), Email: addr})
 		}
 	}
 	switch {

@@ -171,8 +171,9 @@ func (w *Web) inviteMembers(rw http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var invited, already []string
-	for _, a := range addrs {
-		body, _ := json.Marshal(map[string]any{"email": a, "grant": httpx.Grant{Role: httpx.RoleMember, CoP: id}})
+	for _, p := range addrs {
+		a := p.Email
+		body, _ := json.Marshal(map[string]any{"email": a, "name": p.Name, "grant": httpx.Grant{Role: httpx.RoleMember, CoP: id}})
 		status, detail, err := w.callAPI(r, c.token, http.MethodPost, "/v1/invitations", body, nil)
 		switch {
 		case err != nil:
