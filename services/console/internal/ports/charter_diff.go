@@ -91,8 +91,8 @@ func splitLines(s string) []string {
 	return strings.Split(strings.TrimRight(s, "\n"), "\n")
 }
 
-// tokens splits text into words, runs of spaces and line breaks, which joined give the
-// text back.
+// tokens splits text into words, runs of spaces, punctuation marks and line breaks, which
+// joined give the text back.
 func tokens(s string) []string {
 	var out []string
 	kind := func(r rune) int {
@@ -101,13 +101,17 @@ func tokens(s string) []string {
 			return 2
 		case unicode.IsSpace(r):
 			return 1
+		case unicode.IsPunct(r):
+			return 3
 		}
 		return 0
 	}
 	start, prev := 0, -1
 	for i, r := range s {
 		k := kind(r)
-		if i > start && (k != prev || k == 2) {
+		// A line break and each punctuation mark stand alone, so that "it." becoming
+		// "it, then more." shows the words added, not the whole word replaced.
+		if i > start && (k != prev || k >= 2) {
 			out = append(out, s[start:i])
 			start = i
 		}

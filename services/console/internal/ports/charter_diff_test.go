@@ -26,7 +26,7 @@ func TestDiffTextShowsTheWordsThatChanged(t *testing.T) {
 	if len(lines) != 4 || lines[0].Changed || !lines[1].Changed || lines[2].Changed || !lines[3].Changed {
 		t.Fatalf("lines = %+v", lines)
 	}
-	want := []diffPart{{"same", "Listen "}, {"del", "first."}, {"ins", "first, then speak."}}
+	want := []diffPart{{"same", "Listen first"}, {"ins", ", then speak"}, {"same", "."}}
 	if got := lines[1].Parts; len(got) != 3 || got[0] != want[0] || got[1] != want[1] || got[2] != want[2] {
 		t.Errorf("changed line = %+v, want %+v", got, want)
 	}
