@@ -111,6 +111,12 @@ func (w *Web) charterVersions(r *http.Request, c caller, id string) ([]charterVe
 	return out.Versions, nil
 }
 
+// pageMessage is a message a page shows as it is: a service's refusal or why it could not
+// be reached, worded for the person.
+type pageMessage string
+
+func (m pageMessage) Error() string { return string(m) }
+
 // problemOf turns a service's refusal into the error a page shows with its status.
 func problemOf(status int, detail string) error {
 	switch status {
@@ -244,11 +250,11 @@ func (w *Web) publishCharter(rw http.ResponseWriter, r *http.Request) {
 	status, detail, err := w.callAPI(r, c.token, http.MethodPut, "/v1/cops/"+url.PathEscape(id)+"/charter", body, nil)
 	if err != nil {
 		w.log.ErrorContext(r.Context(), "publish a charter", "cop", id, "error", err)
-		w.renderCharter(rw, r, c, id, http.StatusBadGateway, &form, errors.New("the registry could not be reached; nothing was published. Try again in a moment"))
+		w.renderCharter(rw, r, c, id, http.StatusBadGateway, &form, pageMessage("The registry could not be reached; nothing was published. Try again in a moment"))
 		return
 	}
 	if status >= 300 {
-		w.renderCharter(rw, r, c, id, status, &form, fmt.Errorf("the registry refused: %s", detail))
+		w.renderCharter(rw, r, c, id, status, &form, pageMessage(fmt.Sprintf("The registry refused: %s", detail)))
 		return
 	}
 	http.Redirect(rw, r, "/cops/"+url.PathEscape(id)+"/charter?notice=published", http.StatusSeeOther)
@@ -381,11 +387,11 @@ func (w *Web) acceptCode(rw http.ResponseWriter, r *http.Request) {
 	status, detail, err := w.callAPI(r, c.token, http.MethodPost, path, body, nil)
 	if err != nil {
 		w.log.ErrorContext(r.Context(), "accept a Code of Practice", "cop", id, "error", err)
-		w.renderAccept(rw, r, c, id, http.StatusBadGateway, errors.New("membership could not be reached; nothing was recorded. Try again in a moment"))
+		w.renderAccept(rw, r, c, id, http.StatusBadGateway, pageMessage("Membership could not be reached; nothing was recorded. Try again in a moment"))
 		return
 	}
 	if status >= 300 {
-		w.renderAccept(rw, r, c, id, status, fmt.Errorf("membership refused: %s", detail))
+		w.renderAccept(rw, r, c, id, status, pageMessage(fmt.Sprintf("Membership refused: %s", detail)))
 		return
 	}
 	http.Redirect(rw, r, "/cops/"+url.PathEscape(id)+"/accept?notice=accepted", http.StatusSeeOther)

@@ -12,7 +12,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -178,7 +177,7 @@ func (w *Web) inviteMembers(rw http.ResponseWriter, r *http.Request) {
 		switch {
 		case err != nil:
 			w.log.ErrorContext(r.Context(), "invite a member", "cop", id, "error", err)
-			w.renderRoster(rw, r, c, id, http.StatusBadGateway, typed, fmt.Errorf("membership could not be reached after %d invitations were sent (%s); try the rest again in a moment", len(invited), strings.Join(invited, ", ")))
+			w.renderRoster(rw, r, c, id, http.StatusBadGateway, typed, pageMessage(fmt.Sprintf("Membership could not be reached after %d invitations were sent (%s); try the rest again in a moment", len(invited), strings.Join(invited, ", "))))
 			return
 		case status == http.StatusConflict:
 			already = append(already, a)
@@ -187,7 +186,7 @@ func (w *Web) inviteMembers(rw http.ResponseWriter, r *http.Request) {
 			if len(invited) > 0 {
 				sent = " Sent before it: " + strings.Join(invited, ", ") + "."
 			}
-			w.renderRoster(rw, r, c, id, status, typed, fmt.Errorf("membership refused to invite %s: %s.%s", a, detail, sent))
+			w.renderRoster(rw, r, c, id, status, typed, pageMessage(fmt.Sprintf("Membership refused to invite %s: %s.%s", a, detail, sent)))
 			return
 		default:
 			invited = append(invited, a)
@@ -223,7 +222,7 @@ func (w *Web) importRoster(rw http.ResponseWriter, r *http.Request) {
 	status, detail, err := w.sendCSV(r, c.token, "/v1/cops/"+url.PathEscape(id)+"/members:import", raw, &res)
 	if err != nil {
 		w.log.ErrorContext(r.Context(), "import a roster", "cop", id, "error", err)
-		w.renderRoster(rw, r, c, id, http.StatusBadGateway, "", errors.New("membership could not be reached; nobody was invited. Try again in a moment"))
+		w.renderRoster(rw, r, c, id, http.StatusBadGateway, "", pageMessage("Membership could not be reached; nobody was invited. Try again in a moment"))
 		return
 	}
 	if status >= 300 {
@@ -308,7 +307,7 @@ func (w *Web) changeRoles(rw http.ResponseWriter, r *http.Request) {
 	body, _ := json.Marshal(map[string][]string{"roles": roles})
 	status, detail, err := w.callAPI(r, c.token, http.MethodPut, "/v1/cops/"+url.PathEscape(id)+"/members/"+url.PathEscape(person)+"/roles", body, nil)
 	if err == nil && status >= 300 {
-		err = fmt.Errorf("membership refused: %s", detail)
+		err = pageMessage(fmt.Sprintf("Membership refused: %s", detail))
 	}
 	if err != nil {
 		w.renderRoster(rw, r, c, id, failed(status), "", err)
@@ -342,7 +341,7 @@ func (w *Web) setRegistration(rw http.ResponseWriter, r *http.Request) {
 	body, _ := json.Marshal(map[string]bool{"open": open})
 	status, detail, err := w.callAPI(r, c.token, http.MethodPut, "/v1/cops/"+url.PathEscape(id)+"/registration", body, nil)
 	if err == nil && status >= 300 {
-		err = fmt.Errorf("membership refused: %s", detail)
+		err = pageMessage(fmt.Sprintf("Membership refused: %s", detail))
 	}
 	if err != nil {
 		w.renderRoster(rw, r, c, id, failed(status), "", err)
@@ -462,11 +461,11 @@ func (w *Web) joinCoP(rw http.ResponseWriter, r *http.Request) {
 	status, detail, err := w.callAPI(r, c.token, http.MethodPost, "/v1/cops/"+url.PathEscape(id)+"/members", body, nil)
 	if err != nil {
 		w.log.ErrorContext(r.Context(), "join a CoP", "cop", id, "error", err)
-		w.renderJoin(rw, r, c, id, http.StatusBadGateway, errors.New("membership could not be reached; you have not joined yet. Try again in a moment"))
+		w.renderJoin(rw, r, c, id, http.StatusBadGateway, pageMessage("Membership could not be reached; you have not joined yet. Try again in a moment"))
 		return
 	}
 	if status >= 300 {
-		w.renderJoin(rw, r, c, id, status, fmt.Errorf("membership refused: %s", detail))
+		w.renderJoin(rw, r, c, id, status, pageMessage(fmt.Sprintf("Membership refused: %s", detail)))
 		return
 	}
 	// The member grant is in the next access token: refresh the session on the way to
