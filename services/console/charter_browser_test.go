@@ -55,7 +55,7 @@ func registeredCoP(t *testing.T, n *testkit.Node, name string) string {
 	if st := n.JSON(t, "POST", "/v1/cops", hubTok, map[string]any{"name": name, "region": "vic", "scope": "regional",
 		"purpose": "Public health officers sharing what works in community engagement.", "topics": []string{"engagement"},
 		"host_organisations": []string{"Department of Health"},
-		"meeting": map[string]any{"frequency": "monthly", "duration_minutes": 90, "format": []string{"share", "discuss", "apply"}}}, &cop); st != http.StatusCreated {
+		"meeting":            map[string]any{"frequency": "monthly", "duration_minutes": 90, "format": []string{"share", "discuss", "apply"}}}, &cop); st != http.StatusCreated {
 		t.Fatalf("propose %s: %d", name, st)
 	}
 	if st := n.JSON(t, "POST", "/v1/cops/"+cop.ID+"/decision", hubTok, map[string]string{"decision": "approve"}, nil); st != http.StatusOK {
