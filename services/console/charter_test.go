@@ -1,6 +1,9 @@
 package console_test
 
 import (
+	"bytes"
+	"io"
+	"mime/multipart"
 	"net/http"
 	"net/url"
 	"strings"
@@ -8,6 +11,32 @@ import (
 
 	"github.com/copnet/copnet/pkg/httpx"
 )
+
+// uploadRoster posts a CSV file as the roster page's upload form does.
+func uploadRoster(t *testing.T, b *browser, csrf, path, content string) response {
+	t.Helper()
+	var body bytes.Buffer
+	mw := multipart.NewWriter(&body)
+	_ = mw.WriteField("csrf", csrf)
+	fw, err := mw.CreateFormFile("roster", "roster.csv")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, _ = fw.Write([]byte(content))
+	_ = mw.Close()
+	req, err := http.NewRequest("POST", b.base+path, &body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", mw.FormDataContentType())
+	res, err := b.client.Do(req)
+	if err != nil {
+		t.Fatalf("upload: %v", err)
+	}
+	defer res.Body.Close()
+	raw, _ := io.ReadAll(res.Body)
+	return response{status: res.StatusCode, header: res.Header, body: string(raw)}
+}
 
 // signedInBrowser is a browser without JavaScript holding tok, with its CSRF cookie from a
 // first page.
@@ -65,6 +94,22 @@ func TestCharterRosterAndJoinFormsWithoutJavaScript(t *testing.T) {
 	if r := coord.post("/cops/"+cop+"/roster/invitations", url.Values{"csrf": {csrf}, "emails": {typed}}, nil); r.status != http.StatusBadRequest ||
 		!strings.Contains(r.body, "These are not e-mail addresses: not-an-address") || !strings.Contains(r.body, "ana@example.org\nnot-an-address</textarea>") {
 		t.Errorf("bad address: %d\n%s", r.status, r.body)
+	}
+
+	// A CSV roster: a bad row invites nobody and names the line; a good file invites.
+	if r := uploadRoster(t, coord, csrf, "/cops/"+cop+"/roster/import", "name,email\nCai,cai@example.org\nDee,not-an-address\n"); r.status != http.StatusUnprocessableEntity ||
+		!strings.Contains(r.body, "Nobody was invited") || !strings.Contains(r.body, "line 3") {
+		t.Errorf("bad roster: %d\n%s", r.status, r.body)
+	}
+	if r := uploadRoster(t, coord, csrf, "/cops/"+cop+"/roster/import", "name,email,organisation\nCai Ngata,cai@example.org,Te Whatu Ora\nDee Ross,dee@example.org,\n"); r.status != http.StatusSeeOther ||
+		!strings.Contains(r.header.Get("Location"), "invited=2") {
+		t.Errorf("roster upload: %d %s %s", r.status, r.header.Get("Location"), r.body)
+	}
+	if r := coord.get("/cops/" + cop + "/roster"); !strings.Contains(r.body, "Invitations waiting for an answer (2)") || !strings.Contains(r.body, "cai@example.org") {
+		t.Errorf("the roster after the upload:\n%s", r.body)
+	}
+	if r := uploadRoster(t, intruder, icsrf, "/cops/"+cop+"/roster/import", "name,email\nEve,eve@example.org\n"); r.status != http.StatusForbidden {
+		t.Errorf("another coordinator's upload: %d", r.status)
 	}
 
 	// A registered person who is no member: no directory, and no joining while
