@@ -187,7 +187,8 @@ type rosterMember struct {
 
 // roster puts the CoP's people on its roster. Imports invite people rather than join them
 // (nobody is joined without consent), so the seed registers each demo person and, with the
-// node's secret, has them join the CoP themselves, accepting its Code of Practice; without
+// node's secret, has them join the CoP themselves (opening its online registration),
+// accepting its Code of Practice; without
 // it, national adds the demo's fictional people, as the API lets national do. People found
 // on the roster by name are left alone, so a second run changes nothing.
 func (s *seeder) roster(ctx context.Context, cop CoP, d demoCoP) error {
@@ -200,6 +201,13 @@ func (s *seeder) roster(ctx context.Context, cop CoP, d demoCoP) error {
 	})
 	if err != nil {
 		return err
+	}
+	if s.sign != nil {
+		// A person joins a CoP by themselves only where it takes online registrations:
+		// the demo's CoPs do, so that its people join as people do.
+		if err := s.c.JSON(ctx, "PUT", "/v1/cops/"+cop.ID+"/registration", map[string]bool{"open": true}, nil); err != nil {
+			return fmt.Errorf("open registration of %q: %w", d.Name, err)
+		}
 	}
 	joined, existing := 0, 0
 	for _, p := range d.Roster {

@@ -37,6 +37,8 @@ type accessReq struct {
 	self, other     string
 	// fresh leaves out the fixture's open appointment, which would make a new one a 409.
 	fresh bool
+	// openRegistration opens the CoP's online registration first.
+	openRegistration bool
 }
 
 // accessTable is membership's authorisation rules.
@@ -50,12 +52,26 @@ var accessTable = []testkit.AccessCase[accessReq]{
 		Want: testkit.Allowed(http.StatusOK, testkit.National, self)},
 	{Route: "DELETE /v1/people/{id}", Name: "the person and national erase", Req: accessReq{path: "/v1/people/{p}", self: "p", other: "m"},
 		Want: testkit.Allowed(http.StatusNoContent, testkit.National, self)},
-	{Route: "POST /v1/cops/{id}/members", Name: "the person, the coordinator, the hub and national add a member", Req: accessReq{path: "/v1/cops/{cop}/members", body: `{"person_id":"{o}","code_of_practice_version":1}`, self: "o", other: "m"},
+	{Route: "POST /v1/cops/{id}/members", Name: "the coordinator, the hub and national add a member", Req: accessReq{path: "/v1/cops/{cop}/members", body: `{"person_id":"{o}","code_of_practice_version":1}`, self: "o", other: "m"},
+		Want: testkit.Allowed(http.StatusCreated, testkit.National, testkit.HubOwn, testkit.CoordOwn)},
+	{Route: "POST /v1/cops/{id}/members", Name: "the person joins by themselves where registration is open", Req: accessReq{path: "/v1/cops/{cop}/members", body: `{"person_id":"{o}","code_of_practice_version":1}`, self: "o", other: "m", openRegistration: true},
 		Want: testkit.Allowed(http.StatusCreated, testkit.National, testkit.HubOwn, testkit.CoordOwn, self)},
+	{Route: "POST /v1/cops/{id}/members/{person_id}/code-of-practice", Name: "only the member accepts their Code of Practice", Req: accessReq{path: "/v1/cops/{cop}/members/{s}/code-of-practice", body: `{"code_of_practice_version":1}`, self: "s", other: "p"},
+		Want: testkit.Allowed(http.StatusOK, self)},
+	{Route: "GET /v1/me/memberships", Name: "anyone signed in lists their memberships", Req: accessReq{path: "/v1/me/memberships", self: "m", other: "o"},
+		Want: testkit.Everyone(http.StatusOK).With(testkit.Anonymous, http.StatusUnauthorized)},
+	{Route: "GET /v1/cops/{id}/invitations", Name: "the coordinator, the hub and national see the CoP's open invitations", Req: accessReq{path: "/v1/cops/{cop}/invitations", self: "p", other: "m"},
+		Want: testkit.Allowed(http.StatusOK, testkit.National, testkit.HubOwn, testkit.CoordOwn)},
+	{Route: "GET /v1/cops/{id}/directory", Name: "the members and those who run the CoP read its directory, no one else", Req: accessReq{path: "/v1/cops/{cop}/directory", self: "m", other: "o"},
+		Want: testkit.Allowed(http.StatusOK, testkit.National, testkit.HubOwn, testkit.CoordOwn, self)},
+	{Route: "GET /v1/cops/{id}/registration", Name: "anyone signed in sees whether a CoP takes registrations", Req: accessReq{path: "/v1/cops/{cop}/registration", self: "o", other: "m"},
+		Want: testkit.Everyone(http.StatusOK).With(testkit.Anonymous, http.StatusUnauthorized)},
+	{Route: "PUT /v1/cops/{id}/registration", Name: "the coordinator, the hub and national open registration", Req: accessReq{path: "/v1/cops/{cop}/registration", body: `{"open":true}`, self: "p", other: "m"},
+		Want: testkit.Allowed(http.StatusOK, testkit.National, testkit.HubOwn, testkit.CoordOwn)},
 	{Route: "GET /v1/cops/{id}/members", Name: "the coordinator, the hub and national see the roster", Req: accessReq{path: "/v1/cops/{cop}/members", self: "p", other: "m"},
 		Want: testkit.Allowed(http.StatusOK, testkit.National, testkit.HubOwn, testkit.CoordOwn)},
-	{Route: "POST /v1/cops/{id}/members:import", Name: "the hub and national import", Req: accessReq{path: "/v1/cops/{cop}/members:import", csv: "name,email\nImported {n},imported{n}@example.org\n", self: "p", other: "m"},
-		Want: testkit.Allowed(http.StatusOK, testkit.National, testkit.HubOwn)},
+	{Route: "POST /v1/cops/{id}/members:import", Name: "the coordinator, the hub and national import", Req: accessReq{path: "/v1/cops/{cop}/members:import", csv: "name,email\nImported {n},imported{n}@example.org\n", self: "p", other: "m"},
+		Want: testkit.Allowed(http.StatusOK, testkit.National, testkit.HubOwn, testkit.CoordOwn)},
 	{Route: "DELETE /v1/cops/{id}/members/{person_id}", Name: "only the member leaves", Req: accessReq{path: "/v1/cops/{cop}/members/{s}", self: "s", other: "p"},
 		Want: testkit.Allowed(http.StatusNoContent, self)},
 	{Route: "PUT /v1/cops/{id}/members/{person_id}/roles", Name: "the coordinator, the hub and national set roles", Req: accessReq{path: "/v1/cops/{cop}/members/{s}/roles", body: `{"roles":["working_group"]}`, self: "s", other: "m"},
@@ -118,6 +134,9 @@ func TestEveryRouteChecksRoleAndScope(t *testing.T) {
 			n++
 			e := e.in(t)
 			f := e.fixture(cop, n, !c.Req.fresh)
+			if c.Req.openRegistration {
+				e.must(http.StatusOK, nil, e.national(), "PUT", "/v1/cops/"+cop+"/registration", `{"open":true}`)
+			}
 			people := map[string]string{"p": f.p, "s": f.s, "m": f.m, "o": f.o}
 			tok := e.n.CallerToken(t, caller, testkit.Scope{Region: "vic", OtherRegion: "wa", CoP: cop, OtherCoP: "cop-other",
 				People: map[testkit.Caller]string{self: people[c.Req.self], another: people[c.Req.other]}})

@@ -32,7 +32,11 @@ func TestACoPBecomesJoinableOnlyThroughTheRegistrysEvent(t *testing.T) {
 	e.do(e.person(aroha), "POST", "/v1/cops/"+cop.ID+"/members", join).problem(t, http.StatusConflict)
 
 	e.must(http.StatusOK, nil, e.hub("vic"), "POST", "/v1/cops/"+cop.ID+"/decision", `{"decision":"approve"}`)
+	// People join by themselves where the CoP takes online registrations.
 	testkit.Eventually(t, waitFor, func() error {
+		if r := e.do(e.coordinator(cop.ID), "PUT", "/v1/cops/"+cop.ID+"/registration", `{"open":true}`); r.status != http.StatusOK {
+			return fmt.Errorf("%s", r)
+		}
 		r := e.do(e.person(aroha), "POST", "/v1/cops/"+cop.ID+"/members", join)
 		if r.status != http.StatusCreated {
 			return fmt.Errorf("%s", r)

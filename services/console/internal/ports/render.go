@@ -53,6 +53,7 @@ var pageNames = []string{"national", "region", "cop", "signin", "setup", "accoun
 	"requests", "request", "ask", "expertise",
 	"map", "project", "overlap", "resources",
 	"report", "copreport",
+	"charter", "accept", "roster", "directory", "copjoin",
 }
 
 func mustParsePages() *pages {
@@ -118,6 +119,7 @@ var funcs = template.FuncMap{
 		return optionalTime(t, func(t time.Time) string { return t.UTC().Format("2 Jan 2006 15:04 UTC") })
 	},
 	"ago":       ago,
+	"dec":       func(n int) int { return n - 1 },
 	"join":      strings.Join,
 	"list":      func(s ...string) []string { return s },
 	"title":     title,

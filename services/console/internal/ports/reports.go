@@ -426,19 +426,6 @@ func (w *Web) rosterCSV(rw http.ResponseWriter, r *http.Request) {
 	writeCSVFile(rw, "copnet-roster-"+rep.ID, RosterCSVHeader(), rows)
 }
 
-// problemOf turns another service's refusal into the console's problem with its words.
-func problemOf(status int, detail string) error {
-	switch status {
-	case http.StatusUnauthorized:
-		return apperr.Unauthenticated(detail)
-	case http.StatusForbidden:
-		return apperr.Forbidden("%s", detail)
-	case http.StatusNotFound:
-		return apperr.NotFound("%s", detail)
-	}
-	return fmt.Errorf("the service answered %d: %s", status, detail)
-}
-
 // copZone is the CoP's time zone as its sessions tell it ("" when none says).
 func copZone(rep *projection.CoPReport) string {
 	for _, s := range rep.Attendance {

@@ -94,7 +94,8 @@ func (w *Web) PageRoutes() []Route {
 		{"POST", "/quiz", w.scoreQuiz},
 		{"POST", "/quiz/save", w.saveQuiz},
 		{"GET", "/cops/{id}/results.csv", w.resultsCSV},
-	}, slices.Concat(w.liveRoutes(), w.requestsRoutes(), w.mappingRoutes(), w.reportsRoutes())...)
+	}, slices.Concat(w.liveRoutes(), w.requestsRoutes(), w.mappingRoutes(), w.reportsRoutes(),
+		w.charterRoutes(), w.rosterRoutes())...)
 }
 
 // Register mounts every route.

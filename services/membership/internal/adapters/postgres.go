@@ -145,12 +145,12 @@ func (t *Tx) ErasePerson(ctx context.Context, id string, now time.Time) error {
 
 // CoP loads a CoP's projection; nil when no event about it has arrived.
 func (t *Tx) CoP(ctx context.Context, id string, lock bool) (*app.CoP, error) {
-	q := "SELECT id, region, status, code_of_practice_version FROM cops WHERE id = $1"
+	q := "SELECT id, region, status, code_of_practice_version, open_registration FROM cops WHERE id = $1"
 	if lock {
 		q += " FOR UPDATE"
 	}
 	var c app.CoP
-	err := t.tx.QueryRow(ctx, q, id).Scan(&c.ID, &c.Region, &c.Status, &c.CodeOfPracticeVersion)
+	err := t.tx.QueryRow(ctx, q, id).Scan(&c.ID, &c.Region, &c.Status, &c.CodeOfPracticeVersion, &c.OpenRegistration)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, nil
 	}

@@ -97,6 +97,11 @@ func (a *Application) Join(ctx context.Context, c httpx.Claims, copID string, in
 		if err := acceptsCurrent(cop, in.CodeOfPracticeVersion); err != nil {
 			return nil, err
 		}
+		// A person joins by themselves only where the CoP takes online registrations;
+		// elsewhere they join by accepting an invitation.
+		if !runsCoP(c, cop) && !cop.OpenRegistration {
+			return nil, apperr.Forbidden("CoP %s does not take online registrations: ask its coordinator for an invitation", copID)
+		}
 		if p, err := tx.Person(ctx, in.PersonID, true); err != nil {
 			return nil, err
 		} else if p == nil || p.Erased {
@@ -241,7 +246,7 @@ type ImportResult struct {
 	AlreadyMembers int `json:"already_members"`
 }
 
-// Import onboards a roster (its hub, national): every row is checked first and any bad row
+// Import onboards a roster (its coordinator, its hub, national): every row is checked first and any bad row
 // imports nothing. Nobody is joined without their consent: each person who is not already
 // a member (matched by e-mail, ignoring case) is invited to become one, and joins when they
 // accept the invitation and the CoP's Code of Practice. Importing the same file again
@@ -252,7 +257,7 @@ type ImportResult struct {
 // other request waiting for a connection.
 func (a *Application) Import(ctx context.Context, c httpx.Claims, copID string, body io.Reader) (*ImportResult, error) {
 	what := "import members into CoP " + copID
-	if err := httpx.Authorize(c, c.IsNational() || c.Holds(httpx.RoleHub), what); err != nil {
+	if err := httpx.Authorize(c, c.IsNational() || c.Holds(httpx.RoleHub) || c.IsCoordinatorOf(copID), what); err != nil {
 		return nil, err
 	}
 	// The CoP is checked before the body is read, without a lock, so that a caller is told
@@ -316,7 +321,7 @@ func importableCoP(ctx context.Context, tx Tx, c httpx.Claims, copID string, loc
 		return nil, err
 	}
 	if cop != nil {
-		if err := httpx.Authorize(c, c.IsNational() || c.IsHubOf(cop.Region), "import members into CoP "+copID); err != nil {
+		if err := httpx.Authorize(c, runsCoP(c, cop), "import members into CoP "+copID); err != nil {
 			return nil, err
 		}
 	}

@@ -23,6 +23,7 @@ type Tx interface {
 	InvitationsTx
 	TokensTx
 	OIDCTx
+	RosterTx
 	// AddPerson stores a new person; an e-mail already used, in any case, is a 409.
 	AddPerson(ctx context.Context, id string, p domain.Person, now time.Time) error
 	// Person loads one person, erased or not; nil when the id is unknown.
@@ -96,6 +97,8 @@ type CoP struct {
 	Region                string
 	Status                string // proposed, approved or retired
 	CodeOfPracticeVersion int
+	// OpenRegistration lets a signed-in person join without an invitation.
+	OpenRegistration bool
 }
 
 // Member is one membership, current or ended.

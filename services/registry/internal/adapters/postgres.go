@@ -197,6 +197,20 @@ func (r *Repository) Charter(ctx context.Context, copID string, version int) (*d
 	return &ch, err
 }
 
+// Charters lists every version of a CoP's charter, the newest first.
+func (r *Repository) Charters(ctx context.Context, copID string) ([]domain.Charter, error) {
+	rows, err := r.pool.Query(ctx, `SELECT cop_id, version, aims, terms_of_reference, code_of_practice, published_at
+		FROM charters WHERE cop_id = $1 ORDER BY version DESC`, copID)
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, func(row pgx.CollectableRow) (domain.Charter, error) {
+		var ch domain.Charter
+		err := row.Scan(&ch.CoPID, &ch.Version, &ch.Aims, &ch.TermsOfReference, &ch.CodeOfPractice, &ch.PublishedAt)
+		return ch, err
+	})
+}
+
 // ListCoPs returns one page of CoPs in id order (ids are ULIDs, so oldest first) and the
 // cursor of the next page, empty on the last page. Keyset paging stays fast and stable
 // while CoPs are added.

@@ -35,6 +35,8 @@ type Repository interface {
 	PublishCharter(ctx context.Context, id string, ch *domain.Charter) (*domain.CoP, error)
 	// Charter loads version of a CoP's charter; version 0 means the current one.
 	Charter(ctx context.Context, copID string, version int) (*domain.Charter, error)
+	// Charters lists every version of a CoP's charter, the newest first.
+	Charters(ctx context.Context, copID string) ([]domain.Charter, error)
 	// ListCoPs returns one page of CoPs and the cursor of the next, empty on the last.
 	ListCoPs(ctx context.Context, f Filter) ([]*domain.CoP, string, error)
 	// ForgetApplicant scrubs an erased person's applicant id and contact details.
@@ -195,10 +197,13 @@ type CharterInput struct {
 	CodeOfPractice   string `json:"code_of_practice"`
 }
 
-// PublishCharter stores the next charter version (the CoP's coordinator, its hub, national).
+// PublishCharter stores the next charter version (the CoP's coordinator or working group,
+// its hub, national): the working group writes the charter with the coordinator.
 func (a *Application) PublishCharter(ctx context.Context, c httpx.Claims, id string, in CharterInput) (*domain.Charter, error) {
-	if err := a.authorizeCoP(ctx, c, id, "publish this CoP's charter"); err != nil {
-		return nil, err
+	if !slices.Contains(c.Grants, httpx.Grant{Role: httpx.RoleWorkingGroup, CoP: id}) {
+		if err := a.authorizeCoP(ctx, c, id, "publish this CoP's charter"); err != nil {
+			return nil, err
+		}
 	}
 	var v apperr.Validator
 	for field, text := range map[string]string{"aims": in.Aims, "terms_of_reference": in.TermsOfReference, "code_of_practice": in.CodeOfPractice} {
@@ -218,6 +223,15 @@ func (a *Application) Charter(ctx context.Context, c httpx.Claims, id string, ve
 		return nil, err
 	}
 	return a.repo.Charter(ctx, id, version)
+}
+
+// Charters returns every version of a CoP's charter, the newest first, to anyone who may
+// see the CoP: members compare what changed before they accept a new Code of Practice.
+func (a *Application) Charters(ctx context.Context, c httpx.Claims, id string) ([]domain.Charter, error) {
+	if _, err := a.CoP(ctx, c, id); err != nil {
+		return nil, err
+	}
+	return a.repo.Charters(ctx, id)
 }
 
 // ChangeStage records the CoP's self-assessed stage (its coordinator, its hub, national).

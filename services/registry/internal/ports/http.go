@@ -35,6 +35,7 @@ func (h *HTTP) Routes() []Route {
 		{Method: "POST", Path: "/v1/cops/{id}/decision", Handle: h.decide},
 		{Method: "PUT", Path: "/v1/cops/{id}/charter", Handle: h.publishCharter},
 		{Method: "GET", Path: "/v1/cops/{id}/charter", Handle: h.getCharter},
+		{Method: "GET", Path: "/v1/cops/{id}/charter/versions", Handle: h.charterVersions},
 		{Method: "PUT", Path: "/v1/cops/{id}/stage", Handle: h.changeStage},
 		{Method: "POST", Path: "/v1/cops/{id}/retire", Handle: h.retire},
 		{Method: "POST", Path: "/v1/applications", Handle: h.apply},
@@ -176,6 +177,11 @@ func (h *HTTP) getCharter(ctx context.Context, c httpx.Claims, r *http.Request) 
 	}
 	ch, err := h.app.Charter(ctx, c, r.PathValue("id"), version)
 	return http.StatusOK, ch, err
+}
+
+func (h *HTTP) charterVersions(ctx context.Context, c httpx.Claims, r *http.Request) (int, any, error) {
+	chs, err := h.app.Charters(ctx, c, r.PathValue("id"))
+	return http.StatusOK, map[string]any{"versions": chs}, err
 }
 
 func (h *HTTP) changeStage(ctx context.Context, c httpx.Claims, r *http.Request) (int, any, error) {
