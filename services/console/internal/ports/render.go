@@ -49,7 +49,8 @@ type pages struct {
 
 var pageNames = []string{"national", "region", "cop", "signin", "setup", "account", "invitation", "notifications", "error",
 	"apply", "applications", "application", "me", "answer", "quiz",
-	"join", "room", "deck", "present"}
+	"join", "room", "deck", "present",
+	"program", "session", "attendance"}
 
 func mustParsePages() *pages {
 	p := &pages{byName: map[string]*template.Template{}}

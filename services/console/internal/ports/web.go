@@ -94,7 +94,7 @@ func (w *Web) PageRoutes() []Route {
 		{"POST", "/quiz", w.scoreQuiz},
 		{"POST", "/quiz/save", w.saveQuiz},
 		{"GET", "/cops/{id}/results.csv", w.resultsCSV},
-	}, w.liveRoutes()...)
+	}, slices.Concat(w.liveRoutes(), w.programRoutes())...)
 }
 
 // Register mounts every route.
