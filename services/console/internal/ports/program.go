@@ -347,10 +347,13 @@ func (w *Web) planProgram(rw http.ResponseWriter, r *http.Request) {
 // sessionPageData is what the session page shows.
 type sessionPageData struct {
 	pageData
-	Session  sessionLine
-	Raw      schedSession
-	CoPName  string
-	Manages  bool
+	Session sessionLine
+	Raw     schedSession
+	CoPName string
+	Manages bool
+	// Answers says the caller may answer ahead: members do; those who run the CoP only
+	// when they are members too.
+	Answers  bool
 	MyAnswer string
 	// Answers are the members' answers ahead, for those who run the CoP.
 	Coming, Apologies []string
@@ -407,6 +410,7 @@ func (w *Web) renderSession(rw http.ResponseWriter, r *http.Request, c caller, i
 	now := time.Now()
 	d.Session = line(s, who, now)
 	d.Title = fmt.Sprintf("Session %d of %s", s.Number, d.CoPName)
+	d.Answers = !d.Manages || c.claims.IsMemberOf(s.CoPID)
 	var answers struct {
 		RSVPs []schedRSVP `json:"rsvps"`
 	}
