@@ -183,6 +183,30 @@ func rsvp(t *testing.T, ctx context.Context, n *testkit.Node, session, answer st
 	}
 }
 
+// rsvpFromList answers ahead from a list of next sessions (the member's /me/sessions, a
+// CoP's program page) and returns what the list then says of the caller's answer.
+func rsvpFromList(t *testing.T, ctx context.Context, n *testkit.Node, page, session, answer string) string {
+	t.Helper()
+	item := `#next-sessions li[data-session="` + session + `"]`
+	button := map[string]string{"coming": "I'll come", "apologies": "Send apologies"}[answer]
+	if err := chromedp.Do(ctx, chromedp.Navigate(n.URL+page), chromedp.WaitVisible(item)); err != nil {
+		t.Fatalf("open %s: %v", page, err)
+	}
+	if err := chromedp.Do(ctx, chromedp.Click(item+` form:has(input[value="`+answer+`"]) button`)); err != nil {
+		t.Fatalf("press %q on %s: %v", button, page, err)
+	}
+	// The page comes back from the post: wait for its answer, not the one before.
+	// Evaluating may meet the page mid-navigation; that is tried again.
+	testkit.Eventually(t, waitFor, func() error {
+		got, err := chromedp.Run(ctx, chromedp.Evaluate[string](`((document.querySelector('`+item+` .answer') || {}).textContent || "").trim()`))
+		if err == nil && (got == "Will you come?" || got == "") {
+			err = fmt.Errorf("the list says %q", got)
+		}
+		return err
+	})
+	return text(t, ctx, item+` .answer`)
+}
+
 // takeAttendance ticks present for the people listed, apologies for those in apologies,
 // and absent for everyone else on the sheet, and saves it, marking the session held.
 func takeAttendance(t *testing.T, ctx context.Context, n *testkit.Node, session string, present, apologies []string) {
@@ -307,8 +331,21 @@ func TestProgramJourneyInChromium(t *testing.T) {
 				t.Error("a member is shown the forms that change the session")
 			}
 
+			// Chloe answers from her list of next sessions, and gets her calendar link there.
+			chloe := browserAt(t, n, width, n.Member(t, people[2].ID))
+			if got := rsvpFromList(t, chloe, n, "/me/sessions", sessions[0], "coming"); got != "You said you will come." {
+				t.Errorf("Chloe's list says %q after answering", got)
+			}
+			if err := chromedp.Do(chloe, chromedp.Click(`#get-calendar-link`), chromedp.WaitVisible(`#calendar-feed`)); err != nil {
+				t.Fatalf("get the calendar link: %v", err)
+			}
+			if href := evalJS[string](t, chloe, `document.querySelector('#calendar-feed').href`); !strings.HasPrefix(href, "webcal://") || !strings.Contains(href, "/v1/people/"+people[2].ID+"/calendar.ics?key=") {
+				t.Errorf("the calendar link is %q", href)
+			}
+			shot(chloe, "mysessions")
+
 			openSession(t, coord, n, sessions[0])
-			if got := text(t, coord, `#answers-coming`); got != "Coming (1): Aroha Smith" {
+			if got := text(t, coord, `#answers-coming`); got != "Coming (2): Aroha Smith, Chloe Martin" {
 				t.Errorf("the coordinator reads %q", got)
 			}
 			if got := text(t, coord, `#answers-apologies`); got != "Apologies (1): Ben Nguyen" {

@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"html/template"
 	"net/http"
 	"net/url"
 	"slices"
@@ -32,6 +33,8 @@ func (w *Web) programRoutes() []Route {
 		{"POST", "/sessions/{id}/swap", w.swapRole},
 		{"GET", "/sessions/{id}/attendance", w.attendancePage},
 		{"POST", "/sessions/{id}/attendance", w.saveAttendance},
+		{"GET", "/me/sessions", w.mySessionsPage},
+		{"POST", "/me/calendar-link", w.myCalendarLink},
 	}
 }
 
@@ -114,6 +117,8 @@ type programPageData struct {
 	Zones []struct{ ID, Name string }
 	// Participation is nil for members, who do not see the CoP's figures.
 	Participation *participationView
+	// Next are the sessions coming up, for members to answer ahead.
+	Next nextSessionsView
 }
 
 // people names a CoP's members by id, from membership's roster (those who run the CoP
@@ -264,6 +269,14 @@ func (w *Web) renderProgram(rw http.ResponseWriter, r *http.Request, c caller, c
 	now := time.Now()
 	for _, s := range sessions {
 		d.Sessions = append(d.Sessions, line(s, who, now))
+	}
+	if !d.Manages || c.claims.IsMemberOf(cop) {
+		next, err := w.copNextSessions(r, c, cop, 3)
+		if err != nil {
+			w.pageError(rw, r, c, err)
+			return
+		}
+		d.Next = nextSessionsView{Sessions: next, Answer: true, CSRF: d.CSRF, Next: "/cops/" + url.PathEscape(cop) + "/program"}
 	}
 	w.pages.render(rw, r, status, "program", d)
 }
@@ -450,6 +463,11 @@ func (w *Web) renderSession(rw http.ResponseWriter, r *http.Request, c caller, i
 // forward sends a session form's change to scheduling and comes back to the session page
 // with a notice, or shows the page again with scheduling's reason.
 func (w *Web) forward(rw http.ResponseWriter, r *http.Request, c caller, id, method, path string, body any, notice string) {
+	w.forwardTo(rw, r, c, id, method, path, body, "/sessions/"+url.PathEscape(id)+"?notice="+notice)
+}
+
+// forwardTo is forward coming back to back (a page of this console) when it succeeds.
+func (w *Web) forwardTo(rw http.ResponseWriter, r *http.Request, c caller, id, method, path string, body any, back string) {
 	raw, _ := json.Marshal(body)
 	status, detail, err := w.callAPI(r, c.token, method, path, raw, nil)
 	if err != nil {
@@ -461,7 +479,7 @@ func (w *Web) forward(rw http.ResponseWriter, r *http.Request, c caller, id, met
 		w.renderSession(rw, r, c, id, status, nil, nil, "", "Scheduling refused: "+detail)
 		return
 	}
-	http.Redirect(rw, r, "/sessions/"+url.PathEscape(id)+"?notice="+notice, http.StatusSeeOther)
+	http.Redirect(rw, r, back, http.StatusSeeOther)
 }
 
 // sessionForm starts a session form post: the CSRF check, the signed-in caller, the id.
@@ -488,7 +506,13 @@ func (w *Web) answerRSVP(rw http.ResponseWriter, r *http.Request) {
 		httpx.WriteProblem(rw, r, err)
 		return
 	}
-	w.forward(rw, r, c, id, http.MethodPut, "/v1/sessions/"+url.PathEscape(id)+"/rsvp", map[string]string{"answer": answer}, answer)
+	// A form elsewhere (the member's page, the CoP home) may ask to come back to it with
+	// next; only a path of this console is followed.
+	back := "/sessions/" + url.PathEscape(id) + "?notice=" + answer
+	if next := r.PostFormValue("next"); next != "" {
+		back = safeNext(next)
+	}
+	w.forwardTo(rw, r, c, id, http.MethodPut, "/v1/sessions/"+url.PathEscape(id)+"/rsvp", map[string]string{"answer": answer}, back)
 }
 
 func (w *Web) rescheduleSession(rw http.ResponseWriter, r *http.Request) {
@@ -680,6 +704,15 @@ func (w *Web) saveAttendance(rw http.ResponseWriter, r *http.Request) {
 	http.Redirect(rw, r, "/sessions/"+url.PathEscape(id)+"/attendance?notice="+notice, http.StatusSeeOther)
 }
 
+// nextSessionsView is what the "next-sessions" partial (partials.html) shows: the
+// sessions, whether to offer the answer buttons (members), the page's CSRF token, and the
+// page to come back to after answering (e.g. "/me").
+type nextSessionsView struct {
+	Sessions   []sessionLine
+	Answer     bool
+	CSRF, Next string
+}
+
 // nextSessionsOf returns the caller's next sessions across their CoPs, soonest first, with
 // their answer ahead of each: for the member's page (/me). Each links to /sessions/{id},
 // where the member answers. The personal calendar feed of the same sessions comes from
@@ -708,7 +741,8 @@ func (w *Web) nextSessionsOf(r *http.Request, c caller, limit int) ([]sessionLin
 }
 
 // copNextSessions returns a CoP's next sessions (scheduled or cancelled, not yet started),
-// soonest first, at most limit: for the CoP home (each links to /sessions/{id}).
+// soonest first, at most limit, with the caller's answer ahead of each: for the CoP home
+// (each links to /sessions/{id}) and the program page.
 func (w *Web) copNextSessions(r *http.Request, c caller, cop string, limit int) ([]sessionLine, error) {
 	now := time.Now()
 	all, err := w.copSessions(r, c, cop, now.UTC().Format(time.RFC3339))
@@ -725,8 +759,79 @@ func (w *Web) copNextSessions(r *http.Request, c caller, cop string, limit int) 
 			break
 		}
 		l := line(s, who, now)
-		l.CoP = w.copName(r, cop)
+		l.RSVP = w.myAnswer(r, c, s.ID)
 		out = append(out, l)
 	}
 	return out, nil
+}
+
+// myAnswer is the caller's answer ahead of a session, or "".
+func (w *Web) myAnswer(r *http.Request, c caller, session string) string {
+	var got struct {
+		RSVPs []schedRSVP `json:"rsvps"`
+	}
+	if st, _, err := w.callAPI(r, c.token, http.MethodGet, "/v1/sessions/"+url.PathEscape(session)+"/rsvps", nil, &got); err != nil || st != http.StatusOK {
+		return ""
+	}
+	for _, a := range got.RSVPs {
+		if a.PersonID == c.claims.Subject {
+			return a.Answer
+		}
+	}
+	return ""
+}
+
+// mySessionsPageData is the member's next sessions and their calendar link.
+type mySessionsPageData struct {
+	pageData
+	Next nextSessionsView
+	// Feed is the personal calendar feed just issued (shown once) as a webcal link, which
+	// html/template would otherwise refuse as an unknown scheme; FeedHTTPS the same feed.
+	Feed      template.URL
+	FeedHTTPS string
+}
+
+func (w *Web) mySessionsPage(rw http.ResponseWriter, r *http.Request) {
+	c, ok := w.pageCaller(rw, r)
+	if !ok {
+		return
+	}
+	w.renderMySessions(rw, r, c, http.StatusOK, mySessionsPageData{})
+}
+
+func (w *Web) renderMySessions(rw http.ResponseWriter, r *http.Request, c caller, status int, d mySessionsPageData) {
+	next, err := w.nextSessionsOf(r, c, 10)
+	if err != nil {
+		w.pageError(rw, r, c, err)
+		return
+	}
+	d.pageData = pageData{Title: "Your next sessions", Caller: c.claims, CSRF: httpx.CSRFToken(rw, r), Notice: d.Notice, Error: d.Error}
+	d.Next = nextSessionsView{Sessions: next, Answer: true, CSRF: d.CSRF, Next: "/me/sessions"}
+	w.pages.render(rw, r, status, "mysessions", d)
+}
+
+// myCalendarLink issues the caller's personal calendar feed (scheduling's POST
+// /v1/people/{id}/calendar-link), replacing any earlier link, and shows it once.
+func (w *Web) myCalendarLink(rw http.ResponseWriter, r *http.Request) {
+	c, ok := w.formCaller(rw, r, "sign in to get your calendar link")
+	if !ok {
+		return
+	}
+	var link struct {
+		URL    string `json:"url"`
+		Webcal string `json:"webcal"`
+	}
+	status, detail, err := w.callAPI(r, c.token, http.MethodPost, "/v1/people/"+url.PathEscape(c.claims.Subject)+"/calendar-link", nil, &link)
+	if err := apiError(status, detail, err); err != nil {
+		w.renderMySessions(rw, r, c, http.StatusBadGateway, mySessionsPageData{pageData: pageData{Error: "No calendar link could be made: " + err.Error()}})
+		return
+	}
+	d := mySessionsPageData{FeedHTTPS: link.URL}
+	// Scheduling builds the link from the node's configured public URL; only its own
+	// webcal form is trusted as such.
+	if strings.HasPrefix(link.Webcal, "webcal://") && !strings.ContainsAny(link.Webcal, "\"<> ") {
+		d.Feed = template.URL(link.Webcal)
+	}
+	d.Notice = "Your calendar link is ready. Any earlier link of yours stops working."
+	w.renderMySessions(rw, r, c, http.StatusOK, d)
 }

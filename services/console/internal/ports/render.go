@@ -50,7 +50,7 @@ type pages struct {
 var pageNames = []string{"national", "region", "cop", "signin", "setup", "account", "invitation", "notifications", "error",
 	"apply", "applications", "application", "me", "answer", "quiz",
 	"join", "room", "deck", "present",
-	"program", "session", "attendance"}
+	"program", "session", "attendance", "mysessions"}
 
 func mustParsePages() *pages {
 	p := &pages{byName: map[string]*template.Template{}}
