@@ -121,7 +121,7 @@ func planProgram(t *testing.T, ctx context.Context, n *testkit.Node, cop string,
 		html, _ := chromedp.Run(ctx, chromedp.OuterHTML("main"))
 		t.Fatalf("plan the program: %v\n%s", err, html)
 	}
-	words := evalJS[string](t, ctx, `[...document.querySelectorAll('#programs .words')].map(e => e.textContent).pop() || ""`)
+	words := evalJS[string](t, ctx, `[...document.querySelectorAll('#programs .program-words')].map(e => e.textContent).pop() || ""`)
 	ids := evalJS[[]string](t, ctx, `[...document.querySelectorAll('#session-list li')].map(e => e.dataset.session)`)
 	return words, ids
 }
