@@ -42,6 +42,15 @@ var accessTable = []testkit.AccessCase[accessReq]{
 	{Route: "GET /v1/people/{id}/calendar.ics", Req: accessReq{path: "/v1/people/m1/calendar.ics"}, Want: testkit.Allowed(http.StatusOK, testkit.MemberOwn)},
 	{Route: "POST /v1/cops/{id}/calendar-link", Req: accessReq{path: "/v1/cops/c1/calendar-link"}, Want: testkit.Allowed(http.StatusCreated, runners...)},
 	{Route: "POST /v1/people/{id}/calendar-link", Req: accessReq{path: "/v1/people/m1/calendar-link"}, Want: testkit.Allowed(http.StatusCreated, testkit.MemberOwn)},
+	{Route: "GET /v1/cops/{id}/programs", Req: accessReq{path: "/v1/cops/c1/programs"}, Want: testkit.Allowed(http.StatusOK, runnersAnd...)},
+	// Only members answer ahead of a session, each for themselves: running the CoP is not
+	// membership.
+	{Route: "PUT /v1/sessions/{id}/rsvp", Req: accessReq{path: "/v1/sessions/{sid}/rsvp", session: "upcoming", body: map[string]any{"answer": "coming"}}, Want: testkit.Allowed(http.StatusOK, testkit.MemberOwn)},
+	{Route: "GET /v1/sessions/{id}/rsvps", Req: accessReq{path: "/v1/sessions/{sid}/rsvps", session: "upcoming"}, Want: testkit.Allowed(http.StatusOK, runnersAnd...)},
+	{Route: "GET /v1/sessions/{id}/attendance", Req: accessReq{path: "/v1/sessions/{sid}/attendance", session: "past"}, Want: testkit.Allowed(http.StatusOK, runners...)},
+	{Route: "POST /v1/sessions/{id}/swap", Req: accessReq{path: "/v1/sessions/{sid}/swap", session: "two upcoming", body: map[string]any{"role": "facilitator", "with_session": "{other}"}}, Want: testkit.Allowed(http.StatusOK, runners...)},
+	{Route: "GET /v1/me/sessions", Req: accessReq{path: "/v1/me/sessions"}, Want: testkit.Allowed(http.StatusOK, testkit.National, testkit.HubOwn, testkit.HubOther,
+		testkit.CoordOwn, testkit.CoordOther, testkit.MemberOwn, testkit.MemberNone)},
 }
 
 // TestEveryRouteChecksRoleAndScope walks every route × every kind of caller; each request
@@ -59,8 +68,12 @@ func TestEveryRouteChecksRoleAndScope(t *testing.T) {
 	}
 	testkit.CheckAccess(t, testkit.AccessMatrix[accessReq]{Routes: routes, Callers: callers, Cases: accessTable,
 		Do: func(t *testing.T, c testkit.AccessCase[accessReq], caller testkit.Caller) (int, http.Header, []byte) {
-			path := c.Req.path
-			if c.Req.session != "" {
+			path, body := c.Req.path, c.Req.body
+			if c.Req.session == "two upcoming" {
+				p := e.plan("c1", "2026-03-03T18:00", 2)
+				path = strings.ReplaceAll(path, "{sid}", p.Sessions[0].ID)
+				body = map[string]any{"role": "facilitator", "with_session": p.Sessions[1].ID}
+			} else if c.Req.session != "" {
 				// Two weekly sessions: the first before the clock (past), the second after.
 				p := e.plan("c1", "2026-02-24T18:00", 2)
 				sid := p.Sessions[1].ID
@@ -70,7 +83,7 @@ func TestEveryRouteChecksRoleAndScope(t *testing.T) {
 				path = strings.ReplaceAll(path, "{sid}", sid)
 			}
 			method, _, _ := strings.Cut(c.Route, " ")
-			st, raw := e.n.Do(t, method, path, tokens[caller], c.Req.body)
+			st, raw := e.n.Do(t, method, path, tokens[caller], body)
 			return st, nil, raw
 		}})
 }

@@ -51,3 +51,23 @@ type CalendarEntry struct {
 	ProgramTitle    string
 	ProgramSessions int
 }
+
+// RSVP answers: a member says ahead of a session that they will come, or sends apologies.
+const (
+	RSVPComing    = "coming"
+	RSVPApologies = "apologies"
+)
+
+// RSVP is one member's answer ahead of a session.
+type RSVP struct {
+	SessionID, PersonID string
+	Answer              string
+	AnsweredAt          time.Time
+}
+
+// PersonalSession is an upcoming session of one of a person's CoPs with their answer ahead
+// of it ("" before they answer).
+type PersonalSession struct {
+	CalendarEntry
+	RSVP string
+}

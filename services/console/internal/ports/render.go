@@ -54,6 +54,7 @@ var pageNames = []string{"national", "region", "cop", "signin", "setup", "accoun
 	"map", "project", "overlap", "resources",
 	"report", "copreport",
 	"charter", "accept", "roster", "directory", "copjoin",
+	"program", "session", "attendance", "mysessions",
 }
 
 func mustParsePages() *pages {

@@ -95,7 +95,7 @@ func (w *Web) PageRoutes() []Route {
 		{"POST", "/quiz/save", w.saveQuiz},
 		{"GET", "/cops/{id}/results.csv", w.resultsCSV},
 	}, slices.Concat(w.liveRoutes(), w.requestsRoutes(), w.mappingRoutes(), w.reportsRoutes(),
-		w.charterRoutes(), w.rosterRoutes())...)
+		w.charterRoutes(), w.rosterRoutes(), w.programRoutes())...)
 }
 
 // Register mounts every route.

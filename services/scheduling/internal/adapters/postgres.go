@@ -193,6 +193,7 @@ func (r *Repository) Erase(ctx context.Context, person string, now time.Time) ([
 				 FROM (SELECT DISTINCT cop_id FROM roster_changes WHERE person_id = $1) c) s
 				WHERE h.person_id = $1 AND h.cop_id = s.cop_id`,
 			"DELETE FROM rotation WHERE person_id = $1",
+			"DELETE FROM rsvps WHERE person_id = $1",
 			"DELETE FROM feed_keys WHERE kind = 'person' AND subject = $1",
 			"UPDATE attendance SET person_id = 'erased-' || gen_random_uuid() WHERE person_id = $1",
 			"UPDATE sessions SET facilitator = '' WHERE facilitator = $1 AND NOT (status = 'scheduled' AND starts_at > $2)",
@@ -509,4 +510,68 @@ func (r *Repository) FeedKeyValid(ctx context.Context, kind, subject, key string
 	}
 	h := sha256.Sum256([]byte(key))
 	return subtle.ConstantTimeCompare(stored, h[:]) == 1, nil
+}
+
+// SetRSVP stores a member's answer ahead of a session, replacing an earlier one.
+func (r *Repository) SetRSVP(ctx context.Context, rsvp domain.RSVP) error {
+	_, err := r.db(ctx).Exec(ctx, `INSERT INTO rsvps (session_id, person_id, answer, answered_at) VALUES ($1, $2, $3, $4)
+		ON CONFLICT (session_id, person_id) DO UPDATE SET answer = EXCLUDED.answer, answered_at = EXCLUDED.answered_at`,
+		rsvp.SessionID, rsvp.PersonID, rsvp.Answer, rsvp.AnsweredAt)
+	return err
+}
+
+// RSVPs lists the answers ahead of a session, of its CoP's current members only (someone
+// who left since is not expected), oldest answer first.
+func (r *Repository) RSVPs(ctx context.Context, session string) ([]domain.RSVP, error) {
+	rows, err := r.db(ctx).Query(ctx, `SELECT v.session_id, v.person_id, v.answer, v.answered_at FROM rsvps v
+		JOIN sessions s ON s.id = v.session_id
+		JOIN members m ON m.cop_id = s.cop_id AND m.person_id = v.person_id AND m.current
+		WHERE v.session_id = $1 ORDER BY v.answered_at, v.person_id`, session)
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, func(row pgx.CollectableRow) (domain.RSVP, error) {
+		var v domain.RSVP
+		err := row.Scan(&v.SessionID, &v.PersonID, &v.Answer, &v.AnsweredAt)
+		v.AnsweredAt = v.AnsweredAt.UTC()
+		return v, err
+	})
+}
+
+// NextSessions lists the scheduled sessions starting after now of every CoP the person
+// currently belongs to, soonest first, at most limit, with the person's answer ahead of each
+// ("" when they have not answered).
+func (r *Repository) NextSessions(ctx context.Context, person string, now time.Time, limit int) ([]domain.PersonalSession, error) {
+	rows, err := r.db(ctx).Query(ctx, calendarQuery+`WHERE s.cop_id IN
+		(SELECT cop_id FROM members WHERE person_id = $1 AND current) AND s.status = 'scheduled' AND s.starts_at > $2
+		ORDER BY s.starts_at, s.id LIMIT $3`, person, now, limit)
+	entries, err := collectEntries(rows, err)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]domain.PersonalSession, len(entries))
+	for i, e := range entries {
+		out[i].CalendarEntry = e
+		err := r.db(ctx).QueryRow(ctx, "SELECT answer FROM rsvps WHERE session_id = $1 AND person_id = $2", e.ID, person).Scan(&out[i].RSVP)
+		if err != nil && !errors.Is(err, pgx.ErrNoRows) {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+// Programs lists a CoP's programs, oldest first.
+func (r *Repository) Programs(ctx context.Context, cop string) ([]*domain.Program, error) {
+	rows, err := r.db(ctx).Query(ctx, `SELECT id, cop_id, title, sessions, first_session_at, timezone, cadence,
+		duration_minutes, format, checkins, created_at FROM programs WHERE cop_id = $1 ORDER BY created_at, id`, cop)
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, func(row pgx.CollectableRow) (*domain.Program, error) {
+		var p domain.Program
+		err := row.Scan(&p.ID, &p.CoPID, &p.Title, &p.Sessions, &p.FirstSessionAt, &p.Timezone, &p.Cadence,
+			&p.DurationMinutes, &p.Format, &p.Checkins, &p.CreatedAt)
+		p.CreatedAt = p.CreatedAt.UTC()
+		return &p, err
+	})
 }

@@ -65,6 +65,11 @@ type Repository interface {
 	PersonCalendar(ctx context.Context, person string) ([]domain.CalendarEntry, error)
 	SetFeedKey(ctx context.Context, kind, subject, key string) error
 	FeedKeyValid(ctx context.Context, kind, subject, key string) (bool, error)
+
+	SetRSVP(ctx context.Context, rsvp domain.RSVP) error
+	RSVPs(ctx context.Context, session string) ([]domain.RSVP, error)
+	NextSessions(ctx context.Context, person string, now time.Time, limit int) ([]domain.PersonalSession, error)
+	Programs(ctx context.Context, cop string) ([]*domain.Program, error)
 }
 
 // Application is scheduling's use cases.

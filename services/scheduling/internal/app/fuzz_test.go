@@ -216,3 +216,37 @@ func FuzzHoldingBody(f *testing.F) {
 		}
 	})
 }
+
+func FuzzRSVPBody(f *testing.F) {
+	seed(f, `{"answer":"coming"}`, `{"answer":"apologies"}`, `{"answer":"maybe"}`, `{"answer":"coming","person_id":"m2"}`, `{}`, `[]`)
+	f.Fuzz(func(t *testing.T, body []byte) {
+		in, ok := decode[RSVP](t, body)
+		if !ok {
+			return
+		}
+		if err := in.check(); err != nil {
+			clientFault(t, err)
+			return
+		}
+		if in.Answer != domain.RSVPComing && in.Answer != domain.RSVPApologies {
+			t.Fatalf("accepted answer %q", in.Answer)
+		}
+	})
+}
+
+func FuzzSwapBody(f *testing.F) {
+	seed(f, `{"role":"facilitator","with_session":"s2"}`, `{"role":"note_taker","with_session":"s1"}`, `{"role":"chair","with_session":""}`, `{"role":"facilitator","with_session":"s\u0000"}`)
+	f.Fuzz(func(t *testing.T, body []byte) {
+		in, ok := decode[Swap](t, body)
+		if !ok {
+			return
+		}
+		if err := in.check("s1"); err != nil {
+			clientFault(t, err)
+			return
+		}
+		if !slices.Contains(domain.Roles, domain.Role(in.Role)) || in.WithSession == "s1" || !personID(in.WithSession) {
+			t.Fatalf("accepted %+v", in)
+		}
+	})
+}

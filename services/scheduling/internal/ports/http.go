@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
@@ -57,6 +58,12 @@ func (h *HTTP) Routes() []Route {
 		{Method: "GET", Path: "/v1/people/{id}/calendar.ics", Handle: h.personCalendar},
 		{Method: "POST", Path: "/v1/cops/{id}/calendar-link", Handle: h.copCalendarLink},
 		{Method: "POST", Path: "/v1/people/{id}/calendar-link", Handle: h.personCalendarLink},
+		{Method: "GET", Path: "/v1/cops/{id}/programs", Handle: h.listPrograms},
+		{Method: "PUT", Path: "/v1/sessions/{id}/rsvp", Handle: h.answer},
+		{Method: "GET", Path: "/v1/sessions/{id}/rsvps", Handle: h.rsvps},
+		{Method: "GET", Path: "/v1/sessions/{id}/attendance", Handle: h.attendance},
+		{Method: "POST", Path: "/v1/sessions/{id}/swap", Handle: h.swap},
+		{Method: "GET", Path: "/v1/me/sessions", Handle: h.mySessions},
 	}
 }
 
@@ -328,4 +335,93 @@ func (h *HTTP) link(path, key string, err error) (int, any, error) {
 	webcal := u
 	webcal.Scheme = "webcal"
 	return http.StatusCreated, map[string]any{"url": u.String(), "path": path + "?" + query, "webcal": webcal.String()}, nil
+}
+
+func programView(p *domain.Program) map[string]any {
+	return map[string]any{
+		"id": p.ID, "cop_id": p.CoPID, "title": p.Title, "sessions": p.Sessions, "first_session_at": p.FirstSessionAt,
+		"timezone": p.Timezone, "cadence": p.Cadence, "duration_minutes": p.DurationMinutes, "format": p.Format,
+		"checkins": p.Checkins, "created_at": p.CreatedAt.UTC(),
+	}
+}
+
+func (h *HTTP) listPrograms(ctx context.Context, c httpx.Claims, r *http.Request) (int, any, error) {
+	ps, err := h.app.Programs(ctx, c, r.PathValue("id"))
+	if err != nil {
+		return 0, nil, err
+	}
+	out := make([]map[string]any, len(ps))
+	for i, p := range ps {
+		out[i] = programView(p)
+	}
+	return http.StatusOK, map[string]any{"programs": out}, nil
+}
+
+func rsvpView(v domain.RSVP) map[string]any {
+	return map[string]any{"session_id": v.SessionID, "person_id": v.PersonID, "answer": v.Answer, "answered_at": v.AnsweredAt.UTC()}
+}
+
+func (h *HTTP) answer(ctx context.Context, c httpx.Claims, r *http.Request) (int, any, error) {
+	var in app.RSVP
+	if err := httpx.DecodeSigned(c, r, &in); err != nil {
+		return 0, nil, err
+	}
+	v, err := h.app.Answer(ctx, c, r.PathValue("id"), in)
+	if err != nil {
+		return 0, nil, err
+	}
+	return http.StatusOK, rsvpView(v), nil
+}
+
+func (h *HTTP) rsvps(ctx context.Context, c httpx.Claims, r *http.Request) (int, any, error) {
+	vs, err := h.app.RSVPs(ctx, c, r.PathValue("id"))
+	if err != nil {
+		return 0, nil, err
+	}
+	out := make([]map[string]any, len(vs))
+	for i, v := range vs {
+		out[i] = rsvpView(v)
+	}
+	return http.StatusOK, map[string]any{"session_id": r.PathValue("id"), "rsvps": out}, nil
+}
+
+func (h *HTTP) attendance(ctx context.Context, c httpx.Claims, r *http.Request) (int, any, error) {
+	recs, err := h.app.AttendanceOf(ctx, c, r.PathValue("id"))
+	if err != nil {
+		return 0, nil, err
+	}
+	return http.StatusOK, map[string]any{"session_id": r.PathValue("id"), "records": recs}, nil
+}
+
+func (h *HTTP) swap(ctx context.Context, c httpx.Claims, r *http.Request) (int, any, error) {
+	var in app.Swap
+	if err := httpx.DecodeSigned(c, r, &in); err != nil {
+		return 0, nil, err
+	}
+	ss, err := h.app.SwapRole(ctx, c, r.PathValue("id"), in)
+	if err != nil {
+		return 0, nil, err
+	}
+	return http.StatusOK, map[string]any{"sessions": views(ss[:])}, nil
+}
+
+func (h *HTTP) mySessions(ctx context.Context, c httpx.Claims, r *http.Request) (int, any, error) {
+	limit := 10
+	if s := r.URL.Query().Get("limit"); s != "" {
+		n, err := strconv.Atoi(s)
+		if err != nil {
+			return 0, nil, apperr.Invalid("limit", "must be a whole number between 1 and 50")
+		}
+		limit = n
+	}
+	ps, err := h.app.NextSessions(ctx, c, limit)
+	if err != nil {
+		return 0, nil, err
+	}
+	out := make([]map[string]any, len(ps))
+	for i, p := range ps {
+		out[i] = map[string]any{"session": view(p.Session), "cop_name": p.CoP.Title(), "program_title": p.ProgramTitle,
+			"program_sessions": p.ProgramSessions, "rsvp": p.RSVP}
+	}
+	return http.StatusOK, map[string]any{"sessions": out}, nil
 }
