@@ -31,6 +31,24 @@ type awaitingItem struct {
 type mePageData struct {
 	pageData
 	Awaiting []awaitingItem
+	// CoPs are the CoPs the caller's grants name, Sessions their next sessions (in each
+	// CoP's zone) and SessionsNote why some could not be read.
+	CoPs         []myCoP
+	Sessions     []nextSession
+	SessionsNote string
+	// Calendar is the personal feed link just issued, shown once.
+	Calendar *calendarLink
+}
+
+// myCoP is one of the caller's CoPs and their part in it.
+type myCoP struct {
+	ID, Name, Part string
+}
+
+// calendarLink is scheduling's secret feed link.
+type calendarLink struct {
+	URL    string `json:"url"`
+	Webcal string `json:"webcal"`
 }
 
 // answerPageData is what an answer page shows.
@@ -88,6 +106,11 @@ func (w *Web) mePage(rw http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
+	w.renderMe(rw, r, c, meNotices[r.URL.Query().Get("notice")], nil)
+}
+
+// renderMe draws the member's page, with a notice and the calendar link just issued.
+func (w *Web) renderMe(rw http.ResponseWriter, r *http.Request, c caller, notice string, link *calendarLink) {
 	var mine struct {
 		Polls []fbPoll `json:"polls"`
 	}
@@ -99,8 +122,8 @@ func (w *Web) mePage(rw http.ResponseWriter, r *http.Request) {
 		w.pageError(rw, r, c, err)
 		return
 	}
-	d := mePageData{pageData: pageData{Title: "Your page", Caller: c.claims, CSRF: httpx.CSRFToken(rw, r),
-		Notice: meNotices[r.URL.Query().Get("notice")]}}
+	d := mePageData{pageData: pageData{Title: "Your page", Caller: c.claims, CSRF: httpx.CSRFToken(rw, r), Notice: notice}, Calendar: link}
+	w.loadMyCoPs(r, c, &d)
 	for _, p := range mine.Polls {
 		t, detail := w.awaitingTitle(r, p)
 		item := awaitingItem{ID: p.ID, Title: t, Detail: detail, CoP: w.copName(r, p.CoPID)}
@@ -110,6 +133,68 @@ func (w *Web) mePage(rw http.ResponseWriter, r *http.Request) {
 		d.Awaiting = append(d.Awaiting, item)
 	}
 	w.pages.render(rw, r, http.StatusOK, "me", d)
+}
+
+// loadMyCoPs fills in the caller's CoPs, from their grants, and the next sessions of each.
+func (w *Web) loadMyCoPs(r *http.Request, c caller, d *mePageData) {
+	parts := map[httpx.Role]string{httpx.RoleCoordinator: "coordinator", httpx.RoleWorkingGroup: "working group", httpx.RoleMember: "member"}
+	seen := map[string]int{}
+	for _, role := range []httpx.Role{httpx.RoleCoordinator, httpx.RoleWorkingGroup, httpx.RoleMember} {
+		for _, id := range c.claims.Scopes(role) {
+			if i, ok := seen[id]; ok {
+				if role != httpx.RoleMember {
+					d.CoPs[i].Part += ", " + parts[role]
+				}
+				continue
+			}
+			seen[id] = len(d.CoPs)
+			d.CoPs = append(d.CoPs, myCoP{ID: id, Name: w.copName(r, id), Part: parts[role]})
+		}
+	}
+	var failed []string
+	for i, cop := range d.CoPs {
+		if i >= maxCoPsRead {
+			break
+		}
+		next, _, err := w.upcoming(r, c, cop.ID, 3)
+		if err != nil {
+			failed = append(failed, cop.Name)
+			continue
+		}
+		for _, s := range next {
+			s.CoP = cop.Name
+			d.Sessions = append(d.Sessions, s)
+		}
+	}
+	slices.SortFunc(d.Sessions, func(a, b nextSession) int { return a.starts.Compare(b.starts) })
+	if len(d.Sessions) > 5 {
+		d.Sessions = d.Sessions[:5]
+	}
+	if len(failed) > 0 {
+		d.SessionsNote = "The sessions of " + strings.Join(failed, ", ") + " could not be read just now."
+	}
+}
+
+// maxCoPsRead bounds the schedules one page load asks for.
+const maxCoPsRead = 10
+
+// calendarLinkPage issues the caller's personal calendar feed link (revoking the previous
+// one) and shows it once on their page.
+func (w *Web) calendarLinkPage(rw http.ResponseWriter, r *http.Request) {
+	c, ok := w.formCaller(rw, r, "sign in to get your calendar link")
+	if !ok {
+		return
+	}
+	var link calendarLink
+	st, detail, err := w.callAPI(r, c.token, http.MethodPost, "/v1/people/"+url.PathEscape(c.claims.Subject)+"/calendar-link", nil, &link)
+	if err == nil && st >= 300 {
+		err = apperr.Unprocessable("calendar", "the calendar link could not be issued: "+refusal(st, detail))
+	}
+	if err != nil {
+		w.pageError(rw, r, c, err)
+		return
+	}
+	w.renderMe(rw, r, c, "Your calendar link is below. Add it to your calendar app once: it follows every session of your CoPs.", &link)
 }
 
 // loadAnswerPage reads the poll and whether it still awaits the caller.

@@ -49,7 +49,8 @@ type pages struct {
 
 var pageNames = []string{"national", "region", "cop", "signin", "setup", "account", "invitation", "notifications", "error",
 	"apply", "applications", "application", "me", "answer", "quiz",
-	"join", "room", "deck", "present"}
+	"join", "room", "deck", "present",
+	"removal-new", "removal", "appointment-new", "appointment"}
 
 func mustParsePages() *pages {
 	p := &pages{byName: map[string]*template.Template{}}
@@ -131,6 +132,7 @@ var funcs = template.FuncMap{
 		return strconv.Itoa(*p)
 	},
 	"checkin": checkinText,
+	"count":   count,
 	"inc":     func(i int) int { return i + 1 },
 	// points lists the whole numbers lo..hi (a scale's points, a ranking's places).
 	"points": func(lo, hi int) []int {
