@@ -31,6 +31,8 @@ type awaitingItem struct {
 type mePageData struct {
 	pageData
 	Awaiting []awaitingItem
+	// AwaitingNote says why polls could not be asked for.
+	AwaitingNote string
 	// CoPs are the CoPs the caller's grants name, Sessions their next sessions (in each
 	// CoP's zone) and SessionsNote why some could not be read.
 	CoPs         []myCoP
@@ -114,15 +116,19 @@ func (w *Web) renderMe(rw http.ResponseWriter, r *http.Request, c caller, notice
 	var mine struct {
 		Polls []fbPoll `json:"polls"`
 	}
-	status, detail, err := w.callAPI(r, c.token, http.MethodGet, "/v1/me/polls", nil, &mine)
-	if err == nil && status != http.StatusOK {
-		err = fmt.Errorf("feedback answered %d: %s", status, detail)
-	}
-	if err != nil {
-		w.pageError(rw, r, c, err)
-		return
-	}
 	d := mePageData{pageData: pageData{Title: "Your page", Caller: c.claims, CSRF: httpx.CSRFToken(rw, r), Notice: notice}, Calendar: link}
+	if w.served("/v1/me/polls") {
+		status, detail, err := w.callAPI(r, c.token, http.MethodGet, "/v1/me/polls", nil, &mine)
+		if err == nil && status != http.StatusOK {
+			err = fmt.Errorf("feedback answered %d: %s", status, detail)
+		}
+		if err != nil {
+			w.pageError(rw, r, c, err)
+			return
+		}
+	} else {
+		d.AwaitingNote = "Polls and evaluations are kept by the feedback service, which does not run on this node."
+	}
 	w.loadMyCoPs(r, c, &d)
 	for _, p := range mine.Polls {
 		t, detail := w.awaitingTitle(r, p)
