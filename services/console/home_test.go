@@ -79,3 +79,51 @@ func TestCoPHomeAndGovernanceAccess(t *testing.T) {
 		t.Errorf("the coordinator's CoP home: %d", r.status)
 	}
 }
+
+// TestCoordinatorAppointmentPages: a working-group member proposes a coordinator from the
+// page; the consent window is shown in the CoP's words; a member sees it without a way to
+// object; an objection without a reason is refused naming it; one objection lapses it.
+func TestCoordinatorAppointmentPages(t *testing.T) {
+	w := startWA(t)
+	n := w.n
+	group := newBrowser(t, n.URL)
+	group.signIn(w.token(t, w.group[0], w.id, true))
+	if r := group.get("/cops/" + w.id + "/appointments/new"); r.status != http.StatusOK || !strings.Contains(r.body, "Bill Chen") {
+		t.Fatalf("the appointment form: %d", r.status)
+	}
+	csrf := group.cookie("copnet_csrf")
+	if r := group.post("/cops/"+w.id+"/appointments/new", url.Values{"csrf": {csrf}}, nil); r.status != http.StatusBadRequest || !strings.Contains(r.body, `id="person_id-error"`) {
+		t.Errorf("a proposal naming nobody: %d, want 400 naming the member field", r.status)
+	}
+	r := group.post("/cops/"+w.id+"/appointments/new", url.Values{"csrf": {csrf}, "person_id": {w.group[1]}}, nil)
+	where := r.header.Get("Location")
+	if r.status != http.StatusSeeOther || !strings.HasPrefix(where, "/appointments/") {
+		t.Fatalf("propose Bill: %d %s", r.status, r.body)
+	}
+	page := group.get(where)
+	if !strings.Contains(page.body, "Bill Chen becomes coordinator for a year unless") || !strings.Contains(page.body, `id="objection-form"`) ||
+		!strings.Contains(page.body, `id="no-objections"`) || !strings.Contains(page.body, "Consent window:") || strings.Contains(page.body, "T0") {
+		t.Errorf("the open appointment:\n%s", page.body)
+	}
+	member := newBrowser(t, n.URL)
+	member.signIn(w.token(t, w.subject, w.id, false))
+	if p := member.get(where); p.status != http.StatusOK || strings.Contains(p.body, `id="objection-form"`) {
+		t.Errorf("a member's view of the appointment: %d", p.status)
+	}
+	outsider := newBrowser(t, n.URL)
+	outsider.signIn(w.token(t, w.another, w.otherCoP, true))
+	if p := outsider.get(where); p.status != http.StatusForbidden {
+		t.Errorf("another CoP's member opens the appointment: %d, want 403", p.status)
+	}
+	path := strings.Split(where, "?")[0]
+	if p := group.post(path, url.Values{"csrf": {csrf}, "reason": {""}}, nil); p.status != http.StatusBadRequest || !strings.Contains(p.body, `id="reason-error"`) {
+		t.Errorf("an objection without a reason: %d, want 400 naming it", p.status)
+	}
+	if p := group.post(path, url.Values{"csrf": {csrf}, "reason": {"Let us talk about the role first."}}, nil); p.status != http.StatusSeeOther {
+		t.Fatalf("object: %d %s", p.status, p.body)
+	}
+	page = group.get(path)
+	if !strings.Contains(page.body, "Lapsed") || !strings.Contains(page.body, "Aroha Bennett: Let us talk about the role first.") {
+		t.Errorf("after the objection:\n%s", page.body)
+	}
+}
