@@ -38,6 +38,16 @@ func TestCoPHomeAndGovernanceAccess(t *testing.T) {
 		t.Errorf("a member exports results: %d, want 403", r.status)
 	}
 
+	// The member's page offers their personal calendar link, issued by scheduling.
+	me := member.get("/me")
+	if !strings.Contains(me.body, "Health Engagement Network") || !strings.Contains(me.body, `id="calendar-form"`) {
+		t.Errorf("the member's page lacks their CoP or the calendar form:\n%s", me.body)
+	}
+	if r := member.post("/me/calendar-link", url.Values{"csrf": {member.cookie("copnet_csrf")}}, nil); r.status != http.StatusOK ||
+		!strings.Contains(r.body, `id="calendar-link"`) || !strings.Contains(r.body, "calendar.ics?key=") {
+		t.Errorf("the calendar link: %d\n%s", r.status, r.body)
+	}
+
 	outsider := newBrowser(t, n.URL)
 	outsider.signIn(w.token(t, w.another, w.otherCoP, true))
 	for _, path := range []string{"/cops/" + w.id, "/removals/" + rm.ID, "/cops/" + w.id + "/removals/new", "/cops/" + w.id + "/appointments/new"} {
