@@ -230,3 +230,103 @@ func TestTheSweepSettlesWindowsNobodyTouches(t *testing.T) {
 		return nil
 	})
 }
+
+// TestRemovalsAndAppointmentsNameThePeopleAndAreListed: the pages that show a removal or an
+// appointment name the people concerned and who voted or objected, and list a CoP's
+// removals (to its working group) and appointments (to its members); the working group
+// reads the roster it proposes removals from, and another CoP's members see none of it.
+func TestRemovalsAndAppointmentsNameThePeopleAndAreListed(t *testing.T) {
+	e := start(t)
+	e.approve("wa", "cop-a")
+	e.approve("wa", "cop-b")
+	ann := e.register("Ann Working", "ann@example.org")
+	ben := e.register("Ben Working", "ben@example.org")
+	sam := e.register("Sam Subject", "sam@example.org")
+	other := e.register("Oli Other", "oli@example.org")
+	for _, p := range []string{ann, ben, sam} {
+		e.join("cop-a", p)
+	}
+	e.workingGroup("cop-a", ann)
+	e.workingGroup("cop-a", ben)
+	e.join("cop-b", other)
+	e.workingGroup("cop-b", other)
+
+	var roster struct {
+		Members []struct {
+			PersonID string `json:"person_id"`
+		} `json:"members"`
+	}
+	e.must(http.StatusOK, &roster, e.person(ben), "GET", "/v1/cops/cop-a/members", "")
+	if len(roster.Members) != 3 {
+		t.Errorf("the working group reads %d members, want 3", len(roster.Members))
+	}
+	e.do(e.person(sam), "GET", "/v1/cops/cop-a/members", "").problem(t, http.StatusForbidden)
+	e.do(e.person(other), "GET", "/v1/cops/cop-a/members", "").problem(t, http.StatusForbidden)
+
+	type named struct {
+		ID             string `json:"id"`
+		Status         string `json:"status"`
+		PersonName     string `json:"person_name"`
+		ProposedByName string `json:"proposed_by_name"`
+		Electorate     []struct {
+			PersonID string `json:"person_id"`
+			Name     string `json:"name"`
+			Voted    bool   `json:"voted"`
+			Support  *bool  `json:"support"`
+		} `json:"electorate"`
+	}
+	var r named
+	e.must(http.StatusCreated, &r, e.person(ann), "POST", "/v1/cops/cop-a/removals", fmt.Sprintf(`{"person_id":%q,"reason":"breaches"}`, sam))
+	e.must(http.StatusOK, &r, e.person(ben), "POST", "/v1/removals/"+r.ID+"/votes", fmt.Sprintf(`{"voter_id":%q,"support":true}`, ben))
+	if r.PersonName != "Sam Subject" || r.ProposedByName != "Ann Working" || len(r.Electorate) != 2 {
+		t.Fatalf("removal %+v: want Sam named, proposed by Ann, two electors", r)
+	}
+	for _, el := range r.Electorate {
+		voted := el.PersonID == ben
+		if el.Voted != voted || (voted && (el.Support == nil || !*el.Support)) || el.Name == "" {
+			t.Errorf("elector %+v: want named, and voted for removal only when Ben", el)
+		}
+	}
+	var list struct {
+		Removals []struct {
+			ID         string `json:"id"`
+			PersonName string `json:"person_name"`
+			Status     string `json:"status"`
+		} `json:"removals"`
+	}
+	e.must(http.StatusOK, &list, e.person(ben), "GET", "/v1/cops/cop-a/removals", "")
+	if len(list.Removals) != 1 || list.Removals[0].ID != r.ID || list.Removals[0].PersonName != "Sam Subject" {
+		t.Errorf("removals %+v, want Sam's", list.Removals)
+	}
+	e.do(e.person(sam), "GET", "/v1/cops/cop-a/removals", "").problem(t, http.StatusForbidden)
+	e.do(e.person(other), "GET", "/v1/cops/cop-a/removals", "").problem(t, http.StatusForbidden)
+	e.do(e.person(other), "GET", "/v1/removals/"+r.ID, "").problem(t, http.StatusForbidden)
+
+	var ap struct {
+		ID         string `json:"id"`
+		Status     string `json:"status"`
+		PersonName string `json:"person_name"`
+		Objections []struct {
+			Name   string `json:"name"`
+			Reason string `json:"reason"`
+		} `json:"objections"`
+	}
+	e.must(http.StatusCreated, &ap, e.person(ann), "POST", "/v1/cops/cop-a/coordinator-appointments", fmt.Sprintf(`{"person_id":%q}`, ben))
+	if ap.PersonName != "Ben Working" || ap.Objections == nil || len(ap.Objections) != 0 {
+		t.Errorf("appointment %+v: want Ben named, no objections", ap)
+	}
+	e.must(http.StatusOK, &ap, e.person(ann), "POST", "/v1/coordinator-appointments/"+ap.ID+"/objections", fmt.Sprintf(`{"person_id":%q,"reason":"let us talk first"}`, ann))
+	if ap.Status != "lapsed" || len(ap.Objections) != 1 || ap.Objections[0].Name != "Ann Working" || ap.Objections[0].Reason != "let us talk first" {
+		t.Errorf("after Ann's objection: %+v", ap)
+	}
+	var aps struct {
+		Appointments []struct {
+			ID string `json:"id"`
+		} `json:"appointments"`
+	}
+	e.must(http.StatusOK, &aps, e.person(sam), "GET", "/v1/cops/cop-a/coordinator-appointments", "")
+	if len(aps.Appointments) != 1 || aps.Appointments[0].ID != ap.ID {
+		t.Errorf("a member lists %+v, want the one appointment", aps.Appointments)
+	}
+	e.do(e.person(other), "GET", "/v1/cops/cop-a/coordinator-appointments", "").problem(t, http.StatusForbidden)
+}

@@ -31,6 +31,18 @@ type awaitingItem struct {
 type mePageData struct {
 	pageData
 	Awaiting []awaitingItem
+	// AwaitingNote says why polls could not be asked for.
+	AwaitingNote string
+	// CoPs are the CoPs the caller's grants name, Sessions their next sessions (in each
+	// CoP's zone) and SessionsNote why some could not be read.
+	CoPs         []myCoP
+	Sessions     []nextSession
+	SessionsNote string
+}
+
+// myCoP is one of the caller's CoPs and their part in it.
+type myCoP struct {
+	ID, Name, Part string
 }
 
 // answerPageData is what an answer page shows.
@@ -88,19 +100,28 @@ func (w *Web) mePage(rw http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
+	w.renderMe(rw, r, c, meNotices[r.URL.Query().Get("notice")])
+}
+
+// renderMe draws the member's page, with a notice and the calendar link just issued.
+func (w *Web) renderMe(rw http.ResponseWriter, r *http.Request, c caller, notice string) {
 	var mine struct {
 		Polls []fbPoll `json:"polls"`
 	}
-	status, detail, err := w.callAPI(r, c.token, http.MethodGet, "/v1/me/polls", nil, &mine)
-	if err == nil && status != http.StatusOK {
-		err = fmt.Errorf("feedback answered %d: %s", status, detail)
+	d := mePageData{pageData: pageData{Title: "Your page", Caller: c.claims, CSRF: httpx.CSRFToken(rw, r), Notice: notice}}
+	if w.served("/v1/me/polls") {
+		status, detail, err := w.callAPI(r, c.token, http.MethodGet, "/v1/me/polls", nil, &mine)
+		if err == nil && status != http.StatusOK {
+			err = fmt.Errorf("feedback answered %d: %s", status, detail)
+		}
+		if err != nil {
+			w.pageError(rw, r, c, err)
+			return
+		}
+	} else {
+		d.AwaitingNote = "Polls and evaluations are kept by the feedback service, which does not run on this node."
 	}
-	if err != nil {
-		w.pageError(rw, r, c, err)
-		return
-	}
-	d := mePageData{pageData: pageData{Title: "Your page", Caller: c.claims, CSRF: httpx.CSRFToken(rw, r),
-		Notice: meNotices[r.URL.Query().Get("notice")]}}
+	w.loadMyCoPs(r, c, &d)
 	for _, p := range mine.Polls {
 		t, detail := w.awaitingTitle(r, p)
 		item := awaitingItem{ID: p.ID, Title: t, Detail: detail, CoP: w.copName(r, p.CoPID)}
@@ -111,6 +132,49 @@ func (w *Web) mePage(rw http.ResponseWriter, r *http.Request) {
 	}
 	w.pages.render(rw, r, http.StatusOK, "me", d)
 }
+
+// loadMyCoPs fills in the caller's CoPs, from their grants, and the next sessions of each.
+func (w *Web) loadMyCoPs(r *http.Request, c caller, d *mePageData) {
+	parts := map[httpx.Role]string{httpx.RoleCoordinator: "coordinator", httpx.RoleWorkingGroup: "working group", httpx.RoleMember: "member"}
+	seen := map[string]int{}
+	for _, role := range []httpx.Role{httpx.RoleCoordinator, httpx.RoleWorkingGroup, httpx.RoleMember} {
+		for _, id := range c.claims.Scopes(role) {
+			if i, ok := seen[id]; ok {
+				if role != httpx.RoleMember {
+					d.CoPs[i].Part += ", " + parts[role]
+				}
+				continue
+			}
+			seen[id] = len(d.CoPs)
+			d.CoPs = append(d.CoPs, myCoP{ID: id, Name: w.copName(r, id), Part: parts[role]})
+		}
+	}
+	var failed []string
+	for i, cop := range d.CoPs {
+		if i >= maxCoPsRead {
+			break
+		}
+		next, _, err := w.upcoming(r, c, cop.ID, 3)
+		if err != nil {
+			failed = append(failed, cop.Name)
+			continue
+		}
+		for _, s := range next {
+			s.CoP = cop.Name
+			d.Sessions = append(d.Sessions, s)
+		}
+	}
+	slices.SortFunc(d.Sessions, func(a, b nextSession) int { return a.starts.Compare(b.starts) })
+	if len(d.Sessions) > 5 {
+		d.Sessions = d.Sessions[:5]
+	}
+	if len(failed) > 0 {
+		d.SessionsNote = "The sessions of " + strings.Join(failed, ", ") + " could not be read just now."
+	}
+}
+
+// maxCoPsRead bounds the schedules one page load asks for.
+const maxCoPsRead = 10
 
 // loadAnswerPage reads the poll and whether it still awaits the caller.
 func (w *Web) loadAnswerPage(r *http.Request, c caller, id string) (answerPageData, error) {

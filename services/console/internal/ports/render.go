@@ -55,6 +55,7 @@ var pageNames = []string{"national", "region", "cop", "signin", "setup", "accoun
 	"report", "copreport",
 	"charter", "accept", "roster", "directory", "copjoin",
 	"program", "session", "attendance", "mysessions",
+	"removal-new", "removal", "appointment-new", "appointment",
 }
 
 func mustParsePages() *pages {
@@ -139,6 +140,7 @@ var funcs = template.FuncMap{
 		return strconv.Itoa(*p)
 	},
 	"checkin": checkinText,
+	"count":   count,
 	"inc":     func(i int) int { return i + 1 },
 	// points lists the whole numbers lo..hi (a scale's points, a ranking's places).
 	"points": func(lo, hi int) []int {

@@ -138,6 +138,7 @@ type copResults struct {
 type copPageData struct {
 	pageData
 	Results *copResults
+	Home    *copHome
 }
 
 // copNotices words what the CoP page is sent back with.

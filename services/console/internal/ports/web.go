@@ -95,7 +95,7 @@ func (w *Web) PageRoutes() []Route {
 		{"POST", "/quiz/save", w.saveQuiz},
 		{"GET", "/cops/{id}/results.csv", w.resultsCSV},
 	}, slices.Concat(w.liveRoutes(), w.requestsRoutes(), w.mappingRoutes(), w.reportsRoutes(),
-		w.charterRoutes(), w.rosterRoutes(), w.programRoutes())...)
+		w.charterRoutes(), w.rosterRoutes(), w.programRoutes(), w.homeRoutes())...)
 }
 
 // Register mounts every route.
@@ -278,7 +278,8 @@ func (w *Web) copPage(rw http.ResponseWriter, r *http.Request) {
 		w.pageError(rw, r, c, err)
 		return
 	}
-	if err := w.copAccess(r, c, id); err != nil {
+	runs, err := w.copHomeAccess(r, c, id)
+	if err != nil {
 		w.pageError(rw, r, c, err)
 		return
 	}
@@ -292,11 +293,11 @@ func (w *Web) copPage(rw http.ResponseWriter, r *http.Request) {
 	}
 	w.pages.render(rw, r, http.StatusOK, "cop", copPageData{
 		pageData: pageData{Title: d.Name, Caller: c.claims, CSRF: httpx.CSRFToken(rw, r), CoP: d, Notice: copNotices[r.URL.Query().Get("notice")]},
-		Results:  w.copResults(r, c, d)})
+		Results:  w.copResults(r, c, d), Home: w.loadCoPHome(r, c, d, runs)})
 }
 
-// copAccess says whether c may see CoP id's page: national, its coordinator, its region's
-// hub. An unknown CoP is forbidden rather than missing for a hub, so that a hub cannot
+// copAccess says whether c runs CoP id (its results, exports): national, its coordinator,
+// its region's hub (its members see its home too: copHomeAccess). An unknown CoP is forbidden rather than missing for a hub, so that a hub cannot
 // learn which ids exist elsewhere.
 func (w *Web) copAccess(r *http.Request, c caller, id string) error {
 	if c.claims.IsNational() || c.claims.IsCoordinatorOf(id) {

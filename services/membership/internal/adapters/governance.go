@@ -127,3 +127,34 @@ func (t *Tx) AddVote(ctx context.Context, r *app.RemovalRecord, voter string, su
 	_, err := t.tx.Exec(ctx, "UPDATE removals SET status = $2, closed_at = $3 WHERE id = $1", r.ID, r.Status, now)
 	return err
 }
+
+// Removals lists a CoP's latest removals, open ones first, without names.
+func (t *Tx) Removals(ctx context.Context, copID string) ([]app.RemovalSummary, error) {
+	rows, err := t.tx.Query(ctx, `SELECT id, person_id, '', status, opened_at, closed_at FROM removals
+		WHERE cop_id = $1 ORDER BY status = 'open' DESC, opened_at DESC LIMIT 20`, copID)
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, pgx.RowToStructByPos[app.RemovalSummary])
+}
+
+// Appointments lists a CoP's latest coordinator appointments, open ones first.
+func (t *Tx) Appointments(ctx context.Context, copID string) ([]*domain.Appointment, error) {
+	rows, err := t.tx.Query(ctx, `SELECT id, cop_id, person_id, opened_at, consent_ends_at, status,
+		coalesce(term_ends_at, '0001-01-01T00:00:00Z') FROM appointments
+		WHERE cop_id = $1 ORDER BY status = 'open' DESC, opened_at DESC LIMIT 10`, copID)
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, pgx.RowToAddrOfStructByPos[domain.Appointment])
+}
+
+// Objections lists the objections to an appointment, oldest first, without names.
+func (t *Tx) Objections(ctx context.Context, appointmentID string) ([]app.ObjectionView, error) {
+	rows, err := t.tx.Query(ctx, `SELECT person_id, '', reason, objected_at FROM objections
+		WHERE appointment_id = $1 ORDER BY objected_at, person_id`, appointmentID)
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, pgx.RowToStructByPos[app.ObjectionView])
+}

@@ -43,6 +43,42 @@ type AppointmentView struct {
 	OpenedAt      time.Time                `json:"opened_at"`
 	ConsentEndsAt time.Time                `json:"consent_ends_at"`
 	TermEndsAt    *time.Time               `json:"term_ends_at,omitempty"`
+	// PersonName and Objections let the CoP's members read the consent they are asked
+	// for: who is proposed, and who objected and why.
+	PersonName string          `json:"person_name"`
+	Objections []ObjectionView `json:"objections"`
+}
+
+// ObjectionView is one objection to an appointment.
+type ObjectionView struct {
+	PersonID   string    `json:"person_id"`
+	Name       string    `json:"name"`
+	Reason     string    `json:"reason"`
+	ObjectedAt time.Time `json:"objected_at"`
+}
+
+// namedAppointmentView is appointmentView with the person named and the objections.
+func namedAppointmentView(ctx context.Context, tx Tx, ap *domain.Appointment) (*AppointmentView, error) {
+	v := appointmentView(ap)
+	obs, err := tx.Objections(ctx, ap.ID)
+	if err != nil {
+		return nil, err
+	}
+	ids := []string{ap.PersonID}
+	for _, o := range obs {
+		ids = append(ids, o.PersonID)
+	}
+	n, err := names(ctx, tx, ids...)
+	if err != nil {
+		return nil, err
+	}
+	v.PersonName = n[ap.PersonID]
+	v.Objections = []ObjectionView{}
+	for _, o := range obs {
+		o.Name = n[o.PersonID]
+		v.Objections = append(v.Objections, o)
+	}
+	return v, nil
 }
 
 func appointmentView(ap *domain.Appointment) *AppointmentView {
@@ -88,7 +124,9 @@ func (a *Application) ProposeCoordinator(ctx context.Context, c httpx.Claims, co
 		if err := tx.AddAppointment(ctx, ap, c.Subject); err != nil {
 			return nil, err
 		}
-		out = appointmentView(ap)
+		if out, err = namedAppointmentView(ctx, tx, ap); err != nil {
+			return nil, err
+		}
 		return []events.Event{events.CoordinatorProposed{AppointmentID: ap.ID, CoPID: copID, PersonID: personID, ConsentEndsAt: ap.ConsentEndsAt}}, nil
 	})
 }
@@ -112,8 +150,40 @@ func (a *Application) Appointment(ctx context.Context, c httpx.Claims, id string
 		if err := httpx.Authorize(c, member || runsCoP(c, cop), "see this CoP's coordinator appointments"); err != nil {
 			return nil, err
 		}
-		out = appointmentView(ap)
-		return settled, nil
+		out, err = namedAppointmentView(ctx, tx, ap)
+		return settled, err
+	})
+}
+
+// Appointments lists a CoP's latest coordinator appointments, open ones first, to its
+// members and those who run it.
+func (a *Application) Appointments(ctx context.Context, c httpx.Claims, copID string) ([]*AppointmentView, error) {
+	if err := httpx.Authorize(c, c.Signed(), "see coordinator appointments"); err != nil {
+		return nil, err
+	}
+	out := []*AppointmentView{}
+	return out, a.inTx(ctx, func(tx Tx) ([]events.Event, error) {
+		member, err := isMember(ctx, tx, c, copID)
+		if err != nil {
+			return nil, err
+		}
+		if !member {
+			if _, err := knownCoP(ctx, tx, c, copID, "see the coordinator appointments of CoP "+copID); err != nil {
+				return nil, err
+			}
+		}
+		aps, err := tx.Appointments(ctx, copID)
+		if err != nil {
+			return nil, err
+		}
+		for _, ap := range aps {
+			v, err := namedAppointmentView(ctx, tx, ap)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, v)
+		}
+		return nil, nil
 	})
 }
 
@@ -231,8 +301,11 @@ func (a *Application) Object(ctx context.Context, c httpx.Claims, id string, in 
 		if err := tx.AddObjection(ctx, ap.ID, in.PersonID, strings.TrimSpace(in.Reason), now); err != nil {
 			return nil, err
 		}
-		out = appointmentView(ap)
-		return settled, tx.SaveAppointment(ctx, ap, now)
+		if err := tx.SaveAppointment(ctx, ap, now); err != nil {
+			return nil, err
+		}
+		out, err = namedAppointmentView(ctx, tx, ap)
+		return settled, err
 	})
 }
 

@@ -153,8 +153,16 @@ func (a *Application) join(ctx context.Context, tx Tx, cop *CoP, personID string
 func (a *Application) Members(ctx context.Context, c httpx.Claims, copID string) ([]MemberView, error) {
 	out := []MemberView{}
 	return out, a.inTx(ctx, func(tx Tx) ([]events.Event, error) {
-		if _, err := knownCoP(ctx, tx, c, copID, "see the members of CoP "+copID); err != nil {
+		// The working group self-manages the membership (the WA CoP's Terms of
+		// Reference): it reads the roster it may propose removals from.
+		wg, err := inWorkingGroup(ctx, tx, c, copID)
+		if err != nil {
 			return nil, err
+		}
+		if !wg {
+			if _, err := knownCoP(ctx, tx, c, copID, "see the members of CoP "+copID); err != nil {
+				return nil, err
+			}
 		}
 		ms, err := tx.Members(ctx, copID)
 		if err != nil {

@@ -26,6 +26,57 @@ type RemovalView struct {
 	OpenedAt         time.Time            `json:"opened_at"`
 	ClosedAt         *time.Time           `json:"closed_at,omitempty"`
 	Votes            []RecordedBallot     `json:"votes"`
+	// PersonName, ProposedByName and Electorate name the people, so that those who vote
+	// (and those who run the CoP) see who is concerned and who has voted, not bare ids.
+	PersonName     string    `json:"person_name"`
+	ProposedByName string    `json:"proposed_by_name"`
+	Electorate     []Elector `json:"electorate"`
+}
+
+// Elector is one working-group member counted when the removal opened, with their vote
+// once cast. The subject, when counted, is an elector who may not vote.
+type Elector struct {
+	PersonID string `json:"person_id"`
+	Name     string `json:"name"`
+	Voted    bool   `json:"voted"`
+	Support  *bool  `json:"support,omitempty"`
+}
+
+// names maps people's ids to their names; an erased or unknown person has none.
+func names(ctx context.Context, tx Tx, ids ...string) (map[string]string, error) {
+	out := map[string]string{}
+	for _, id := range ids {
+		if _, done := out[id]; done || id == "" {
+			continue
+		}
+		p, err := tx.Person(ctx, id, false)
+		if err != nil {
+			return nil, err
+		}
+		if p != nil && !p.Erased {
+			out[id] = p.Name
+		}
+	}
+	return out, nil
+}
+
+// namedRemovalView is removalView with the people named.
+func namedRemovalView(ctx context.Context, tx Tx, r *RemovalRecord) (*RemovalView, error) {
+	v := removalView(r)
+	n, err := names(ctx, tx, append([]string{r.Subject, r.ProposedBy}, r.Electorate...)...)
+	if err != nil {
+		return nil, err
+	}
+	v.PersonName, v.ProposedByName = n[r.Subject], n[r.ProposedBy]
+	v.Electorate = make([]Elector, 0, len(r.Electorate))
+	for _, id := range r.Electorate {
+		e := Elector{PersonID: id, Name: n[id]}
+		if support, voted := r.Votes[id]; voted {
+			e.Voted, e.Support = true, &support
+		}
+		v.Electorate = append(v.Electorate, e)
+	}
+	return v, nil
 }
 
 func removalView(r *RemovalRecord) *RemovalView {
@@ -87,7 +138,9 @@ func (a *Application) ProposeRemoval(ctx context.Context, c httpx.Claims, copID 
 		if r.Status != domain.RemovalOpen {
 			rec.ClosedAt = &now
 		}
-		out = removalView(rec)
+		if out, err = namedRemovalView(ctx, tx, rec); err != nil {
+			return nil, err
+		}
 		evs := []events.Event{events.RemovalProposed{RemovalID: r.ID, CoPID: copID, PersonID: r.Subject,
 			WorkingGroupSize: r.WorkingGroupSize(), VotesNeeded: r.VotesNeeded()}}
 		evs = append(evs, a.decided(rec)...)
@@ -141,7 +194,9 @@ func (a *Application) Vote(ctx context.Context, c httpx.Claims, id string, in Ba
 		if err := tx.AddVote(ctx, r, in.VoterID, *in.Support, a.now()); err != nil {
 			return nil, err
 		}
-		out = removalView(r)
+		if out, err = namedRemovalView(ctx, tx, r); err != nil {
+			return nil, err
+		}
 		evs := a.decided(r)
 		if r.Status != domain.RemovalCarried {
 			return evs, nil
@@ -180,7 +235,50 @@ func (a *Application) Removal(ctx context.Context, c httpx.Claims, id string) (*
 		if err := httpx.Authorize(c, elector || runsCoP(c, cop), "see this removal"); err != nil {
 			return nil, err
 		}
-		out = removalView(r)
+		out, err = namedRemovalView(ctx, tx, r)
+		return nil, err
+	})
+}
+
+// RemovalSummary is one removal in a CoP's list.
+type RemovalSummary struct {
+	ID         string               `json:"id"`
+	PersonID   string               `json:"person_id"`
+	PersonName string               `json:"person_name"`
+	Status     domain.RemovalStatus `json:"status"`
+	OpenedAt   time.Time            `json:"opened_at"`
+	ClosedAt   *time.Time           `json:"closed_at,omitempty"`
+}
+
+// Removals lists a CoP's removals, open ones first, to its working group and those who run
+// it: the CoP's page shows where each vote stands and leads to it.
+func (a *Application) Removals(ctx context.Context, c httpx.Claims, copID string) ([]RemovalSummary, error) {
+	if err := httpx.Authorize(c, c.Signed(), "see removals"); err != nil {
+		return nil, err
+	}
+	out := []RemovalSummary{}
+	return out, a.inTx(ctx, func(tx Tx) ([]events.Event, error) {
+		wg, err := inWorkingGroup(ctx, tx, c, copID)
+		if err != nil {
+			return nil, err
+		}
+		if !wg {
+			if _, err := knownCoP(ctx, tx, c, copID, "see the removals of CoP "+copID); err != nil {
+				return nil, err
+			}
+		}
+		rs, err := tx.Removals(ctx, copID)
+		if err != nil {
+			return nil, err
+		}
+		for _, r := range rs {
+			n, err := names(ctx, tx, r.PersonID)
+			if err != nil {
+				return nil, err
+			}
+			r.PersonName = n[r.PersonID]
+			out = append(out, r)
+		}
 		return nil, nil
 	})
 }

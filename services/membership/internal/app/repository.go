@@ -77,6 +77,12 @@ type Tx interface {
 	AddRemoval(ctx context.Context, r *domain.Removal, now time.Time) error
 	// Removal loads one removal and its votes, locked; nil when unknown.
 	Removal(ctx context.Context, id string) (*RemovalRecord, error)
+	// Removals lists a CoP's latest removals, open ones first, without names.
+	Removals(ctx context.Context, copID string) ([]RemovalSummary, error)
+	// Appointments lists a CoP's latest coordinator appointments, open ones first.
+	Appointments(ctx context.Context, copID string) ([]*domain.Appointment, error)
+	// Objections lists the objections to an appointment, oldest first, without names.
+	Objections(ctx context.Context, appointmentID string) ([]ObjectionView, error)
 	// AddVote records a vote and, when it decided the removal, its new status.
 	AddVote(ctx context.Context, r *RemovalRecord, voter string, support bool, now time.Time) error
 }

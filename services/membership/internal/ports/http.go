@@ -46,9 +46,11 @@ func (h *HTTP) Routes() []Route {
 		{Method: "GET", Path: "/v1/cops/{id}/registration", Handle: h.registration},
 		{Method: "PUT", Path: "/v1/cops/{id}/registration", Handle: h.setRegistration},
 		{Method: "POST", Path: "/v1/cops/{id}/coordinator-appointments", Handle: h.proposeCoordinator},
+		{Method: "GET", Path: "/v1/cops/{id}/coordinator-appointments", Handle: h.appointments},
 		{Method: "GET", Path: "/v1/coordinator-appointments/{id}", Handle: h.appointment},
 		{Method: "POST", Path: "/v1/coordinator-appointments/{id}/objections", Handle: h.object},
 		{Method: "POST", Path: "/v1/cops/{id}/removals", Handle: h.proposeRemoval},
+		{Method: "GET", Path: "/v1/cops/{id}/removals", Handle: h.removals},
 		{Method: "GET", Path: "/v1/removals/{id}", Handle: h.removal},
 		{Method: "POST", Path: "/v1/removals/{id}/votes", Handle: h.vote},
 		{Method: "POST", Path: "/v1/invitations", Handle: h.invite},
@@ -175,6 +177,16 @@ func (h *HTTP) proposeRemoval(ctx context.Context, c httpx.Claims, r *http.Reque
 	}
 	rm, err := h.app.ProposeRemoval(ctx, c, r.PathValue("id"), in)
 	return http.StatusCreated, rm, err
+}
+
+func (h *HTTP) removals(ctx context.Context, c httpx.Claims, r *http.Request) (int, any, error) {
+	rs, err := h.app.Removals(ctx, c, r.PathValue("id"))
+	return http.StatusOK, map[string]any{"removals": rs}, err
+}
+
+func (h *HTTP) appointments(ctx context.Context, c httpx.Claims, r *http.Request) (int, any, error) {
+	aps, err := h.app.Appointments(ctx, c, r.PathValue("id"))
+	return http.StatusOK, map[string]any{"appointments": aps}, err
 }
 
 func (h *HTTP) removal(ctx context.Context, c httpx.Claims, r *http.Request) (int, any, error) {
