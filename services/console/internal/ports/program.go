@@ -27,6 +27,7 @@ func (w *Web) programRoutes() []Route {
 		{"POST", "/cops/{id}/program", w.planProgram},
 		{"GET", "/sessions/{id}", w.sessionPage},
 		{"POST", "/sessions/{id}/rsvp", w.answerRSVP},
+		{"POST", "/cops/{id}/rotation", w.setRotation},
 		{"POST", "/sessions/{id}/reschedule", w.rescheduleSession},
 		{"POST", "/sessions/{id}/cancel", w.cancelSession},
 		{"POST", "/sessions/{id}/hosts", w.setSessionHosts},
@@ -219,7 +220,35 @@ func (w *Web) copZone(r *http.Request, sessions []schedSession, cop string) stri
 }
 
 var programNotices = map[string]string{
-	"planned": "The program is planned. Each session below has its facilitator and note-taker from the rotation of willing members.",
+	"planned":      "The program is planned. Each session below has its facilitator and note-taker from the rotation of willing members.",
+	"rotation-in":  "You are in the rotation: you will take your turn as facilitator or note-taker, fairly shared with the other willing members.",
+	"rotation-out": "You are out of the rotation: upcoming turns of yours go to the other willing members.",
+}
+
+// setRotation is a member saying whether they take turns as facilitator and note-taker
+// (the seeds' rotating roles); scheduling rebalances the upcoming turns.
+func (w *Web) setRotation(rw http.ResponseWriter, r *http.Request) {
+	c, ok := w.formCaller(rw, r, "sign in to take turns")
+	if !ok {
+		return
+	}
+	cop := r.PathValue("id")
+	willing, err := rotationChoice(r.PostForm)
+	if err == nil {
+		err = checkID("id", cop)
+	}
+	if err != nil {
+		httpx.WriteProblem(rw, r, err)
+		return
+	}
+	status, detail, err := w.callAPI(r, c.token, http.MethodPut, "/v1/cops/"+url.PathEscape(cop)+"/rotation/"+url.PathEscape(c.claims.Subject),
+		[]byte(fmt.Sprintf(`{"willing":%t}`, willing)), nil)
+	if err := apiError(status, detail, err); err != nil {
+		w.renderProgram(rw, r, c, cop, http.StatusBadGateway, nil, nil, "", "Your answer about taking turns was not saved: "+err.Error())
+		return
+	}
+	notice := map[bool]string{true: "rotation-in", false: "rotation-out"}[willing]
+	http.Redirect(rw, r, "/cops/"+url.PathEscape(cop)+"/program?notice="+notice, http.StatusSeeOther)
 }
 
 func (w *Web) programPage(rw http.ResponseWriter, r *http.Request) {

@@ -393,6 +393,17 @@ func parseAttendanceForm(v url.Values) (attendanceSheet, error) {
 }
 
 // rsvpAnswer reads the answer a member gives ahead of a session.
+// rotationChoice reads a member's "take turns" form: willing is "yes" or "no".
+func rotationChoice(v url.Values) (bool, error) {
+	switch v.Get("willing") {
+	case "yes":
+		return true, nil
+	case "no":
+		return false, nil
+	}
+	return false, apperr.Invalid("willing", "must be yes or no")
+}
+
 func rsvpAnswer(v url.Values) (string, error) {
 	a := v.Get("answer")
 	if a != "coming" && a != "apologies" {

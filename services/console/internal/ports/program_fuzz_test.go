@@ -158,3 +158,19 @@ func FuzzRSVPAnswer(f *testing.F) {
 		}
 	})
 }
+
+func FuzzRotationChoice(f *testing.F) {
+	for _, s := range []string{"yes", "no", "maybe", "", "\x00"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, a string) {
+		got, err := rotationChoice(url.Values{"willing": {a}})
+		if err != nil {
+			invalidFields(t, err)
+			return
+		}
+		if got != (a == "yes") || (a != "yes" && a != "no") {
+			t.Fatalf("%q read as willing=%v", a, got)
+		}
+	})
+}
