@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"math"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -122,6 +123,7 @@ var funcs = template.FuncMap{
 	},
 	"ago":       ago,
 	"dec":       func(n int) int { return n - 1 },
+	"roleWords": roleWords,
 	"join":      strings.Join,
 	"list":      func(s ...string) []string { return s },
 	"title":     title,
@@ -270,4 +272,17 @@ func bar(label string, keys []string, counts map[string]int) template.HTML {
 	esc := template.HTMLEscapeString(label + ": " + strings.Join(words, ", "))
 	return template.HTML(fmt.Sprintf(`<svg class="bar" role="img" aria-label="%s" viewBox="0 0 %.0f %.0f" width="%.0f" height="%.0f" focusable="false"><title>%s</title>%s</svg>`,
 		esc, w, h, w, h, esc, strings.Join(parts, "")))
+}
+
+// roleWords names the caller's roles for the page header ("coordinator, member"), once
+// each and without ids: a person reads their CoPs' names on their pages, not ids.
+func roleWords(c httpx.Claims) string {
+	var out []string
+	for _, g := range c.Grants {
+		role := strings.ReplaceAll(string(g.Role), "_", " ")
+		if !slices.Contains(out, role) {
+			out = append(out, role)
+		}
+	}
+	return strings.Join(out, ", ")
 }
