@@ -20,8 +20,13 @@ build:
 postgres:
 	@bash scripts/ensure-postgres.sh
 
+# The console's own package (a Chromium journey per user journey) runs in three parts side
+# by side (scripts/test-sharded.sh); every other package as go test runs it.
 test: postgres
-	@set -e; for m in $(TEST_MODULES); do echo "== $$m"; (cd $$m && $(GO) test $(TEST_FLAGS) ./...); done
+	@set -e; for m in $(TEST_MODULES); do echo "== $$m"; case $$m in \
+	*/services/console) (cd $$m && $(GO) test $(TEST_FLAGS) $$($(GO) list ./... | grep -v '/services/console$$') && \
+		GO=$(GO) bash $(CURDIR)/scripts/test-sharded.sh 3 . $(TEST_FLAGS));; \
+	*) (cd $$m && $(GO) test $(TEST_FLAGS) ./...);; esac; done
 
 # The quick loop: slow tests skip themselves under -short, and modules run three at a time
 # (their tests mostly wait on PostgreSQL and NATS); each module's output is printed whole.

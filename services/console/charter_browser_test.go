@@ -252,6 +252,15 @@ func TestCharterAndRosterJourneyInChromium(t *testing.T) {
 			}
 			look(coord)("roster-not-accepted")
 
+			// The officer's own page asks them to accept the new version.
+			if err := chromedp.Do(officer, chromedp.Navigate(n.URL+"/me"), chromedp.WaitVisible(`#also-waiting`)); err != nil {
+				t.Fatalf("the officer's page: %v", err)
+			}
+			if s := text(t, officer, `#also-waiting li[data-accept="`+cop+`"]`); !strings.Contains(s, "(version 2)") {
+				t.Errorf("the officer's page says %q", s)
+			}
+			look(officer)("me-to-accept")
+
 			changes := acceptCodeOfPractice(t, officer, n, cop, 2, look(officer))
 			for _, want := range []string{"stays in it added: unless the speaker agrees.", "added: We send apologies ahead."} {
 				if !strings.Contains(changes, want) {

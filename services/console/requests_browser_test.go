@@ -162,6 +162,16 @@ func TestRequestsJourneyInChromium(t *testing.T) {
 				t.Errorf("a bystander opening the question → %d, want 403", st)
 			}
 
+			// Their own page says a question waits for them, and lists what they declared.
+			must(t, expert, "open the expert's page", chromedp.Navigate(n.URL+"/me"), chromedp.WaitVisible(`#also-waiting`))
+			if s := text(t, expert, `#also-waiting li[data-request]`); !strings.Contains(s, "A question for you: "+question) {
+				t.Errorf("the expert's page says of the question %q", s)
+			}
+			if s := text(t, expert, `#my-expertise`); !strings.Contains(s, "funding") {
+				t.Errorf("the expert's page lists their expertise as %q", s)
+			}
+			checkRequestsPage(t, expert, axe, "me", width)
+
 			// The expert finds it in their inbox and answers.
 			must(t, expert, "open the inbox", chromedp.Navigate(n.URL+"/requests"), chromedp.WaitVisible(`#inbox`))
 			if s := text(t, expert, `#inbox`); !strings.Contains(s, question) || !strings.Contains(s, "Otago Catchment Restoration") ||

@@ -38,6 +38,12 @@ type mePageData struct {
 	CoPs         []myCoP
 	Sessions     []nextSession
 	SessionsNote string
+	// Codes are the CoPs whose new Code of Practice the caller has yet to accept;
+	// Requests the questions routed to them and their expertise.
+	Codes    []CodeToAccept
+	Requests MeRequests
+	// Knowledge says whether the knowledge service runs here (questions and expertise).
+	Knowledge bool
 }
 
 // myCoP is one of the caller's CoPs and their part in it.
@@ -122,6 +128,12 @@ func (w *Web) renderMe(rw http.ResponseWriter, r *http.Request, c caller, notice
 		d.AwaitingNote = "Polls and evaluations are kept by the feedback service, which does not run on this node."
 	}
 	w.loadMyCoPs(r, c, &d)
+	if w.served("/v1/me/memberships") {
+		d.Codes = w.CodesToAccept(r, c)
+	}
+	if d.Knowledge = w.served("/v1/requests"); d.Knowledge {
+		d.Requests = w.MeRequests(r, c)
+	}
 	for _, p := range mine.Polls {
 		t, detail := w.awaitingTitle(r, p)
 		item := awaitingItem{ID: p.ID, Title: t, Detail: detail, CoP: w.copName(r, p.CoPID)}
