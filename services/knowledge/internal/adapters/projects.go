@@ -191,10 +191,16 @@ func loadProjects(ctx context.Context, q querier, ids []string) (map[string]*app
 
 // Projects lists projects, newest window first.
 func (r *Repository) Projects(ctx context.Context, f app.ProjectFilter) ([]*app.Project, error) {
+	var afterDay *time.Time
+	afterID := ""
+	if f.After != nil {
+		afterDay, afterID = &f.After.StartsOn, f.After.ID
+	}
 	rows, err := r.pool.Query(ctx, "SELECT "+projectColumns+` FROM projects p
 		WHERE ($1 = '' OR p.cop_id = $1) AND ($2 = '' OR p.region = $2) AND ($3 = '' OR p.topics @> ARRAY[$3])
 		AND ($5 = '' OR p.mapped_by = $5)
-		ORDER BY p.starts_on DESC, p.id LIMIT $4`, f.CoP, f.Region, f.Topic, f.Limit, f.MappedBy)
+		AND ($6::date IS NULL OR (p.starts_on, p.id) < ($6::date, $7))
+		ORDER BY p.starts_on DESC, p.id DESC LIMIT $4`, f.CoP, f.Region, f.Topic, f.Limit, f.MappedBy, afterDay, afterID)
 	if err != nil {
 		return nil, err
 	}

@@ -221,22 +221,37 @@ func (a *Application) MapProject(ctx context.Context, c httpx.Claims, in NewProj
 // ProjectQuery is the input of Projects.
 type ProjectQuery struct {
 	CoP, Region, Topic string
+	// Limit is the page size; Cursor the next_cursor of the previous page ("" for the first).
+	Limit  int
+	Cursor string
 }
 
 // Projects lists the map. National sees all; a hub its region; a coordinator its CoP; a
 // member the projects they mapped in their CoP.
-func (a *Application) Projects(ctx context.Context, c httpx.Claims, q ProjectQuery) ([]*Project, error) {
-	f := ProjectFilter{CoP: q.CoP, Region: q.Region, Limit: 500}
-	var err error
+//
+// The list is paged, newest window first: next is the cursor of the page after this one,
+// "" on the last page.
+func (a *Application) Projects(ctx context.Context, c httpx.Claims, q ProjectQuery) (ps []*Project, next string, err error) {
+	f := ProjectFilter{CoP: q.CoP, Region: q.Region, Limit: q.Limit + 1}
+	if f.After, err = DecodeProjectCursor(q.Cursor); err != nil {
+		return nil, "", err
+	}
 	if f.MappedBy, err = a.scopeWork(ctx, c, &f.Region, &f.CoP, "see the project map"); err != nil {
-		return nil, err
+		return nil, "", err
 	}
-	topic, err := a.canonicalTopic(ctx, q.Topic)
-	if err != nil {
-		return nil, err
+	if f.Topic, err = a.canonicalTopic(ctx, q.Topic); err != nil {
+		return nil, "", err
 	}
-	f.Topic = topic
-	return a.repo.Projects(ctx, f)
+	if ps, err = a.repo.Projects(ctx, f); err != nil {
+		return nil, "", err
+	}
+	// One row more than the page says whether another page follows.
+	if len(ps) > q.Limit {
+		ps = ps[:q.Limit]
+		last := ps[len(ps)-1]
+		next = ProjectCursor{StartsOn: last.StartsOn, ID: last.ID}.Encode()
+	}
+	return ps, next, nil
 }
 
 // scope narrows a listing filtered by region and CoP to what the caller may see: national

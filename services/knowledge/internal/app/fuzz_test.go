@@ -26,3 +26,23 @@ func FuzzDecodeRequestCursor(f *testing.F) {
 		}
 	})
 }
+
+func FuzzDecodeProjectCursor(f *testing.F) {
+	f.Add(ProjectCursor{StartsOn: time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC), ID: "01jabc"}.Encode())
+	f.Add("")
+	f.Add("bm9uc2Vuc2U")
+	f.Add("MjAyNi0wMS0wMXw")
+	f.Fuzz(func(t *testing.T, s string) {
+		c, err := DecodeProjectCursor(s)
+		if err != nil || c == nil {
+			return
+		}
+		if !plausibleID(c.ID) {
+			t.Fatalf("cursor %q decoded to id %q", s, c.ID)
+		}
+		again, err := DecodeProjectCursor(c.Encode())
+		if err != nil || !again.StartsOn.Equal(c.StartsOn) || again.ID != c.ID {
+			t.Fatalf("cursor %q → %+v does not survive encoding again: %+v %v", s, c, again, err)
+		}
+	})
+}

@@ -35,6 +35,8 @@ type ProjectFilter struct {
 	// MappedBy keeps the projects one person mapped (a member's own work).
 	MappedBy string
 	Limit    int
+	// After starts the list after this project (keyset paging).
+	After *ProjectCursor
 }
 
 // Overlap is two projects flagged together.

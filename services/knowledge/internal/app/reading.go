@@ -70,6 +70,37 @@ func DecodeRequestCursor(s string) (*RequestCursor, error) {
 	return &RequestCursor{At: t, ID: id}, nil
 }
 
+// ProjectCursor is where a page of projects starts: after the project whose window starts
+// on StartsOn with id ID (the order is starts_on, then id, both descending).
+type ProjectCursor struct {
+	StartsOn time.Time
+	ID       string
+}
+
+// Encode is the cursor as the opaque next_cursor a client sends back.
+func (c ProjectCursor) Encode() string {
+	return base64.RawURLEncoding.EncodeToString([]byte(c.StartsOn.Format(time.DateOnly) + "|" + c.ID))
+}
+
+// DecodeProjectCursor reads a next_cursor of the projects listing; anything else is a 400
+// on cursor.
+func DecodeProjectCursor(s string) (*ProjectCursor, error) {
+	if s == "" {
+		return nil, nil
+	}
+	bad := apperr.Invalid("cursor", "must be the next_cursor of a previous page")
+	raw, err := base64.RawURLEncoding.DecodeString(s)
+	if err != nil {
+		return nil, bad
+	}
+	day, id, ok := strings.Cut(string(raw), "|")
+	t, err := time.Parse(time.DateOnly, day)
+	if !ok || err != nil || !plausibleID(id) {
+		return nil, bad
+	}
+	return &ProjectCursor{StartsOn: t, ID: id}, nil
+}
+
 // plausibleID reports whether id could be one of ours (printable ASCII, at most 64
 // bytes): anything else names nothing, and must not reach PostgreSQL (a NUL is a 500 there).
 func plausibleID(id string) bool {

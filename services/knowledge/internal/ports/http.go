@@ -100,9 +100,18 @@ func (h *HTTP) mapProject(ctx context.Context, c httpx.Claims, r *http.Request) 
 	return http.StatusCreated, view(p), nil
 }
 
+// maxProjectsPage is GET /v1/projects' page size, by default and at most: a client that
+// sends no limit gets the 500 rows it always got, now with the cursor of the rest.
+const maxProjectsPage = 500
+
 func (h *HTTP) listProjects(ctx context.Context, c httpx.Claims, r *http.Request) (int, any, error) {
 	q := r.URL.Query()
-	ps, err := h.app.Projects(ctx, c, app.ProjectQuery{CoP: q.Get("cop"), Region: q.Get("region"), Topic: q.Get("topic")})
+	page, err := httpx.Paging(q, maxProjectsPage, maxProjectsPage)
+	if err != nil {
+		return 0, nil, err
+	}
+	ps, next, err := h.app.Projects(ctx, c, app.ProjectQuery{CoP: q.Get("cop"), Region: q.Get("region"), Topic: q.Get("topic"),
+		Limit: page.Limit, Cursor: page.Cursor})
 	if err != nil {
 		return 0, nil, err
 	}
@@ -110,7 +119,7 @@ func (h *HTTP) listProjects(ctx context.Context, c httpx.Claims, r *http.Request
 	for i, p := range ps {
 		views[i] = view(p)
 	}
-	return http.StatusOK, map[string]any{"projects": views}, nil
+	return http.StatusOK, map[string]any{"projects": views, "next_cursor": next}, nil
 }
 
 func (h *HTTP) listOverlaps(ctx context.Context, c httpx.Claims, r *http.Request) (int, any, error) {
