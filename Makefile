@@ -21,12 +21,17 @@ postgres:
 	@bash scripts/ensure-postgres.sh
 
 # The console's own package (a Chromium journey per user journey) runs in three parts side
-# by side (scripts/test-sharded.sh); every other package as go test runs it.
+# by side (scripts/test-sharded.sh), alongside the other modules, which run one after another
+# as go test runs them; its output is printed when both are done. Its journeys spend most of
+# their time waiting for events to travel, so sharing the two cores costs little.
+CONSOLE := $(filter %/services/console,$(TEST_MODULES))
 test: postgres
-	@set -e; for m in $(TEST_MODULES); do echo "== $$m"; case $$m in \
-	*/services/console) (cd $$m && $(GO) test $(TEST_FLAGS) $$($(GO) list ./... | grep -v '/services/console$$') && \
-		GO=$(GO) bash $(CURDIR)/scripts/test-sharded.sh 3 . $(TEST_FLAGS));; \
-	*) (cd $$m && $(GO) test $(TEST_FLAGS) ./...);; esac; done
+	@set -e; out=$$(mktemp); \
+	(cd $(CONSOLE) && $(GO) test $(TEST_FLAGS) $$($(GO) list ./... | grep -v '/services/console$$') && \
+		GO=$(GO) bash $(CURDIR)/scripts/test-sharded.sh 3 . $(TEST_FLAGS)) >$$out 2>&1 & console=$$!; \
+	rc=0; for m in $(filter-out $(CONSOLE),$(TEST_MODULES)); do echo "== $$m"; \
+		(cd $$m && $(GO) test $(TEST_FLAGS) ./...) || rc=1; done; \
+	wait $$console || rc=1; echo "== $(CONSOLE)"; cat $$out; rm -f $$out; exit $$rc
 
 # The quick loop: slow tests skip themselves under -short, and modules run three at a time
 # (their tests mostly wait on PostgreSQL and NATS); each module's output is printed whole.
