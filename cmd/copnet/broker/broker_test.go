@@ -72,6 +72,15 @@ func TestChildRegisteredAtRunTimeIsSourced(t *testing.T) {
 	if err := national.SetChildren([]broker.Child{child}); err != nil {
 		t.Fatal(err)
 	}
+	// The child's leaf was refused until now and redials on its own. A source set up before
+	// the link is back fails once and the server then backs off for 10 s, 20 s, ... (nats-server
+	// calculateRetryBackoff), so the catch-up is asserted from a connected link.
+	testkit.Eventually(t, 30*time.Second, func() error {
+		if n := national.Server().NumLeafNodes(); n != 1 {
+			return fmt.Errorf("national has %d leaf connections, want vic's", n)
+		}
+		return nil
+	})
 	njs := js(t, nb)
 	cfg := nb.StreamConfig()
 	cfg.Sources = []*nats.StreamSource{{Name: "COPNET", OptStartSeq: 1,
@@ -79,7 +88,7 @@ func TestChildRegisteredAtRunTimeIsSourced(t *testing.T) {
 	if _, err := njs.UpdateStream(cfg); err != nil {
 		t.Fatal(err)
 	}
-	testkit.Eventually(t, 20*time.Second, func() error {
+	testkit.Eventually(t, 30*time.Second, func() error {
 		info, err := njs.StreamInfo("COPNET")
 		if err != nil {
 			return err
